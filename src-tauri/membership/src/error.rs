@@ -1,0 +1,163 @@
+use std::fmt;
+
+use crate::domain::ValidationError;
+use crate::model::Profile;
+
+/// What kind of failure an [`Error`] is; the server maps each to one HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Malformed input (400).
+    BadRequest,
+    /// Not signed in, or the token is not valid (401).
+    Unauthenticated,
+    /// Signed in but not allowed (403).
+    Forbidden,
+    /// Not found, or not visible to the caller (404).
+    NotFound,
+    /// Conflicts with the current state (409).
+    Conflict,
+    /// A token that was used or has expired (410).
+    Gone,
+    /// The profile changed since the caller read it (412).
+    PreconditionFailed,
+    /// Well-formed but invalid value (422).
+    Invalid,
+    /// Too soon; try again later (429).
+    RateLimited,
+    /// Something went wrong on our side (500).
+    Internal,
+}
+
+impl ErrorKind {
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::BadRequest => 400,
+            ErrorKind::Unauthenticated => 401,
+            ErrorKind::Forbidden => 403,
+            ErrorKind::NotFound => 404,
+            ErrorKind::Conflict => 409,
+            ErrorKind::Gone => 410,
+            ErrorKind::PreconditionFailed => 412,
+            ErrorKind::Invalid => 422,
+            ErrorKind::RateLimited => 429,
+            ErrorKind::Internal => 500,
+        }
+    }
+}
+
+/// Every refusal of the membership service: a stable snake_case `code` (API.md's names), a
+/// sentence for people that says what to do next, and the extra data some codes carry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Error {
+    kind: ErrorKind,
+    code: &'static str,
+    message: String,
+    current: Option<Box<Profile>>,
+    retry_after_secs: Option<u64>,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
+        Self { kind, code, message: message.into(), current: None, retry_after_secs: None }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// For `revision_mismatch`: the profile as it is now.
+    pub fn current(&self) -> Option<&Profile> {
+        self.current.as_deref()
+    }
+
+    /// For rate limits: how many seconds until a retry can succeed.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after_secs
+    }
+
+    pub(crate) fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::BadRequest, code, message)
+    }
+
+    pub(crate) fn unauthenticated() -> Self {
+        Self::new(
+            ErrorKind::Unauthenticated,
+            "unauthenticated",
+            "You are not signed in, or your session has ended. Sign in again to continue.",
+        )
+    }
+
+    pub(crate) fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Forbidden, "forbidden", message)
+    }
+
+    pub(crate) fn not_found(what: &str) -> Self {
+        Self::new(
+            ErrorKind::NotFound,
+            "not_found",
+            format!("That {what} was not found. It may have been removed; refresh and try again."),
+        )
+    }
+
+    pub(crate) fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Conflict, code, message)
+    }
+
+    pub(crate) fn gone(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Gone, code, message)
+    }
+
+    pub(crate) fn revision_mismatch(current: Profile) -> Self {
+        Self {
+            current: Some(Box::new(current)),
+            ..Self::new(
+                ErrorKind::PreconditionFailed,
+                "revision_mismatch",
+                "This profile was changed elsewhere since you opened it. Review the current values and save again.",
+            )
+        }
+    }
+
+    pub(crate) fn rate_limited(code: &'static str, retry_after_secs: u64, message: impl Into<String>) -> Self {
+        Self { retry_after_secs: Some(retry_after_secs), ..Self::new(ErrorKind::RateLimited, code, message) }
+    }
+
+    pub(crate) fn internal(detail: impl fmt::Display) -> Self {
+        // The detail is for logs only; callers see a sentence without internals.
+        let _ = detail.to_string();
+        Self::new(
+            ErrorKind::Internal,
+            "internal",
+            "Something went wrong while saving or reading data. Nothing was changed; try again.",
+        )
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ValidationError> for Error {
+    fn from(e: ValidationError) -> Self {
+        Self::new(ErrorKind::Invalid, e.code(), e.message())
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::internal(e)
+    }
+}

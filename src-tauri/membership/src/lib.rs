@@ -1,0 +1,26 @@
+//! Partner Desk's membership rules: domain types that validate on construction and the
+//! [`Programme`] service over one SQLite database.
+//!
+//! This crate is the single implementation behind both the embedded backend of the desktop app and
+//! the remote server, so every rule lives here once. It never imports Tauri, HTTP or a runtime;
+//! time is always passed in (`now`), never read inside a rule.
+#![forbid(unsafe_code)]
+
+pub mod domain;
+mod error;
+pub mod mail;
+mod model;
+// mod programme;
+mod secret;
+mod store;
+// mod tokens;
+
+pub use error::{Error, ErrorKind};
+pub use mail::{Mail, MailError, Mailbox, Mailer};
+pub use model::*;
+// pub use programme::{Caller, Programme, SessionTokens};
+pub use secret::Secret;
+pub use time::OffsetDateTime as Timestamp;
+
+// Demo organisations and accounts for a new embedded backend and for tests.
+// pub mod seed;

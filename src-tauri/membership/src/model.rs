@@ -1,0 +1,276 @@
+//! What the service hands out. Field names follow API.md, which is the wire contract.
+use serde::Serialize;
+
+use crate::domain::Privilege;
+use crate::Timestamp;
+
+/// A page of a list: `next_cursor` is `None` on the last page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Where a list starts and how long it is (API.md: limit default 20, at most 100).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct PageRequest {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+impl PageRequest {
+    pub fn limit(&self) -> u32 {
+        self.limit.unwrap_or(20).clamp(1, 100)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    pub account_id: String,
+    pub email: String,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrganisationRef {
+    pub organisation_id: String,
+    pub name: String,
+    pub partner_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Ppc,
+    Member,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MembershipStatus {
+    Active,
+    Removed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MembershipSummary {
+    pub membership_id: String,
+    pub organisation: OrganisationRef,
+    pub status: MembershipStatus,
+    pub roles: Vec<Role>,
+    pub privileges: Vec<Privilege>,
+    pub organisation_email: String,
+}
+
+/// `GET /v1/me`. `requests` is an addition to API.md: the caller's own association requests, so
+/// the home screen can show pending, accepted (awaiting verification) and denied ones.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Me {
+    pub account: Account,
+    pub memberships: Vec<MembershipSummary>,
+    pub requests: Vec<AssociationRequest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct NewOrganisation {
+    pub name: String,
+    pub country: String,
+    pub city: String,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CreatedOrganisation {
+    pub organisation_id: String,
+    pub partner_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrganisationSummary {
+    pub organisation_id: String,
+    pub partner_id: String,
+    pub name: String,
+    pub city: String,
+    pub country: String,
+}
+
+/// Lookup by name words or prefix (`q`), partner ID, country and city; all given filters apply.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct LookupQuery {
+    pub q: Option<String>,
+    pub partner_id: Option<String>,
+    pub country: Option<String>,
+    pub city: Option<String>,
+    #[serde(flatten)]
+    pub page: PageRequest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DomainRule {
+    pub domain: String,
+    pub include_subdomains: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub added_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    PendingApproval,
+    Accepted,
+    Denied,
+    Withdrawn,
+    Active,
+    Removed,
+}
+
+impl RequestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PendingApproval => "pending_approval",
+            Self::Accepted => "accepted",
+            Self::Denied => "denied",
+            Self::Withdrawn => "withdrawn",
+            Self::Active => "active",
+            Self::Removed => "removed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending_approval" => Self::PendingApproval,
+            "accepted" => Self::Accepted,
+            "denied" => Self::Denied,
+            "withdrawn" => Self::Withdrawn,
+            "active" => Self::Active,
+            "removed" => Self::Removed,
+            _ => return None,
+        })
+    }
+}
+
+/// Why a request would be, or was, accepted at once or sent to the PPC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Preview {
+    /// `accepted` or `pending_approval`.
+    pub outcome: RequestStatus,
+    pub matched_domain: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct NewAssociationRequest {
+    pub organisation_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub organisation_email: String,
+    pub phone: Option<String>,
+    pub job_title: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestCreated {
+    pub request_id: String,
+    pub status: RequestStatus,
+    /// The guide's sentence for this outcome, verbatim.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AssociationRequest {
+    pub request_id: String,
+    pub organisation_id: String,
+    /// Addition to API.md: the organisation's name, so lists need no second lookup.
+    pub organisation_name: String,
+    pub account_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub organisation_email: String,
+    pub status: RequestStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub decided_at: Option<Timestamp>,
+    pub decision_reason: Option<String>,
+    /// Addition to API.md: the membership this request became, once verified.
+    pub membership_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verified {
+    pub membership_id: String,
+    pub status: MembershipStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvitationResult {
+    pub email: String,
+    /// `invited`, `already_member`, or the validation code that refused the address.
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Profile {
+    pub first_name: String,
+    pub last_name: String,
+    pub job_title: Option<String>,
+    pub phone: Option<String>,
+    pub preferred_language: Option<String>,
+    pub mcp_id: Option<String>,
+    pub revision: u64,
+}
+
+/// A partial profile update: `None` leaves a field alone; `Some("")` clears an optional one.
+/// The MCP ID is not here: it has its own link and unlink operations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ProfilePatch {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub job_title: Option<String>,
+    pub phone: Option<String>,
+    pub preferred_language: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Member {
+    pub membership_id: String,
+    pub account_id: String,
+    pub display_name: String,
+    pub organisation_email: String,
+    pub status: MembershipStatus,
+    pub roles: Vec<Role>,
+    pub privileges: Vec<Privilege>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PrivilegeRequest {
+    pub privilege_request_id: String,
+    pub membership_id: String,
+    pub privilege: Privilege,
+    pub note: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: Timestamp,
+    pub actor_account_id: Option<String>,
+    pub action: String,
+    pub subject: String,
+    pub detail: String,
+}
+
+/// One entry of the events feed; `id` is the cursor to resume after it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: Timestamp,
+    pub data: serde_json::Value,
+}

@@ -1,0 +1,101 @@
+//! SQLite: connection settings, append-only migrations tracked in `user_version`, and a small
+//! pool so readers do not queue behind each other.
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::{Error, Timestamp};
+
+/// Opens a connection with the settings every connection must have.
+pub(crate) fn connect(path: &Path) -> Result<Connection, Error> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA trusted_schema = OFF;",
+    )?;
+    Ok(conn)
+}
+
+/// Each entry runs once, in order; `user_version` records how many have run. Never edit an
+/// entry that has shipped: append a new one.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
+    let done: usize = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    if done > MIGRATIONS.len() {
+        return Err(Error::new(
+            crate::ErrorKind::Internal,
+            "database_too_new",
+            "This database was written by a newer version of Partner Desk. Update the app to open it.",
+        ));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+pub(crate) fn from_unix(secs: i64) -> Timestamp {
+    Timestamp::from_unix_timestamp(secs).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// A handful of connections to one database file. Writes take `BEGIN IMMEDIATE`, so SQLite
+/// itself serialises writers and a transaction that reads-then-writes sees the latest state.
+pub(crate) struct Pool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+pub(crate) struct Pooled<'a> {
+    pool: &'a Pool,
+    conn: Option<Connection>,
+}
+
+impl std::ops::Deref for Pooled<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn.as_ref().expect("a pooled connection is present until drop")
+    }
+}
+
+impl std::ops::DerefMut for Pooled<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn.as_mut().expect("a pooled connection is present until drop")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let mut idle = self.pool.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < 8 {
+                idle.push(conn);
+            }
+        }
+    }
+}
+
+impl Pool {
+    pub(crate) fn open(path: &Path) -> Result<Self, Error> {
+        let mut conn = connect(path)?;
+        migrate(&mut conn)?;
+        Ok(Self { path: path.to_owned(), idle: Mutex::new(vec![conn]) })
+    }
+
+    pub(crate) fn get(&self) -> Result<Pooled<'_>, Error> {
+        let existing = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match existing {
+            Some(c) => c,
+            None => connect(&self.path)?,
+        };
+        Ok(Pooled { pool: self, conn: Some(conn) })
+    }
+}
