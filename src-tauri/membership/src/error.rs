@@ -55,11 +55,19 @@ pub struct Error {
     message: String,
     current: Option<Box<Profile>>,
     retry_after_secs: Option<u64>,
+    details: Option<serde_json::Value>,
 }
 
 impl Error {
     pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
-        Self { kind, code, message: message.into(), current: None, retry_after_secs: None }
+        Self {
+            kind,
+            code,
+            message: message.into(),
+            current: None,
+            retry_after_secs: None,
+            details: None,
+        }
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -77,6 +85,17 @@ impl Error {
     /// For `revision_mismatch`: the profile as it is now.
     pub fn current(&self) -> Option<&Profile> {
         self.current.as_deref()
+    }
+
+    /// Extra facts about the refusal the caller may act on (for example, which of the caller's
+    /// own memberships holds an MCP ID).
+    pub fn details(&self) -> Option<&serde_json::Value> {
+        self.details.as_ref()
+    }
+
+    pub(crate) fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
     }
 
     /// For rate limits: how many seconds until a retry can succeed.
@@ -127,8 +146,15 @@ impl Error {
         }
     }
 
-    pub(crate) fn rate_limited(code: &'static str, retry_after_secs: u64, message: impl Into<String>) -> Self {
-        Self { retry_after_secs: Some(retry_after_secs), ..Self::new(ErrorKind::RateLimited, code, message) }
+    pub(crate) fn rate_limited(
+        code: &'static str,
+        retry_after_secs: u64,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            retry_after_secs: Some(retry_after_secs),
+            ..Self::new(ErrorKind::RateLimited, code, message)
+        }
     }
 
     pub(crate) fn internal(detail: impl fmt::Display) -> Self {

@@ -10,17 +10,17 @@ pub mod domain;
 mod error;
 pub mod mail;
 mod model;
-// mod programme;
+mod programme;
 mod secret;
 mod store;
-// mod tokens;
+mod tokens;
 
 pub use error::{Error, ErrorKind};
 pub use mail::{Mail, MailError, Mailbox, Mailer};
 pub use model::*;
-// pub use programme::{Caller, Programme, SessionTokens};
+pub use programme::{Caller, Config, Programme, SessionTokens, ACCEPTED_MESSAGE, PENDING_MESSAGE};
 pub use secret::Secret;
 pub use time::OffsetDateTime as Timestamp;
 
 // Demo organisations and accounts for a new embedded backend and for tests.
-// pub mod seed;
+pub mod seed;

@@ -58,7 +58,9 @@ impl Mailbox {
                 link TEXT);
              CREATE INDEX IF NOT EXISTS mailbox_to ON mailbox(to_addr, id);",
         )?;
-        Ok(Self { conn: Mutex::new(conn) })
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
     }
 
     /// Mail sent to any of `addresses`, newest first.
@@ -73,7 +75,12 @@ impl Mailbox {
             Ok(StoredMail {
                 mail_id: r.get(0)?,
                 sent_at: crate::store::from_unix(r.get(1)?),
-                mail: Mail { to: r.get(2)?, subject: r.get(3)?, body: r.get(4)?, link: r.get(5)? },
+                mail: Mail {
+                    to: r.get(2)?,
+                    subject: r.get(3)?,
+                    body: r.get(4)?,
+                    link: r.get(5)?,
+                },
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

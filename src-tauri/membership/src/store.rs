@@ -62,13 +62,17 @@ pub(crate) struct Pooled<'a> {
 impl std::ops::Deref for Pooled<'_> {
     type Target = Connection;
     fn deref(&self) -> &Connection {
-        self.conn.as_ref().expect("a pooled connection is present until drop")
+        self.conn
+            .as_ref()
+            .expect("a pooled connection is present until drop")
     }
 }
 
 impl std::ops::DerefMut for Pooled<'_> {
     fn deref_mut(&mut self) -> &mut Connection {
-        self.conn.as_mut().expect("a pooled connection is present until drop")
+        self.conn
+            .as_mut()
+            .expect("a pooled connection is present until drop")
     }
 }
 
@@ -87,7 +91,10 @@ impl Pool {
     pub(crate) fn open(path: &Path) -> Result<Self, Error> {
         let mut conn = connect(path)?;
         migrate(&mut conn)?;
-        Ok(Self { path: path.to_owned(), idle: Mutex::new(vec![conn]) })
+        Ok(Self {
+            path: path.to_owned(),
+            idle: Mutex::new(vec![conn]),
+        })
     }
 
     pub(crate) fn get(&self) -> Result<Pooled<'_>, Error> {
@@ -96,6 +103,9 @@ impl Pool {
             Some(c) => c,
             None => connect(&self.path)?,
         };
-        Ok(Pooled { pool: self, conn: Some(conn) })
+        Ok(Pooled {
+            pool: self,
+            conn: Some(conn),
+        })
     }
 }

@@ -36,7 +36,12 @@ impl DomainName {
             return Err(invalid_domain(input));
         }
         let ascii = Uts46::new()
-            .to_ascii(without_dot.as_bytes(), AsciiDenyList::STD3, Hyphens::Check, DnsLength::Verify)
+            .to_ascii(
+                without_dot.as_bytes(),
+                AsciiDenyList::STD3,
+                Hyphens::Check,
+                DnsLength::Verify,
+            )
             .map_err(|_| invalid_domain(input))?;
         let ascii = ascii.to_ascii_lowercase();
         let labels: Vec<&str> = ascii.split('.').collect();
@@ -63,15 +68,66 @@ impl DomainName {
 
 /// Free-mail providers: anyone can get an address there, so it proves nothing about employment.
 const FREEMAIL: &[&str] = &[
-    "gmail.com", "googlemail.com", "outlook.com", "outlook.com.au", "hotmail.com", "hotmail.co.uk",
-    "hotmail.fr", "hotmail.de", "hotmail.it", "hotmail.es", "live.com", "live.com.au", "live.co.uk",
-    "msn.com", "passport.com", "yahoo.com", "yahoo.co.uk", "yahoo.com.au", "yahoo.fr", "yahoo.de",
-    "yahoo.co.jp", "ymail.com", "rocketmail.com", "aol.com", "icloud.com", "me.com", "mac.com",
-    "proton.me", "protonmail.com", "pm.me", "gmx.com", "gmx.de", "gmx.net", "web.de", "mail.com",
-    "yandex.com", "yandex.ru", "mail.ru", "zoho.com", "qq.com", "163.com", "126.com", "bigpond.com",
-    "bigpond.net.au", "optusnet.com.au", "tutanota.com", "tuta.io", "fastmail.com", "hey.com",
-    "inbox.com", "mailinator.com", "comcast.net", "verizon.net", "att.net", "orange.fr", "free.fr",
-    "laposte.net", "libero.it", "naver.com", "rediffmail.com",
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "outlook.com.au",
+    "hotmail.com",
+    "hotmail.co.uk",
+    "hotmail.fr",
+    "hotmail.de",
+    "hotmail.it",
+    "hotmail.es",
+    "live.com",
+    "live.com.au",
+    "live.co.uk",
+    "msn.com",
+    "passport.com",
+    "yahoo.com",
+    "yahoo.co.uk",
+    "yahoo.com.au",
+    "yahoo.fr",
+    "yahoo.de",
+    "yahoo.co.jp",
+    "ymail.com",
+    "rocketmail.com",
+    "aol.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "proton.me",
+    "protonmail.com",
+    "pm.me",
+    "gmx.com",
+    "gmx.de",
+    "gmx.net",
+    "web.de",
+    "mail.com",
+    "yandex.com",
+    "yandex.ru",
+    "mail.ru",
+    "zoho.com",
+    "qq.com",
+    "163.com",
+    "126.com",
+    "bigpond.com",
+    "bigpond.net.au",
+    "optusnet.com.au",
+    "tutanota.com",
+    "tuta.io",
+    "fastmail.com",
+    "hey.com",
+    "inbox.com",
+    "mailinator.com",
+    "comcast.net",
+    "verizon.net",
+    "att.net",
+    "orange.fr",
+    "free.fr",
+    "laposte.net",
+    "libero.it",
+    "naver.com",
+    "rediffmail.com",
 ];
 
 /// A domain an organisation may pre-approve: a valid [`DomainName`] that is neither a public
@@ -98,7 +154,10 @@ impl EmailDomain {
                 ),
             ));
         }
-        if FREEMAIL.iter().any(|f| name.is_within(&DomainName(f.to_string()))) {
+        if FREEMAIL
+            .iter()
+            .any(|f| name.is_within(&DomainName(f.to_string())))
+        {
             return Err(ValidationError::new(
                 "freemail_domain",
                 format!(
@@ -162,13 +221,17 @@ impl EmailAddress {
         if trimmed.len() > 1024 || has_invisible_or_control(trimmed) {
             return Err(invalid_email(input));
         }
-        let (local, domain) = trimmed.rsplit_once('@').ok_or_else(|| invalid_email(input))?;
+        let (local, domain) = trimmed
+            .rsplit_once('@')
+            .ok_or_else(|| invalid_email(input))?;
         let local_ok = !local.is_empty()
             && local.len() <= 64
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
-            && local.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b));
+            && local
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b));
         if !local_ok {
             return Err(invalid_email(input));
         }
@@ -177,7 +240,10 @@ impl EmailAddress {
         if address.len() > 254 {
             return Err(invalid_email(input));
         }
-        Ok(Self { at: local.len(), address })
+        Ok(Self {
+            at: local.len(),
+            address,
+        })
     }
 
     pub fn as_str(&self) -> &str {

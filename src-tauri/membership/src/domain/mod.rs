@@ -6,7 +6,10 @@ mod names;
 mod privilege;
 
 pub use email::{DomainName, EmailAddress, EmailDomain};
-pub use names::{City, Country, JobTitle, Language, McpId, OrganisationName, PartnerId, Password, PersonName, Phone};
+pub use names::{
+    City, Country, JobTitle, Language, McpId, OrganisationName, PartnerId, Password, PersonName,
+    Phone, StreetAddress, Website,
+};
 pub use privilege::Privilege;
 
 use std::fmt;
@@ -20,7 +23,10 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn code(&self) -> &'static str {

@@ -14,7 +14,8 @@ fn clean_text(input: &str, max_chars: usize) -> Option<String> {
 
 fn digits(input: &str, min: usize, max: usize) -> Option<String> {
     let t = input.trim();
-    (t.len() >= min && t.len() <= max && t.bytes().all(|b| b.is_ascii_digit())).then(|| t.to_owned())
+    (t.len() >= min && t.len() <= max && t.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| t.to_owned())
 }
 
 /// A Microsoft Certified Professional ID: digits only, 4 to 12 of them.
@@ -38,7 +39,10 @@ string_newtype!(PartnerId);
 impl PartnerId {
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
         digits(input, 4, 10).map(Self).ok_or_else(|| {
-            ValidationError::new("invalid_partner_id", "A partner ID is 4 to 10 digits, for example 4512345.")
+            ValidationError::new(
+                "invalid_partner_id",
+                "A partner ID is 4 to 10 digits, for example 4512345.",
+            )
         })
     }
 }
@@ -53,7 +57,12 @@ impl PersonName {
         clean_text(input, 100)
             .filter(|s| s.chars().any(char::is_alphabetic))
             .map(Self)
-            .ok_or_else(|| ValidationError::new("invalid_name", "Enter a name of 1 to 100 characters, with at least one letter."))
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "invalid_name",
+                    "Enter a name of 1 to 100 characters, with at least one letter.",
+                )
+            })
     }
 }
 
@@ -67,7 +76,12 @@ impl OrganisationName {
         clean_text(input, 200)
             .filter(|s| s.chars().any(char::is_alphanumeric))
             .map(Self)
-            .ok_or_else(|| ValidationError::new("invalid_organisation_name", "Enter the organisation's name: 1 to 200 characters."))
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "invalid_organisation_name",
+                    "Enter the organisation's name: 1 to 200 characters.",
+                )
+            })
     }
 }
 
@@ -79,11 +93,20 @@ string_newtype!(Phone);
 
 impl Phone {
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
-        let err = || ValidationError::new("invalid_phone", "Enter a phone number using digits, spaces, + - ( ), for example +61 2 9876 5432.");
+        let err = || {
+            ValidationError::new(
+                "invalid_phone",
+                "Enter a phone number using digits, spaces, + - ( ), for example +61 2 9876 5432.",
+            )
+        };
         let t = clean_text(input, 40).ok_or_else(err)?;
         let digits = t.bytes().filter(u8::is_ascii_digit).count();
-        let allowed = t.bytes().all(|b| b.is_ascii_digit() || b" +-().".contains(&b));
-        let plus_ok = t.find('+').is_none_or(|i| i == 0 && t.matches('+').count() == 1);
+        let allowed = t
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b" +-().".contains(&b));
+        let plus_ok = t
+            .find('+')
+            .is_none_or(|i| i == 0 && t.matches('+').count() == 1);
         if allowed && plus_ok && (3..=20).contains(&digits) {
             Ok(Self(t))
         } else {
@@ -100,15 +123,32 @@ macro_rules! plain_text {
 
         impl $name {
             pub fn parse(input: &str) -> Result<Self, ValidationError> {
-                clean_text(input, $max).map(Self).ok_or_else(|| ValidationError::new($code, $msg))
+                clean_text(input, $max)
+                    .map(Self)
+                    .ok_or_else(|| ValidationError::new($code, $msg))
             }
         }
     };
 }
 
-plain_text!(City, 100, "invalid_city", "Enter a city of 1 to 100 characters.");
-plain_text!(Country, 100, "invalid_country", "Enter a country of 1 to 100 characters.");
-plain_text!(JobTitle, 100, "invalid_job_title", "Enter a job title of 1 to 100 characters, or leave it empty.");
+plain_text!(
+    City,
+    100,
+    "invalid_city",
+    "Enter a city of 1 to 100 characters."
+);
+plain_text!(
+    Country,
+    100,
+    "invalid_country",
+    "Enter a country of 1 to 100 characters."
+);
+plain_text!(
+    JobTitle,
+    100,
+    "invalid_job_title",
+    "Enter a job title of 1 to 100 characters, or leave it empty."
+);
 
 /// A preferred language as a BCP 47 tag such as `en`, `en-AU` or `zh-Hant-TW`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -119,12 +159,18 @@ impl Language {
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
         let t = input.trim();
         let mut parts = t.split('-');
-        let primary_ok = parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()));
-        let rest_ok = parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+        let primary_ok = parts.next().is_some_and(|p| {
+            (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic())
+        });
+        let rest_ok = parts
+            .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
         if primary_ok && rest_ok && t.len() <= 35 {
             Ok(Self(t.to_owned()))
         } else {
-            Err(ValidationError::new("invalid_language", "Choose a language such as en, en-AU or fr."))
+            Err(ValidationError::new(
+                "invalid_language",
+                "Choose a language such as en, en-AU or fr.",
+            ))
         }
     }
 }
@@ -139,7 +185,10 @@ impl Password {
         if (10..=1024).contains(&n) {
             Ok(Self(input.clone()))
         } else {
-            Err(ValidationError::new("weak_password", "Choose a password of at least 10 characters; a short phrase is easy to remember."))
+            Err(ValidationError::new(
+                "weak_password",
+                "Choose a password of at least 10 characters; a short phrase is easy to remember.",
+            ))
         }
     }
 
@@ -147,3 +196,16 @@ impl Password {
         &self.0
     }
 }
+
+plain_text!(
+    StreetAddress,
+    200,
+    "invalid_address",
+    "Enter an address of up to 200 characters."
+);
+plain_text!(
+    Website,
+    200,
+    "invalid_website",
+    "Enter a website address of up to 200 characters, for example https://contoso.com."
+);

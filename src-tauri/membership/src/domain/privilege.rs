@@ -10,7 +10,11 @@ pub enum Privilege {
 }
 
 impl Privilege {
-    pub const ALL: [Privilege; 3] = [Privilege::GlobalAdmin, Privilege::ActionPack, Privilege::CompetencyBenefits];
+    pub const ALL: [Privilege; 3] = [
+        Privilege::GlobalAdmin,
+        Privilege::ActionPack,
+        Privilege::CompetencyBenefits,
+    ];
 
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
         match input.trim() {

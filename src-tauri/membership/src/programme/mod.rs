@@ -1,0 +1,254 @@
+//! The membership service: every operation of API.md, with authorisation enforced here
+//! (deny by default) and every multi-step change in one `BEGIN IMMEDIATE` transaction.
+
+mod accounts;
+mod feed;
+mod memberships;
+mod organisations;
+mod requests;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use crate::mail::{Mail, Mailer};
+use crate::store::Pool;
+use crate::{Error, Timestamp};
+
+pub use accounts::SessionTokens;
+
+/// The guide's sentence when the domain was pre-approved (verbatim, with its apostrophes).
+pub const ACCEPTED_MESSAGE: &str = "Your request to associate with the company has been accepted";
+/// The guide's sentence when the request goes to the PPC (verbatim).
+pub const PENDING_MESSAGE: &str =
+    "Your request to associate to your organization\u{2019}s account has been sent to your organisation\u{2019}s program administrator";
+
+/// Settings of one membership service.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Base of the web link in verification mail (the server's `--public-url`); `None` leaves
+    /// only the `partnerdesk://` link and the code.
+    pub public_url: Option<String>,
+    pub access_ttl_secs: i64,
+    pub refresh_ttl_secs: i64,
+    pub verification_ttl_secs: i64,
+    pub resend_cooldown_secs: i64,
+    pub deny_cooldown_secs: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_secs: 30 * 24 * 3600,
+            verification_ttl_secs: 7 * 24 * 3600,
+            resend_cooldown_secs: 60,
+            deny_cooldown_secs: 30 * 24 * 3600,
+        }
+    }
+}
+
+/// A signed-in account, as proved by [`Programme::authenticate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    account_id: String,
+    session_id: String,
+}
+
+impl Caller {
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+}
+
+/// The partner programme's membership rules over one SQLite database.
+pub struct Programme {
+    pool: Pool,
+    mailer: Arc<dyn Mailer>,
+    config: Config,
+}
+
+impl Programme {
+    /// Opens (creating and migrating) the database at `path`.
+    pub fn open(path: &Path, mailer: Arc<dyn Mailer>) -> Result<Self, Error> {
+        Self::with_config(path, mailer, Config::default())
+    }
+
+    pub fn with_config(
+        path: &Path,
+        mailer: Arc<dyn Mailer>,
+        config: Config,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            pool: Pool::open(path)?,
+            mailer,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Runs `f` in one immediate transaction, then hands the mail it produced to the mailer once
+    /// the change is committed (so no mail is sent for a change that did not happen).
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>, &mut Vec<Mail>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut conn = self.pool.get()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut outbox = Vec::new();
+        let value = f(&tx, &mut outbox)?;
+        tx.commit()?;
+        drop(conn);
+        for mail in &outbox {
+            if self.mailer.send(mail).is_err() {
+                // The change stands; the requester can ask for the mail again ("resend"). The
+                // failure is recorded without the mail's body, which may hold a token.
+                let _ = self.write_audit_only(&mail.to);
+            }
+        }
+        Ok(value)
+    }
+
+    fn write_audit_only(&self, to: &str) -> Result<(), Error> {
+        let conn = self.pool.get()?;
+        conn.execute(
+            "INSERT INTO audit_log(at, organisation_id, actor_account_id, action, subject, detail)
+             VALUES (strftime('%s','now'), NULL, NULL, 'mail.failed', ?1, 'delivery failed; the sender may resend')",
+            [to],
+        )?;
+        Ok(())
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
+        let mut conn = self.pool.get()?;
+        // A deferred transaction gives one consistent snapshot for multi-query reads.
+        let tx = conn.transaction()?;
+        let value = f(&tx)?;
+        tx.finish()?;
+        Ok(value)
+    }
+
+    /// True when no account exists yet (a new database).
+    pub fn is_empty(&self) -> Result<bool, Error> {
+        self.read(|c| {
+            Ok(
+                c.query_row("SELECT NOT EXISTS (SELECT 1 FROM accounts)", [], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+    }
+}
+
+pub(crate) fn unix(t: Timestamp) -> i64 {
+    t.unix_timestamp()
+}
+
+/// Is `account` the PPC or a Global Administrator of `org` (with an active membership)?
+fn is_admin(c: &Connection, account: &str, org: &str) -> Result<bool, Error> {
+    Ok(c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM memberships m WHERE m.organisation_id = ?1 AND m.account_id = ?2
+            AND m.status = 'active' AND (m.is_ppc = 1 OR EXISTS (SELECT 1 FROM membership_privileges p
+                WHERE p.membership_id = m.id AND p.privilege = 'global_admin')))",
+        params![org, account],
+        |r| r.get(0),
+    )?)
+}
+
+/// Refuses unless the caller administers `org`. An unknown organisation is "not found".
+fn require_admin(c: &Connection, caller: &Caller, org: &str) -> Result<(), Error> {
+    if is_admin(c, &caller.account_id, org)? {
+        return Ok(());
+    }
+    let exists: bool = c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM organisations WHERE id = ?1)",
+        [org],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return Err(Error::not_found("organisation"));
+    }
+    Err(Error::forbidden(
+        "Only the organisation's Primary Program Contact or a Global Administrator can do this. Ask them to make the change or to grant you Global Administrator rights.",
+    ))
+}
+
+fn organisation_name(c: &Connection, org: &str) -> Result<String, Error> {
+    c.query_row("SELECT name FROM organisations WHERE id = ?1", [org], |r| {
+        r.get(0)
+    })
+    .optional()?
+    .ok_or_else(|| Error::not_found("organisation"))
+}
+
+fn audit(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    org: Option<&str>,
+    actor: Option<&str>,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> Result<(), Error> {
+    tx.execute(
+        "INSERT INTO audit_log(at, organisation_id, actor_account_id, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![unix(now), org, actor, action, subject, detail],
+    )?;
+    Ok(())
+}
+
+/// Who sees an event.
+enum Audience<'a> {
+    Account(&'a str),
+    AdminsOf(&'a str),
+}
+
+fn emit(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    kind: &str,
+    audience: Audience<'_>,
+    data: serde_json::Value,
+) -> Result<(), Error> {
+    let (account, admins_of) = match audience {
+        Audience::Account(a) => (Some(a), None),
+        Audience::AdminsOf(o) => (None, Some(o)),
+    };
+    tx.execute(
+        "INSERT INTO events(at, kind, account_id, admins_of, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![unix(now), kind, account, admins_of, data.to_string()],
+    )?;
+    Ok(())
+}
+
+/// Parses an optional free-text field: empty means "not given".
+fn optional<T>(
+    value: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, crate::domain::ValidationError>,
+) -> Result<Option<T>, Error> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => Ok(Some(parse(v)?)),
+    }
+}
+
+fn parse_cursor(cursor: Option<&str>) -> Result<Option<i64>, Error> {
+    match cursor {
+        None | Some("") => Ok(None),
+        Some(c) => c.parse::<i64>().map(Some).map_err(|_| {
+            Error::bad_request(
+                "invalid_cursor",
+                "That page link is not valid any more. Start the list again from the top.",
+            )
+        }),
+    }
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}

@@ -1,0 +1,145 @@
+//! Demo organisations and accounts, so a new user can try every journey on the embedded backend.
+use crate::model::NewOrganisation;
+use crate::{Error, Programme, Secret, Timestamp};
+
+/// The password of every demo account.
+pub const DEMO_PASSWORD: &str = "partnerdesk-demo";
+
+/// A demo account and what it is for.
+pub struct DemoAccount {
+    pub email: &'static str,
+    pub display_name: &'static str,
+    pub role: &'static str,
+}
+
+pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
+    DemoAccount {
+        email: "ppc@contoso.com",
+        display_name: "Priya Patel",
+        role: "Primary Program Contact of Contoso Pty Ltd (contoso.com pre-approved)",
+    },
+    DemoAccount {
+        email: "ppc@fabrikam.com",
+        display_name: "Felix Fabre",
+        role: "Primary Program Contact of Fabrikam Consulting (no pre-approved domains)",
+    },
+    DemoAccount {
+        email: "staff@example.net",
+        display_name: "Sam Taylor",
+        role: "Staff member with no organisation yet",
+    },
+];
+
+/// (name, city, country, partner ID, owner email, pre-approved domain and whether it includes subdomains)
+type DemoOrg = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<(&'static str, bool)>,
+);
+
+const DEMO_ORGANISATIONS: &[DemoOrg] = &[
+    (
+        "Contoso Pty Ltd",
+        "Sydney",
+        "Australia",
+        "4512345",
+        "ppc@contoso.com",
+        Some(("contoso.com", true)),
+    ),
+    (
+        "Fabrikam Consulting",
+        "Melbourne",
+        "Australia",
+        "4598765",
+        "ppc@fabrikam.com",
+        None,
+    ),
+    (
+        "Northwind Traders",
+        "Auckland",
+        "New Zealand",
+        "4620001",
+        "ppc@fabrikam.com",
+        None,
+    ),
+    (
+        "Adventure Works Cycles",
+        "London",
+        "United Kingdom",
+        "4620002",
+        "ppc@fabrikam.com",
+        None,
+    ),
+    (
+        "Tailspin Toys",
+        "Singapore",
+        "Singapore",
+        "4620003",
+        "ppc@fabrikam.com",
+        None,
+    ),
+    (
+        "Woodgrove Bank",
+        "Toronto",
+        "Canada",
+        "4620004",
+        "ppc@fabrikam.com",
+        None,
+    ),
+    (
+        "Litware Systems",
+        "Brisbane",
+        "Australia",
+        "4620005",
+        "ppc@fabrikam.com",
+        None,
+    ),
+    (
+        "Contoso Pharmaceuticals",
+        "Auckland",
+        "New Zealand",
+        "4620006",
+        "ppc@fabrikam.com",
+        None,
+    ),
+];
+
+/// Fills a new, empty database with the demo data. Returns `false` (and changes nothing) when
+/// the database already has accounts.
+pub fn seed_demo(programme: &Programme, now: Timestamp) -> Result<bool, Error> {
+    if !programme.is_empty()? {
+        return Ok(false);
+    }
+    let password = Secret::new(DEMO_PASSWORD);
+    for a in DEMO_ACCOUNTS {
+        programme.create_account(a.email, a.display_name, &password, now)?;
+    }
+    for (name, city, country, partner_id, owner, domain) in DEMO_ORGANISATIONS {
+        let session = programme.sign_in(owner, &password, now)?;
+        let caller = programme.authenticate(&session.access_token, now)?;
+        let new = NewOrganisation {
+            name: (*name).into(),
+            country: (*country).into(),
+            city: (*city).into(),
+            address: None,
+            phone: None,
+            website: None,
+        };
+        let created = programme.create_organisation(&caller, &new, now)?;
+        programme.set_partner_id(&created.organisation_id, partner_id)?;
+        if let Some((d, include_subdomains)) = domain {
+            programme.add_domain(
+                &caller,
+                &created.organisation_id,
+                d,
+                *include_subdomains,
+                now,
+            )?;
+        }
+        programme.sign_out(&caller, now)?;
+    }
+    Ok(true)
+}
