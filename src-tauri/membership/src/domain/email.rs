@@ -218,7 +218,11 @@ fn invalid_email(input: &str) -> ValidationError {
 impl EmailAddress {
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
         let trimmed = input.trim();
-        if trimmed.len() > 1024 || has_invisible_or_control(trimmed) {
+        // Whitespace inside is refused here: DomainName::parse would trim it after the @.
+        if trimmed.len() > 1024
+            || has_invisible_or_control(trimmed)
+            || trimmed.contains(char::is_whitespace)
+        {
             return Err(invalid_email(input));
         }
         let (local, domain) = trimmed

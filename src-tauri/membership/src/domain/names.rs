@@ -86,7 +86,7 @@ impl OrganisationName {
 }
 
 /// A phone number as people write it: digits with optional +, spaces, dashes, dots and brackets;
-/// 3 to 20 digits. Commas and an "option" note are allowed for menu choices ("13 20 58, options 2,5,1").
+/// 3 to 20 digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Phone(String);
 string_newtype!(Phone);

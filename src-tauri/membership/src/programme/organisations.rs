@@ -311,6 +311,30 @@ pub(super) fn split_name(display: &str) -> (String, String) {
     }
 }
 
+impl Programme {
+    /// Gives an organisation a known partner ID (demo data and imports).
+    pub fn set_partner_id(&self, org: &str, partner_id: &str) -> Result<(), Error> {
+        let partner_id = PartnerId::parse(partner_id)?;
+        self.write(|tx, _| {
+            tx.execute(
+                "UPDATE organisations SET partner_id = ?1 WHERE id = ?2",
+                params![partner_id.as_str(), org],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    Error::conflict(
+                        "partner_id_taken",
+                        "That partner ID belongs to another organisation.",
+                    )
+                } else {
+                    e.into()
+                }
+            })?;
+            Ok(())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,29 +359,5 @@ mod tests {
         assert_eq!(p.next_cursor.as_deref(), Some("2"));
         let p = page(vec![(1, 'a')], 2);
         assert_eq!(p.next_cursor, None);
-    }
-}
-
-impl Programme {
-    /// Gives an organisation a known partner ID (demo data and imports).
-    pub fn set_partner_id(&self, org: &str, partner_id: &str) -> Result<(), Error> {
-        let partner_id = PartnerId::parse(partner_id)?;
-        self.write(|tx, _| {
-            tx.execute(
-                "UPDATE organisations SET partner_id = ?1 WHERE id = ?2",
-                params![partner_id.as_str(), org],
-            )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::conflict(
-                        "partner_id_taken",
-                        "That partner ID belongs to another organisation.",
-                    )
-                } else {
-                    e.into()
-                }
-            })?;
-            Ok(())
-        })
     }
 }

@@ -402,14 +402,23 @@ impl Programme {
     ) -> Result<Verified, Error> {
         let hash = token_hash(&Secret::new(token.expose().trim()));
         self.write(|tx, _| {
-            let row: Option<(String, String, String, i64, Option<i64>, Option<i64>)> = tx
+            let row = tx
                 .query_row(
                     "SELECT request_id, account_id, email, expires_at, used_at, revoked_at FROM verification_tokens WHERE token_hash = ?1",
                     [&hash],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+                    |r| {
+                        Ok(TokenRow {
+                            request_id: r.get(0)?,
+                            account: r.get(1)?,
+                            email: r.get(2)?,
+                            expires_at: r.get(3)?,
+                            used_at: r.get(4)?,
+                            revoked_at: r.get(5)?,
+                        })
+                    },
                 )
                 .optional()?;
-            let Some((request_id, account, email, expires_at, used_at, revoked_at)) = row else {
+            let Some(TokenRow { request_id, account, email, expires_at, used_at, revoked_at }) = row else {
                 return Err(Error::new(
                     ErrorKind::NotFound,
                     "invalid_token",
@@ -528,6 +537,15 @@ impl Programme {
             Ok(results)
         })
     }
+}
+
+struct TokenRow {
+    request_id: String,
+    account: String,
+    email: String,
+    expires_at: i64,
+    used_at: Option<i64>,
+    revoked_at: Option<i64>,
 }
 
 /// A request the caller may see: their own, or one of an organisation they administer.

@@ -1,0 +1,9 @@
+//! Black-box tests of the membership service: one binary, a fresh database per test.
+mod authorisation;
+mod common;
+mod concurrency;
+mod journey;
+mod lookup;
+mod mcp_id;
+mod sessions;
+mod tokens;
