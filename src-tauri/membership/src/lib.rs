@@ -18,7 +18,10 @@ mod tokens;
 pub use error::{Error, ErrorKind};
 pub use mail::{Mail, MailError, Mailbox, Mailer};
 pub use model::*;
-pub use programme::{Caller, Config, Programme, SessionTokens, ACCEPTED_MESSAGE, PENDING_MESSAGE};
+pub use programme::{
+    Caller, Config, ImportedOrganisation, Programme, SessionTokens, ACCEPTED_MESSAGE,
+    PENDING_MESSAGE,
+};
 pub use secret::Secret;
 pub use time::OffsetDateTime as Timestamp;
 

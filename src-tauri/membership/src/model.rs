@@ -6,6 +6,7 @@ use crate::Timestamp;
 
 /// A page of a list: `next_cursor` is `None` on the last page.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
@@ -25,6 +26,7 @@ impl PageRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     pub account_id: String,
     pub email: String,
@@ -32,6 +34,7 @@ pub struct Account {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrganisationRef {
     pub organisation_id: String,
     pub name: String,
@@ -40,6 +43,7 @@ pub struct OrganisationRef {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
     Ppc,
     Member,
@@ -47,12 +51,14 @@ pub enum Role {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MembershipStatus {
     Active,
     Removed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MembershipSummary {
     pub membership_id: String,
     pub organisation: OrganisationRef,
@@ -65,6 +71,7 @@ pub struct MembershipSummary {
 /// `GET /v1/me`. `requests` is an addition to API.md: the caller's own association requests, so
 /// the home screen can show pending, accepted (awaiting verification) and denied ones.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     pub account: Account,
     pub memberships: Vec<MembershipSummary>,
@@ -72,6 +79,7 @@ pub struct Me {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewOrganisation {
     pub name: String,
     pub country: String,
@@ -82,12 +90,14 @@ pub struct NewOrganisation {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedOrganisation {
     pub organisation_id: String,
     pub partner_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrganisationSummary {
     pub organisation_id: String,
     pub partner_id: String,
@@ -108,15 +118,18 @@ pub struct LookupQuery {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DomainRule {
     pub domain: String,
     pub include_subdomains: bool,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub added_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RequestStatus {
     PendingApproval,
     Accepted,
@@ -153,6 +166,7 @@ impl RequestStatus {
 
 /// Why a request would be, or was, accepted at once or sent to the PPC.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Preview {
     /// `accepted` or `pending_approval`.
     pub outcome: RequestStatus,
@@ -161,6 +175,7 @@ pub struct Preview {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAssociationRequest {
     pub organisation_id: String,
     pub first_name: String,
@@ -171,6 +186,7 @@ pub struct NewAssociationRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestCreated {
     pub request_id: String,
     pub status: RequestStatus,
@@ -179,6 +195,7 @@ pub struct RequestCreated {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssociationRequest {
     pub request_id: String,
     pub organisation_id: String,
@@ -190,8 +207,10 @@ pub struct AssociationRequest {
     pub organisation_email: String,
     pub status: RequestStatus,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub decided_at: Option<Timestamp>,
     pub decision_reason: Option<String>,
     /// Addition to API.md: the membership this request became, once verified.
@@ -199,12 +218,14 @@ pub struct AssociationRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Verified {
     pub membership_id: String,
     pub status: MembershipStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvitationResult {
     pub email: String,
     /// `invited`, `already_member`, or the validation code that refused the address.
@@ -212,6 +233,7 @@ pub struct InvitationResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Profile {
     pub first_name: String,
     pub last_name: String,
@@ -225,6 +247,7 @@ pub struct Profile {
 /// A partial profile update: `None` leaves a field alone; `Some("")` clears an optional one.
 /// The MCP ID is not here: it has its own link and unlink operations.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProfilePatch {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -234,6 +257,7 @@ pub struct ProfilePatch {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member {
     pub membership_id: String,
     pub account_id: String,
@@ -245,18 +269,22 @@ pub struct Member {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PrivilegeRequest {
     pub privilege_request_id: String,
     pub membership_id: String,
     pub privilege: Privilege,
     pub note: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub actor_account_id: Option<String>,
     pub action: String,
@@ -266,11 +294,13 @@ pub struct AuditEntry {
 
 /// One entry of the events feed; `id` is the cursor to resume after it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     pub id: i64,
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub data: serde_json::Value,
 }

@@ -143,3 +143,98 @@ pub fn seed_demo(programme: &Programme, now: Timestamp) -> Result<bool, Error> {
     }
     Ok(true)
 }
+
+const WORDS: &[&str] = &[
+    "Acme", "Alpine", "Amber", "Apex", "Arrow", "Aspen", "Atlas", "Aurora", "Azure", "Banyan",
+    "Beacon", "Birch", "Blue", "Bolt", "Bright", "Bridge", "Canopy", "Cedar", "Cobalt", "Comet",
+    "Coral", "Crest", "Crown", "Cypress", "Delta", "Echo", "Ember", "Falcon", "Fern", "Fjord",
+    "Forge", "Garnet", "Glacier", "Granite", "Harbor", "Hawk", "Helix", "Horizon", "Indigo",
+    "Iris", "Ivory", "Jade", "Juniper", "Kestrel", "Keystone", "Lagoon", "Lark", "Laurel", "Lumen",
+    "Magnet", "Maple", "Marble", "Meadow", "Meridian", "Mesa", "Nimbus", "Noble", "North", "Nova",
+    "Oak", "Ocean", "Onyx", "Orbit", "Orchid", "Pacific", "Peak", "Pearl", "Pine", "Pioneer",
+    "Pixel", "Polar", "Prism", "Pulse", "Quartz", "Quest", "Radiant", "Raven", "Reef", "Ridge",
+    "River", "Rock", "Sable", "Sage", "Sapphire", "Sierra", "Silver", "Sky", "Solar", "Sparrow",
+    "Spruce", "Stellar", "Stone", "Summit", "Swift", "Tango", "Terra", "Thunder", "Tidal",
+    "Timber", "Topaz", "Trident", "Tundra", "Union", "Valley", "Vector", "Velvet", "Vertex",
+    "Vista", "Willow", "Wind", "Zenith", "Zephyr",
+];
+const KINDS: &[&str] = &[
+    "Pty Ltd",
+    "Consulting",
+    "Systems",
+    "Solutions",
+    "Labs",
+    "Group",
+    "Technologies",
+    "Partners",
+    "Digital",
+    "Networks",
+];
+const PLACES: &[(&str, &str)] = &[
+    ("Sydney", "Australia"),
+    ("Melbourne", "Australia"),
+    ("Brisbane", "Australia"),
+    ("Perth", "Australia"),
+    ("Adelaide", "Australia"),
+    ("Auckland", "New Zealand"),
+    ("Wellington", "New Zealand"),
+    ("London", "United Kingdom"),
+    ("Manchester", "United Kingdom"),
+    ("Dublin", "Ireland"),
+    ("Paris", "France"),
+    ("Lyon", "France"),
+    ("Berlin", "Germany"),
+    ("Munich", "Germany"),
+    ("Amsterdam", "Netherlands"),
+    ("Madrid", "Spain"),
+    ("Milan", "Italy"),
+    ("Stockholm", "Sweden"),
+    ("Oslo", "Norway"),
+    ("Toronto", "Canada"),
+    ("Vancouver", "Canada"),
+    ("Seattle", "United States"),
+    ("Austin", "United States"),
+    ("New York", "United States"),
+    ("Chicago", "United States"),
+    ("Singapore", "Singapore"),
+    ("Tokyo", "Japan"),
+    ("Osaka", "Japan"),
+    ("Seoul", "South Korea"),
+    ("Bangalore", "India"),
+    ("Mumbai", "India"),
+    ("São Paulo", "Brazil"),
+    ("Mexico City", "Mexico"),
+    ("Cape Town", "South Africa"),
+    ("Nairobi", "Kenya"),
+    ("Dubai", "United Arab Emirates"),
+];
+
+/// A deterministic synthetic directory of `n` organisations for benchmarks and scale tests:
+/// names of two words and a kind ("Cedar Quartz Labs"), partner IDs 1000000000 + i.
+pub fn synthetic_directory(n: usize) -> Vec<crate::ImportedOrganisation> {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        // splitmix64: fast, deterministic, good enough to spread names.
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) as usize
+    };
+    (0..n)
+        .map(|i| {
+            let (city, country) = PLACES[next() % PLACES.len()];
+            crate::ImportedOrganisation {
+                name: format!(
+                    "{} {} {}",
+                    WORDS[next() % WORDS.len()],
+                    WORDS[next() % WORDS.len()],
+                    KINDS[next() % KINDS.len()]
+                ),
+                city: city.to_owned(),
+                country: country.to_owned(),
+                partner_id: (1_000_000_000 + i).to_string(),
+            }
+        })
+        .collect()
+}

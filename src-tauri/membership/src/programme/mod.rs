@@ -17,6 +17,7 @@ use crate::store::Pool;
 use crate::{Error, Timestamp};
 
 pub use accounts::SessionTokens;
+pub use organisations::ImportedOrganisation;
 
 /// The guide's sentence when the domain was pre-approved (verbatim, with its apostrophes).
 pub const ACCEPTED_MESSAGE: &str = "Your request to associate with the company has been accepted";

@@ -335,6 +335,50 @@ impl Programme {
     }
 }
 
+/// One organisation of an imported directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedOrganisation {
+    pub name: String,
+    pub city: String,
+    pub country: String,
+    pub partner_id: String,
+}
+
+impl Programme {
+    /// Imports a directory of organisations (no members) in batches of one transaction each.
+    /// Every value is validated as if typed; an invalid row stops the import with its error and
+    /// leaves earlier batches in place. Returns how many were imported.
+    pub fn import_organisations(
+        &self,
+        orgs: &[ImportedOrganisation],
+        now: Timestamp,
+    ) -> Result<usize, Error> {
+        for chunk in orgs.chunks(10_000) {
+            self.write(|tx, _| {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO organisations(id, partner_id, name, country, city, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                for o in chunk {
+                    let name = OrganisationName::parse(&o.name)?;
+                    let city = City::parse(&o.city)?;
+                    let country = Country::parse(&o.country)?;
+                    let pid = PartnerId::parse(&o.partner_id)?;
+                    stmt.execute(params![new_id("org"), pid.as_str(), name.as_str(), country.as_str(), city.as_str(), unix(now)])
+                        .map_err(|e| {
+                            if is_unique_violation(&e) {
+                                Error::conflict("partner_id_taken", format!("Partner ID {pid} appears twice in the import."))
+                            } else {
+                                e.into()
+                            }
+                        })?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(orgs.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -133,3 +133,47 @@ fn lookup_pages_with_a_cursor_and_refuses_an_empty_query() {
         "invalid_partner_id"
     );
 }
+
+#[test]
+fn an_imported_directory_is_searchable_and_a_bad_row_is_refused() {
+    let w = world();
+    let dir = membership::seed::synthetic_directory(2_000);
+    assert_eq!(w.p.import_organisations(&dir, w.now).unwrap(), 2_000);
+    let staff = w.sign_in("staff@example.net");
+    let target = &dir[1234];
+    let first_word = target.name.split(' ').next().unwrap();
+    let mut q = LookupQuery {
+        q: Some(format!("{} {}", &first_word[..3], target.city)),
+        ..Default::default()
+    };
+    q.page.limit = Some(100);
+    let mut found = false;
+    loop {
+        let page = w.p.lookup(&staff, &q).unwrap();
+        let prefix = first_word[..3].to_lowercase();
+        for o in &page.items {
+            let text = format!("{} {} {}", o.name, o.city, o.country).to_lowercase();
+            assert!(
+                text.split(' ').any(|w| w.starts_with(&prefix)),
+                "{text} has no word starting with {prefix}"
+            );
+            assert_eq!(o.city, target.city, "the city word narrows the search");
+        }
+        found |= page.items.iter().any(|o| o.partner_id == target.partner_id);
+        match page.next_cursor {
+            Some(c) => q.page.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert!(found, "paging through every match reaches the target");
+    let bad = vec![membership::ImportedOrganisation {
+        name: "".into(),
+        city: "X".into(),
+        country: "Y".into(),
+        partner_id: "99999999".into(),
+    }];
+    assert_eq!(
+        code(w.p.import_organisations(&bad, w.now)),
+        "invalid_organisation_name"
+    );
+}

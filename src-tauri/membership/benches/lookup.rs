@@ -1,0 +1,200 @@
+//! Lookup over a directory of a million organisations, through the service and beside the same
+//! query written directly against SQLite on the same database (the floor).
+//!
+//! Run: `cargo bench -p partner-desk-membership --bench lookup`. Set `LOOKUP_BENCH_ORGS` for
+//! another directory size (default 1,000,000). The generated database is kept in
+//! `target/bench-data/` and reused by later runs.
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, Criterion};
+use membership::seed::{seed_demo, synthetic_directory, DEMO_PASSWORD};
+use membership::{Caller, LookupQuery, Mail, MailError, Mailer, Programme, Secret, Timestamp};
+
+struct NoMail;
+impl Mailer for NoMail {
+    fn send(&self, _: &Mail) -> Result<(), MailError> {
+        Ok(())
+    }
+}
+
+fn orgs() -> usize {
+    std::env::var("LOOKUP_BENCH_ORGS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+fn database() -> (PathBuf, Programme, Caller) {
+    let n = orgs();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("lookup-{n}.sqlite3"));
+    let now = Timestamp::now_utc();
+    let fresh = !path.exists();
+    let p = Programme::open(&path, Arc::new(NoMail)).unwrap();
+    if fresh || p.is_empty().unwrap() {
+        let t = Instant::now();
+        seed_demo(&p, now).unwrap();
+        p.import_organisations(&synthetic_directory(n), now)
+            .unwrap();
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "INSERT INTO organisations_fts(organisations_fts) VALUES ('optimize'); ANALYZE;",
+        )
+        .unwrap();
+        eprintln!(
+            "generated {n} organisations in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let s = p
+        .sign_in("staff@example.net", &Secret::new(DEMO_PASSWORD), now)
+        .unwrap();
+    let caller = p.authenticate(&s.access_token, now).unwrap();
+    (path, p, caller)
+}
+
+/// The queries people type: a name prefix, two name words, a word and a city, a partner ID.
+fn queries() -> Vec<LookupQuery> {
+    let q = |s: &str| LookupQuery {
+        q: Some(s.into()),
+        ..Default::default()
+    };
+    vec![
+        q("ced"),
+        q("cedar quartz"),
+        q("summit labs"),
+        q("harbor sydney"),
+        q("zephyr"),
+        LookupQuery {
+            partner_id: Some("1000500000".into()),
+            ..Default::default()
+        },
+        LookupQuery {
+            q: Some("nova".into()),
+            country: Some("Japan".into()),
+            ..Default::default()
+        },
+    ]
+}
+
+/// The floor: what the service's query costs when written by hand against SQLite.
+fn floor(conn: &rusqlite::Connection, q: &LookupQuery) -> usize {
+    let mut rows = 0;
+    if let Some(pid) = &q.partner_id {
+        let mut s = conn.prepare_cached("SELECT seq, id, partner_id, name, city, country FROM organisations WHERE partner_id = ?1 LIMIT 21").unwrap();
+        rows += s.query_map([pid], |r| r.get::<_, i64>(0)).unwrap().count();
+        return rows;
+    }
+    let text = q.q.as_deref().unwrap();
+    let fts: Vec<String> = text.split(' ').map(|w| format!("\"{w}\"*")).collect();
+    let fts = fts.join(" AND ");
+    match &q.country {
+        Some(country) => {
+            let mut s = conn
+                .prepare_cached(
+                    "SELECT o.seq, o.id, o.partner_id, o.name, o.city, o.country FROM organisations_fts f JOIN organisations o ON o.seq = f.rowid
+                     WHERE organisations_fts MATCH ?1 AND o.country = ?2 COLLATE NOCASE ORDER BY f.rowid LIMIT 21",
+                )
+                .unwrap();
+            rows += s
+                .query_map(rusqlite::params![fts, country], |r| r.get::<_, i64>(0))
+                .unwrap()
+                .count();
+        }
+        None => {
+            let mut s = conn
+                .prepare_cached(
+                    "SELECT o.seq, o.id, o.partner_id, o.name, o.city, o.country FROM organisations_fts f JOIN organisations o ON o.seq = f.rowid
+                     WHERE organisations_fts MATCH ?1 ORDER BY f.rowid LIMIT 21",
+                )
+                .unwrap();
+            rows += s.query_map([fts], |r| r.get::<_, i64>(0)).unwrap().count();
+        }
+    }
+    rows
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// p50 and p99 over every query, many rounds, for the service and the floor.
+fn print_percentiles(path: &PathBuf, p: &Programme, caller: &Caller) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let qs = queries();
+    let rounds = 300;
+    let (mut svc, mut flo) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        for q in &qs {
+            let t = Instant::now();
+            let page = p.lookup(caller, q).unwrap();
+            svc.push(t.elapsed());
+            let t = Instant::now();
+            let n = floor(&conn, q);
+            flo.push(t.elapsed());
+            assert_eq!(
+                page.items.len().min(20),
+                n.min(20),
+                "service and floor find the same rows"
+            );
+        }
+    }
+    svc.sort();
+    flo.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let (s50, s99, f50, f99) = (
+        percentile(&svc, 0.5),
+        percentile(&svc, 0.99),
+        percentile(&flo, 0.5),
+        percentile(&flo, 0.99),
+    );
+    println!(
+        "lookup over {} organisations, {} queries each:",
+        orgs(),
+        svc.len()
+    );
+    println!(
+        "  service  p50 = {:.3} ms  p99 = {:.3} ms",
+        ms(s50),
+        ms(s99)
+    );
+    println!(
+        "  floor    p50 = {:.3} ms  p99 = {:.3} ms",
+        ms(f50),
+        ms(f99)
+    );
+    println!(
+        "  ratio    p50 = {:.2}x    p99 = {:.2}x",
+        ms(s50) / ms(f50),
+        ms(s99) / ms(f99)
+    );
+}
+
+fn bench(c: &mut Criterion) {
+    let (path, p, caller) = database();
+    print_percentiles(&path, &p, &caller);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mut g = c.benchmark_group("lookup");
+    for (i, q) in queries().iter().enumerate() {
+        let label = q.q.clone().or(q.partner_id.clone()).unwrap_or_default();
+        g.bench_function(format!("service/{i}:{label}"), |b| {
+            b.iter(|| p.lookup(&caller, q).unwrap())
+        });
+        g.bench_function(format!("floor/{i}:{label}"), |b| b.iter(|| floor(&conn, q)));
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30).measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
+    targets = bench
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
