@@ -1,0 +1,174 @@
+//! Wire shapes that only the server has: request bodies and a few answers. Everything else on the
+//! wire is the membership crate's own model type, so the two cannot drift.
+use membership::{Account, Secret, SessionTokens};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewAccount {
+    pub email: String,
+    pub display_name: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: Secret,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedAccount {
+    pub account_id: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Credentials {
+    pub email: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: Secret,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshBody {
+    #[schema(value_type = String)]
+    pub refresh_token: Secret,
+}
+
+/// A new pair of session tokens.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Session {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    pub account: Account,
+}
+
+impl From<SessionTokens> for Session {
+    fn from(s: SessionTokens) -> Self {
+        Self {
+            // The one place tokens leave the process: the answer to the person who signed in.
+            access_token: s.access_token.expose().to_owned(),
+            refresh_token: s.refresh_token.expose().to_owned(),
+            token_type: "Bearer",
+            expires_in: s.expires_in,
+            account: s.account,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewDomain {
+    /// Any spelling (Unicode or A-label, any case); the answer gives the canonical form.
+    pub domain: String,
+    #[serde(default)]
+    pub include_subdomains: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PreviewBody {
+    pub organisation_email: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DenyBody {
+    /// Shown to the requester.
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VerificationBody {
+    /// The code from the verification mail (the `token` of its link).
+    #[schema(value_type = String)]
+    pub token: Secret,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct InvitationBody {
+    pub emails: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct McpIdBody {
+    pub mcp_id: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewPrivilegeRequest {
+    /// `global_admin`, `action_pack` or `competency_benefits`.
+    pub privilege: String,
+    pub note: Option<String>,
+}
+
+/// A partial profile: absent fields stay as they are, `""` clears an optional one. The MCP ID
+/// has its own operations and is refused here.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ProfilePatchBody {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub job_title: Option<String>,
+    pub phone: Option<String>,
+    pub preferred_language: Option<String>,
+    #[schema(ignore)]
+    #[serde(default)]
+    pub mcp_id: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// 1 to 100; 20 when absent.
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageParams {
+    pub fn page(&self) -> membership::PageRequest {
+        membership::PageRequest {
+            limit: self.limit,
+            cursor: self.cursor.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LookupParams {
+    /// Words or prefixes of the organisation's name.
+    pub q: Option<String>,
+    pub partner_id: Option<String>,
+    pub country: Option<String>,
+    pub city: Option<String>,
+    /// 1 to 100; 20 when absent.
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QueueParams {
+    /// `pending_approval`, `accepted`, `denied`, `withdrawn`, `active` or `removed`.
+    pub status: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventParams {
+    /// Start after this event id; `Last-Event-ID` wins when both are given. Without either the
+    /// stream starts at the oldest event the caller may see.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VerifyPageParams {
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` when the database answers.
+    pub status: &'static str,
+    pub version: &'static str,
+}

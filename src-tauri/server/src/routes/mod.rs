@@ -1,0 +1,260 @@
+//! Every route the server serves, in one table: the router is built from it and the OpenAPI test
+//! checks each entry against the document.
+pub mod accounts;
+pub mod events;
+pub mod memberships;
+pub mod organisations;
+pub mod requests;
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, Method, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{delete, get, patch, post, put, MethodRouter};
+
+use crate::dto::{Health, VerifyPageParams};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Json, Query};
+use crate::state::AppState;
+
+pub struct Route {
+    pub method: Method,
+    /// In axum's and OpenAPI's shared syntax (`/v1/organisations/{org}`).
+    pub path: &'static str,
+    pub handler: MethodRouter<AppState>,
+    /// A creating write: honours `Idempotency-Key`.
+    pub idempotent: bool,
+}
+
+fn r(method: Method, path: &'static str, handler: MethodRouter<AppState>) -> Route {
+    Route {
+        method,
+        path,
+        handler,
+        idempotent: false,
+    }
+}
+
+fn creating(path: &'static str, handler: MethodRouter<AppState>) -> Route {
+    Route {
+        method: Method::POST,
+        path,
+        handler,
+        idempotent: true,
+    }
+}
+
+pub fn table() -> Vec<Route> {
+    use Method as M;
+    vec![
+        r(M::GET, "/healthz", get(health)),
+        r(M::GET, "/verify", get(verify_page)),
+        creating("/v1/accounts", post(accounts::create_account)),
+        r(M::POST, "/v1/sessions", post(accounts::sign_in)),
+        r(M::POST, "/v1/sessions/refresh", post(accounts::refresh)),
+        r(
+            M::DELETE,
+            "/v1/sessions/current",
+            delete(accounts::sign_out),
+        ),
+        r(M::GET, "/v1/me", get(accounts::me)),
+        creating("/v1/organisations", post(organisations::create)),
+        r(M::GET, "/v1/organisations", get(organisations::lookup)),
+        r(
+            M::GET,
+            "/v1/organisations/{org}",
+            get(organisations::get_one),
+        ),
+        r(
+            M::GET,
+            "/v1/organisations/{org}/domains",
+            get(organisations::domains),
+        ),
+        creating(
+            "/v1/organisations/{org}/domains",
+            post(organisations::add_domain),
+        ),
+        r(
+            M::DELETE,
+            "/v1/organisations/{org}/domains/{domain}",
+            delete(organisations::remove_domain),
+        ),
+        r(
+            M::POST,
+            "/v1/organisations/{org}/association-preview",
+            post(organisations::preview),
+        ),
+        r(
+            M::GET,
+            "/v1/organisations/{org}/association-requests",
+            get(organisations::queue),
+        ),
+        creating(
+            "/v1/organisations/{org}/invitations",
+            post(organisations::invite),
+        ),
+        r(
+            M::GET,
+            "/v1/organisations/{org}/members",
+            get(organisations::members),
+        ),
+        r(
+            M::GET,
+            "/v1/organisations/{org}/privilege-requests",
+            get(organisations::privilege_requests),
+        ),
+        r(
+            M::GET,
+            "/v1/organisations/{org}/audit",
+            get(organisations::audit),
+        ),
+        creating("/v1/association-requests", post(requests::create)),
+        r(
+            M::GET,
+            "/v1/association-requests/{id}",
+            get(requests::get_one),
+        ),
+        r(
+            M::POST,
+            "/v1/association-requests/{id}/approve",
+            post(requests::approve),
+        ),
+        r(
+            M::POST,
+            "/v1/association-requests/{id}/deny",
+            post(requests::deny),
+        ),
+        r(
+            M::POST,
+            "/v1/association-requests/{id}/withdraw",
+            post(requests::withdraw),
+        ),
+        r(
+            M::POST,
+            "/v1/association-requests/{id}/resend-verification",
+            post(requests::resend),
+        ),
+        r(M::POST, "/v1/verifications", post(requests::verify)),
+        r(
+            M::GET,
+            "/v1/memberships/{id}/profile",
+            get(memberships::profile),
+        ),
+        r(
+            M::PATCH,
+            "/v1/memberships/{id}/profile",
+            patch(memberships::update_profile),
+        ),
+        r(
+            M::PUT,
+            "/v1/memberships/{id}/mcp-id",
+            put(memberships::link_mcp_id),
+        ),
+        r(
+            M::DELETE,
+            "/v1/memberships/{id}/mcp-id",
+            delete(memberships::unlink_mcp_id),
+        ),
+        r(
+            M::PUT,
+            "/v1/memberships/{id}/privileges/{privilege}",
+            put(memberships::grant_privilege),
+        ),
+        r(
+            M::DELETE,
+            "/v1/memberships/{id}/privileges/{privilege}",
+            delete(memberships::revoke_privilege),
+        ),
+        creating(
+            "/v1/memberships/{id}/privilege-requests",
+            post(memberships::request_privilege),
+        ),
+        r(
+            M::DELETE,
+            "/v1/memberships/{id}",
+            delete(memberships::remove),
+        ),
+        r(M::GET, "/v1/events", get(events::events)),
+    ]
+}
+
+/// The client's IP address, for per-address rate limits: the peer, or behind a trusted reverse
+/// proxy the last `X-Forwarded-For` entry (the one that proxy added).
+pub struct ClientIp(pub String);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let forwarded = state
+            .trust_forwarded_for
+            .then(|| parts.headers.get("x-forwarded-for")?.to_str().ok())
+            .flatten()
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok());
+        let peer = || {
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+        };
+        Ok(Self(
+            forwarded
+                .or_else(peer)
+                .map(|ip| ip.to_string())
+                .unwrap_or_else(|| "unknown".into()),
+        ))
+    }
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
+pub async fn health(State(s): State<AppState>) -> Result<Json<Health>, ApiError> {
+    s.blocking(|p, _| p.is_empty()).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "The membership database does not answer.",
+        )
+    })?;
+    Ok(Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    }))
+}
+
+/// The web link of the verification mail: a page that hands the token to the app. It does not
+/// verify by itself: that needs the requester signed in, which the app is.
+#[utoipa::path(get, path = "/verify", tag = "operations",
+    params(VerifyPageParams),
+    responses((status = 200, description = "An HTML page that opens Partner Desk with the link", content_type = "text/html", body = String)))]
+pub async fn verify_page(Query(q): Query<VerifyPageParams>) -> Response {
+    // Only base64url characters can be in a token; anything else is not put on the page.
+    let token = q
+        .token
+        .filter(|t| !t.is_empty() && t.len() <= 128)
+        .filter(|t| {
+            t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    let body = match token {
+        Some(t) => format!(
+            "<p><a href=\"partnerdesk://verify?token={t}\">Open Partner Desk to complete your individual profile</a></p>\
+             <p>If Partner Desk does not open, sign in to it with the account that made the request and paste this code on its verification screen:</p>\
+             <p><code>{t}</code></p>"
+        ),
+        None => "<p>This link is incomplete. Open the link in your newest verification mail, or paste its code into Partner Desk.</p>".to_owned(),
+    };
+    (
+        [(header::CACHE_CONTROL, "no-store"), (header::REFERRER_POLICY, "no-referrer")],
+        Html(format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Verify your association · Partner Desk</title></head><body><h1>Verify your association</h1>{body}</body></html>"
+        )),
+    )
+        .into_response()
+}

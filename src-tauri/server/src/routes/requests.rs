@@ -1,0 +1,137 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+use membership::{AssociationRequest, NewAssociationRequest, RequestCreated, Verified};
+
+use crate::dto::{DenyBody, VerificationBody};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Auth, Json, Path};
+use crate::ratelimit::Limit;
+use crate::state::AppState;
+
+#[utoipa::path(post, path = "/v1/association-requests", tag = "association requests",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a repeat return the first answer")),
+    request_body = NewAssociationRequest,
+    responses(
+        (status = 201, description = "`accepted` (a verification mail goes out) or `pending_approval`, with the guide's sentence", body = RequestCreated),
+        (status = 409, description = "`request_open`, `already_member`, `recently_denied`", body = ErrorBody),
+        (status = 422, description = "`invalid_email`, …", body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ))]
+pub async fn create(
+    State(s): State<AppState>,
+    auth: Auth,
+    Json(body): Json<NewAssociationRequest>,
+) -> Result<(StatusCode, Json<RequestCreated>), ApiError> {
+    s.limits
+        .check(Limit::RequestCreation, auth.caller.account_id())?;
+    let created = s
+        .blocking(move |p, now| p.request_association(&auth.caller, &body, now))
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[utoipa::path(get, path = "/v1/association-requests/{id}", tag = "association requests",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = AssociationRequest), (status = 404, description = "Also for requests the caller may not see", body = ErrorBody)))]
+pub async fn get_one(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<AssociationRequest>, ApiError> {
+    Ok(Json(
+        s.blocking(move |p, _| p.association_request(&auth.caller, &id))
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/association-requests/{id}/approve", tag = "association requests",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "Accepted; the verification mail goes out", body = AssociationRequest),
+        (status = 403, description = "Not an administrator, or the caller's own request", body = ErrorBody),
+        (status = 409, description = "`not_pending`", body = ErrorBody),
+    ))]
+pub async fn approve(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<AssociationRequest>, ApiError> {
+    Ok(Json(
+        s.blocking(move |p, now| p.approve(&auth.caller, &id, now))
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/association-requests/{id}/deny", tag = "association requests",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = DenyBody,
+    responses((status = 200, body = AssociationRequest), (status = 409, body = ErrorBody), (status = 422, description = "`invalid_reason`", body = ErrorBody)))]
+pub async fn deny(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Json(body): Json<DenyBody>,
+) -> Result<Json<AssociationRequest>, ApiError> {
+    Ok(Json(
+        s.blocking(move |p, now| p.deny(&auth.caller, &id, &body.reason, now))
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/association-requests/{id}/withdraw", tag = "association requests",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = AssociationRequest), (status = 403, body = ErrorBody), (status = 409, description = "`not_open`", body = ErrorBody)))]
+pub async fn withdraw(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<AssociationRequest>, ApiError> {
+    Ok(Json(
+        s.blocking(move |p, now| p.withdraw(&auth.caller, &id, now))
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/association-requests/{id}/resend-verification", tag = "association requests",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 202, description = "A new mail is on its way; the previous link stops working"),
+        (status = 409, description = "`not_awaiting_verification`", body = ErrorBody),
+        (status = 429, description = "`resend_cooldown`, with `Retry-After`", body = ErrorBody),
+    ))]
+pub async fn resend(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    s.limits.check(Limit::Resend, auth.caller.account_id())?;
+    s.blocking(move |p, now| p.resend_verification(&auth.caller, &id, now))
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[utoipa::path(post, path = "/v1/verifications", tag = "association requests",
+    security(("bearer" = [])),
+    request_body = VerificationBody,
+    responses(
+        (status = 200, body = Verified),
+        (status = 403, description = "`token_for_other_account`", body = ErrorBody),
+        (status = 404, description = "`invalid_token`", body = ErrorBody),
+        (status = 410, description = "`token_used`, `token_expired`", body = ErrorBody),
+    ))]
+pub async fn verify(
+    State(s): State<AppState>,
+    auth: Auth,
+    Json(body): Json<VerificationBody>,
+) -> Result<Json<Verified>, ApiError> {
+    Ok(Json(
+        s.blocking(move |p, now| p.verify(&auth.caller, &body.token, now))
+            .await?,
+    ))
+}
