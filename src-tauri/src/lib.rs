@@ -1,7 +1,87 @@
-//! The Partner Desk desktop shell: a thin layer of Tauri commands over a `Backend`.
+//! The Partner Desk desktop shell: a thin layer of Tauri commands over a [`backend::Backend`].
+//!
+//! [`build_app`] holds the whole setup (state and the command list) so that `run()` and the IPC
+//! tests on Tauri's mock runtime exercise exactly the same commands.
+#![forbid(unsafe_code)]
+
+pub mod backend;
+pub mod commands;
+pub mod error;
+pub mod settings;
+pub mod state;
+
+use tauri::{Manager, Runtime};
+
+pub use error::UiError;
+pub use state::{DataDirs, Shell};
+
+/// Adds the shell's state and commands to `builder`.
+pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, dirs: DataDirs) -> tauri::Builder<R> {
+    let builder = match dirs {
+        // Known up front (tests, `--data-dir`): open now, so the state exists before any call.
+        DataDirs::Fixed(dir) => builder.manage(Shell::open(&dir, &dir)),
+        // The platform's folders are known once the app exists.
+        DataDirs::App => builder.setup(|app| {
+            let shell = Shell::open(&app.path().app_data_dir()?, &app.path().app_config_dir()?);
+            app.manage(shell);
+            Ok(())
+        }),
+    };
+    builder.invoke_handler(tauri::generate_handler![
+        commands::account::session,
+        commands::account::sign_in,
+        commands::account::create_account,
+        commands::account::sign_out,
+        commands::account::switch_account,
+        commands::account::recent_accounts,
+        commands::account::me,
+        commands::join::lookup,
+        commands::join::organisation,
+        commands::join::preview,
+        commands::join::request_association,
+        commands::join::association_request,
+        commands::join::withdraw,
+        commands::join::resend_verification,
+        commands::join::my_mail,
+        commands::join::verify,
+        commands::join::create_organisation,
+        commands::join::events,
+        commands::profile::profile,
+        commands::profile::update_profile,
+        commands::profile::link_mcp_id,
+        commands::profile::unlink_mcp_id,
+        commands::profile::privilege_catalogue,
+        commands::profile::request_privilege,
+        commands::admin::domains,
+        commands::admin::add_domain,
+        commands::admin::remove_domain,
+        commands::admin::test_policy,
+        commands::admin::queue,
+        commands::admin::approve,
+        commands::admin::deny,
+        commands::admin::invite,
+        commands::admin::members,
+        commands::admin::grant_privilege,
+        commands::admin::revoke_privilege,
+        commands::admin::remove_member,
+        commands::admin::privilege_requests,
+        commands::admin::audit,
+        commands::app::help_contacts,
+        commands::app::settings,
+        commands::app::save_settings,
+    ])
+}
+
+/// The app's configuration, assets and access control (from `tauri.conf.json` and the
+/// capabilities), for the real window and for the tests.
+pub fn context<R: Runtime>() -> tauri::Context<R> {
+    tauri::generate_context!()
+}
 
 pub fn run() {
-    tauri::Builder::default()
-        .run(tauri::generate_context!())
+    let builder =
+        tauri::Builder::default().plugin(tauri_plugin_window_state::Builder::new().build());
+    build_app(builder, DataDirs::from_env())
+        .run(context())
         .expect("the Partner Desk window could not start");
 }

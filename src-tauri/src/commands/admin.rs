@@ -1,0 +1,196 @@
+//! The Membership Centre: what the PPC and Global Administrators of an organisation may do. The
+//! membership service decides who may; these commands only pass the calls on.
+use membership::{
+    AssociationRequest, AuditEntry, DomainRule, InvitationResult, Member, Page, PageRequest,
+    Preview, PrivilegeRequest, RequestStatus,
+};
+use tauri::State;
+
+use super::signed_in;
+use crate::error::UiError;
+use crate::state::Shell;
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn domains(shell: State<'_, Shell>, org_id: String) -> Result<Vec<DomainRule>, UiError> {
+    signed_in(&shell, move |_, p, caller, _| {
+        Ok(p.domains(caller, &org_id)?)
+    })
+    .await
+}
+
+/// Adds a domain rule ("Update" in Your Organisation email domains).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn add_domain(
+    shell: State<'_, Shell>,
+    org_id: String,
+    domain: String,
+    include_subdomains: bool,
+) -> Result<DomainRule, UiError> {
+    signed_in(&shell, move |_, p, caller, now| {
+        Ok(p.add_domain(caller, &org_id, &domain, include_subdomains, now)?)
+    })
+    .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn remove_domain(
+    shell: State<'_, Shell>,
+    org_id: String,
+    domain: String,
+) -> Result<(), UiError> {
+    signed_in(&shell, move |_, p, caller, now| {
+        Ok(p.remove_domain(caller, &org_id, &domain, now)?)
+    })
+    .await
+}
+
+/// The policy tester: which rule an address matches. Only for those who manage the domains, so
+/// the domain list cannot be probed through it.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn test_policy(
+    shell: State<'_, Shell>,
+    org_id: String,
+    address: String,
+) -> Result<Preview, UiError> {
+    signed_in(&shell, move |_, p, caller, _| {
+        p.domains(caller, &org_id)?;
+        Ok(p.preview_association(caller, &org_id, &address)?)
+    })
+    .await
+}
+
+/// The requests queue; `status` filters it (`pending_approval` for the pending ones).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn queue(
+    shell: State<'_, Shell>,
+    org_id: String,
+    status: Option<String>,
+    page: Option<PageRequest>,
+) -> Result<Page<AssociationRequest>, UiError> {
+    let status = match status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(RequestStatus::parse(s).ok_or_else(|| {
+            UiError::new(
+                "invalid_status",
+                "Choose one of the request states shown in the list and try again.",
+            )
+        })?),
+    };
+    let page = page.unwrap_or_default();
+    signed_in(&shell, move |_, p, caller, _| {
+        Ok(p.association_queue(caller, &org_id, status, &page)?)
+    })
+    .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn approve(
+    shell: State<'_, Shell>,
+    request_id: String,
+) -> Result<AssociationRequest, UiError> {
+    signed_in(&shell, move |_, p, caller, now| {
+        Ok(p.approve(caller, &request_id, now)?)
+    })
+    .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn deny(
+    shell: State<'_, Shell>,
+    request_id: String,
+    reason: String,
+) -> Result<AssociationRequest, UiError> {
+    signed_in(&shell, move |_, p, caller, now| {
+        Ok(p.deny(caller, &request_id, &reason, now)?)
+    })
+    .await
+}
+
+/// Invite multiple people: one result per address.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn invite(
+    shell: State<'_, Shell>,
+    org_id: String,
+    emails: Vec<String>,
+) -> Result<Vec<InvitationResult>, UiError> {
+    let emails: Vec<String> = emails
+        .into_iter()
+        .map(|e| e.trim().to_owned())
+        .filter(|e| !e.is_empty())
+        .collect();
+    signed_in(&shell, move |_, p, caller, now| {
+        Ok(p.invite(caller, &org_id, &emails, now)?)
+    })
+    .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn members(
+    shell: State<'_, Shell>,
+    org_id: String,
+    page: Option<PageRequest>,
+) -> Result<Page<Member>, UiError> {
+    let page = page.unwrap_or_default();
+    signed_in(&shell, move |_, p, caller, _| {
+        Ok(p.members(caller, &org_id, &page)?)
+    })
+    .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn grant_privilege(
+    shell: State<'_, Shell>,
+    membership_id: String,
+    privilege: String,
+) -> Result<Member, UiError> {
+    signed_in(&shell, move |_, p, caller, now| {
+        Ok(p.grant_privilege(caller, &membership_id, &privilege, now)?)
+    })
+    .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn revoke_privilege(
+    shell: State<'_, Shell>,
+    membership_id: String,
+    privilege: String,
+) -> Result<(), UiError> {
+    signed_in(&shell, move |_, p, caller, now| {
+        Ok(p.revoke_privilege(caller, &membership_id, &privilege, now)?)
+    })
+    .await
+}
+
+/// Removes a member (an admin), or leaves the organisation (the member themselves).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn remove_member(shell: State<'_, Shell>, membership_id: String) -> Result<(), UiError> {
+    signed_in(&shell, move |_, p, caller, now| {
+        Ok(p.remove_membership(caller, &membership_id, now)?)
+    })
+    .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn privilege_requests(
+    shell: State<'_, Shell>,
+    org_id: String,
+) -> Result<Vec<PrivilegeRequest>, UiError> {
+    signed_in(&shell, move |_, p, caller, _| {
+        Ok(p.privilege_requests(caller, &org_id)?)
+    })
+    .await
+}
+
+/// The audit history, newest first.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn audit(
+    shell: State<'_, Shell>,
+    org_id: String,
+    page: Option<PageRequest>,
+) -> Result<Page<AuditEntry>, UiError> {
+    let page = page.unwrap_or_default();
+    signed_in(&shell, move |_, p, caller, _| {
+        Ok(p.audit(caller, &org_id, &page)?)
+    })
+    .await
+}

@@ -1,0 +1,114 @@
+//! The app's few preferences, kept as a small JSON file in the app's config folder. Never holds a
+//! secret.
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::UiError;
+
+pub const SETTINGS_FILE: &str = "settings.json";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendKind {
+    #[default]
+    Embedded,
+    Remote,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelpContact {
+    pub region: String,
+    pub name: String,
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub backend: BackendKind,
+    /// The remote backend's address, kept for when the remote client arrives.
+    pub remote_url: Option<String>,
+    pub help_contacts: Vec<HelpContact>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            backend: BackendKind::Embedded,
+            remote_url: None,
+            help_contacts: vec![HelpContact {
+                region: "Australia".into(),
+                name: "Regional Service Centre".into(),
+                phone: "13 20 58 (Options 2,5,1)".into(),
+            }],
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the settings; a missing or unreadable file gives the defaults, so a damaged file
+    /// never stops the app from starting.
+    pub fn load(path: &Path) -> Self {
+        std::fs::read(path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), UiError> {
+        let refused = || {
+            UiError::new(
+                "settings_not_saved",
+                format!(
+                    "Your settings could not be saved to {}. Check that you may write there and try again.",
+                    path.display()
+                ),
+            )
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|_| refused())?;
+        }
+        let json = serde_json::to_vec_pretty(self).map_err(|_| UiError::internal())?;
+        // Write then rename, so a crash never leaves half a file.
+        let tmp: PathBuf = path.with_extension("json.tmp");
+        std::fs::write(&tmp, json).map_err(|_| refused())?;
+        std::fs::rename(&tmp, path).map_err(|_| refused())
+    }
+
+    /// Checks what a person typed before it is kept.
+    pub fn validated(mut self) -> Result<Self, UiError> {
+        self.remote_url = self
+            .remote_url
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty());
+        if let Some(url) = &self.remote_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2048 {
+                return Err(UiError::new(
+                    "invalid_url",
+                    "The remote backend address must start with https:// (or http:// for a test server). Correct it and save again.",
+                ));
+            }
+        }
+        if self.backend == BackendKind::Remote && self.remote_url.is_none() {
+            return Err(UiError::new(
+                "invalid_url",
+                "Enter the remote backend's address, or choose the embedded backend.",
+            ));
+        }
+        self.help_contacts
+            .retain(|c| !c.region.trim().is_empty() || !c.phone.trim().is_empty());
+        for c in &mut self.help_contacts {
+            c.region = c.region.trim().to_owned();
+            c.name = c.name.trim().to_owned();
+            c.phone = c.phone.trim().to_owned();
+            if c.region.is_empty() || c.phone.is_empty() {
+                return Err(UiError::new(
+                    "invalid_help_contact",
+                    "Each help contact needs a region and a phone number. Fill both in, or clear the row.",
+                ));
+            }
+        }
+        Ok(self)
+    }
+}

@@ -1,0 +1,412 @@
+//! End-to-end journeys in the real Partner Desk window (WebKitGTK under Xvfb), driven through
+//! tauri-driver and WebKitWebDriver. `scripts/e2e` builds the app, starts the display, D-Bus and the
+//! driver, then runs this with `--features e2e`; without the driver's address it fails, never
+//! passes silently.
+//!
+//! Each journey launches the app on a fresh data folder, so the demo data is new every time; each
+//! step leaves a screenshot in `test-output/e2e/<journey>/`.
+mod webdriver;
+
+use std::path::PathBuf;
+
+use webdriver::Session;
+
+const DEMO_PASSWORD: &str = "partnerdesk-demo";
+const PPC: &str = "ppc@contoso.com";
+const STAFF: &str = "staff@example.net";
+const ACCEPTED: &str = "Your request to associate with the company has been accepted";
+const PENDING: &str =
+    "Your request to associate to your organization\u{2019}s account has been sent to your organisation\u{2019}s program administrator";
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the end-to-end tests with scripts/e2e, which starts the display and the WebDriver server")
+    })
+}
+
+fn output_dir() -> PathBuf {
+    let root =
+        std::env::var("PARTNER_DESK_E2E_OUTPUT").unwrap_or_else(|_| "test-output/e2e".into());
+    PathBuf::from(root)
+}
+
+/// The app on a fresh data folder; the folder lives as long as the returned guard.
+fn launch(journey: &str) -> (Session, tempfile::TempDir) {
+    let data = tempfile::Builder::new()
+        .prefix("partner-desk-e2e-")
+        .tempdir()
+        .expect("a temp folder");
+    let app = PathBuf::from(env("PARTNER_DESK_E2E_APP"));
+    assert!(
+        app.exists(),
+        "the app binary {} is missing: build it with cargo build --bin partner-desk",
+        app.display()
+    );
+    let args = vec![format!("--data-dir={}", data.path().display())];
+    let session = Session::start(
+        &env("PARTNER_DESK_E2E_DRIVER_URL"),
+        &app,
+        &args,
+        output_dir().join(journey),
+    );
+    // Journeys run at the window's configured size (1100x760); the tour tries the others.
+    session.wait_for_view("signin");
+    (session, data)
+}
+
+fn sign_in(s: &mut Session, email: &str) {
+    s.wait_for_view("signin");
+    s.type_into("#signin-email", email);
+    s.type_into("#signin-password", DEMO_PASSWORD);
+    s.click("#signin-submit");
+    s.wait_for_view("home");
+    s.wait_for_text("#account-name", email);
+}
+
+fn switch_to(s: &mut Session, email: &str) {
+    s.click("#switch-account");
+    s.wait_for_view("signin");
+    sign_in(s, email);
+}
+
+/// The staff member looks Contoso up, ticks it and fills in the contact details; returns the
+/// preview's headline once it has appeared.
+fn request_to_join_contoso(
+    s: &mut Session,
+    organisation_email: &str,
+    expect_preview: &str,
+) -> String {
+    s.click("#nav-join");
+    s.wait_for_view("join");
+    s.type_into("#lookup-name", "Contoso");
+    s.click("#lookup-submit");
+    s.click_text("#lookup-results label", "Contoso Pty Ltd");
+    s.screenshot("lookup-ticked");
+    s.type_into("#join-first-name", "Sam");
+    s.type_into("#join-last-name", "Staff");
+    s.type_into("#join-email", organisation_email);
+    s.type_into("#join-job-title", "Consultant");
+    let preview = s.wait_for_text("#join-preview", expect_preview);
+    s.show("#join-preview");
+    s.screenshot("preview");
+    s.click("#join-submit");
+    preview
+}
+
+/// From the Mailbox, follows the newest verification link and completes the profile.
+fn verify_from_mailbox_and_complete_profile(s: &mut Session) {
+    s.click("#nav-mailbox");
+    s.wait_for_view("mailbox");
+    s.wait_for_text(
+        "[data-testid=mail-subject]",
+        "Verify your association with Contoso Pty Ltd",
+    );
+    s.screenshot("mailbox");
+    s.click("[data-testid=mail-open-link]");
+    s.wait_for_view("profile");
+    s.wait_for_text("h1", "Complete your individual profile");
+    s.type_into("#profile-phone", "+61 2 9000 0000");
+    s.type_into("#profile-preferred_language", "en-AU");
+    s.show("#profile-save");
+    s.screenshot("complete-profile");
+    s.click("#profile-save");
+    s.wait_for_view("home");
+    s.wait_for_text(
+        "#status",
+        "Your individual profile is complete and your association is active.",
+    );
+}
+
+fn assert_active_member_of_contoso(s: &mut Session) {
+    let row = s.wait_for_text("[data-testid=membership-row]", "Contoso Pty Ltd");
+    assert!(
+        row.contains("Active"),
+        "the membership should be active, the row said {row:?}"
+    );
+    s.screenshot("active");
+}
+
+fn open_membership_centre(s: &mut Session) {
+    s.click("#nav-centre");
+    s.wait_for_view("centre");
+}
+
+#[test]
+fn a_pre_approved_domain_lets_a_staff_member_join_at_once_and_become_active() {
+    let (mut s, _data) = launch("a-pre-approved-domain");
+    s.screenshot("sign-in");
+
+    // The PPC pre-approves a domain: Organisation Information → Manage Organisation Profile →
+    // Your Organisation email domains → Update.
+    sign_in(&mut s, PPC);
+    open_membership_centre(&mut s);
+    s.click("#centre-tab-info");
+    s.click("#manage-profile");
+    s.wait_for_text(
+        "#manage-organisation-profile",
+        "Your Organisation email domains",
+    );
+    // A refusal is shown as a sentence that says what to do.
+    s.type_into("#domain-input", "gmail.com");
+    s.click("#domain-update");
+    s.wait_for_text("#alert", "Add your organisation's own domain instead.");
+    s.screenshot("free-mail-domain-refused");
+    s.type_into("#domain-input", "contoso.com.au");
+    s.click("#domain-update");
+    s.wait_for_text("[data-testid=domains]", "contoso.com.au");
+    s.wait_for_text("#status", "contoso.com.au is now pre-approved");
+    s.type_into("#policy-address", "someone@contoso.com.au");
+    s.click("#policy-test");
+    s.wait_for_text("#policy-result", "Accepted at once");
+    s.show("#policy-result");
+    s.screenshot("domain-pre-approved");
+
+    // A staff member joins with an address at it: accepted at once, in the guide's words.
+    switch_to(&mut s, STAFF);
+    request_to_join_contoso(&mut s, "sam.staff@contoso.com.au", "accepted at once");
+    let outcome = s.wait_for_text("#join-outcome", ACCEPTED);
+    assert_eq!(
+        outcome.trim(),
+        ACCEPTED,
+        "the outcome must be the guide's sentence, verbatim"
+    );
+    s.screenshot("accepted");
+
+    verify_from_mailbox_and_complete_profile(&mut s);
+    assert_active_member_of_contoso(&mut s);
+}
+
+#[test]
+fn a_request_outside_the_approved_domains_waits_for_the_ppc_then_verifies() {
+    let (mut s, _data) = launch("b-accepted-by-the-ppc");
+
+    sign_in(&mut s, STAFF);
+    request_to_join_contoso(
+        &mut s,
+        "sam@staff-contoso.net",
+        "sent to your organisation's program administrator",
+    );
+    let outcome = s.wait_for_text("#join-outcome", PENDING);
+    assert_eq!(
+        outcome.trim(),
+        PENDING,
+        "the outcome must be the guide's sentence, verbatim"
+    );
+    s.screenshot("pending");
+    s.click("#outcome-home");
+    s.wait_for_text(
+        "[data-testid=request-row]",
+        "Sent to your organisation's program administrator",
+    );
+    s.screenshot("home-pending");
+
+    // The PPC accepts it in the queue.
+    switch_to(&mut s, PPC);
+    open_membership_centre(&mut s);
+    s.click("#centre-tab-requests");
+    s.wait_for_text("[data-testid=queue-row]", "sam@staff-contoso.net");
+    s.screenshot("queue");
+    s.click("[data-testid=queue-accept]");
+    s.wait_for_text("#status", "was accepted");
+    s.screenshot("accepted-in-queue");
+
+    // The staff member verifies and becomes active.
+    switch_to(&mut s, STAFF);
+    s.wait_for_text("[data-testid=request-row]", "Accepted");
+    verify_from_mailbox_and_complete_profile(&mut s);
+    assert_active_member_of_contoso(&mut s);
+}
+
+#[test]
+fn a_denial_with_a_reason_is_shown_to_the_requester() {
+    let (mut s, _data) = launch("c-denied");
+    let reason = "Please use your contoso.com work address";
+
+    sign_in(&mut s, STAFF);
+    request_to_join_contoso(
+        &mut s,
+        "sam@staff-contoso.net",
+        "sent to your organisation's program administrator",
+    );
+    s.wait_for_text("#join-outcome", PENDING);
+    s.screenshot("pending");
+
+    switch_to(&mut s, PPC);
+    open_membership_centre(&mut s);
+    s.click("#centre-tab-requests");
+    s.wait_for_text("[data-testid=queue-row]", "sam@staff-contoso.net");
+    s.type_into("[data-testid=queue-deny-reason]", reason);
+    s.screenshot("deny-with-reason");
+    s.click("[data-testid=queue-deny]");
+    s.wait_for_text("#status", "was denied");
+
+    switch_to(&mut s, STAFF);
+    let row = s.wait_for_text("[data-testid=request-row]", "Denied");
+    assert!(
+        row.contains(reason),
+        "the requester should see the reason; the row said {row:?}"
+    );
+    s.screenshot("denied-seen-by-requester");
+}
+
+/// The README's pictures of the main screens, at a small window size so the files stay small.
+#[test]
+fn readme_screenshots_of_the_main_screens() {
+    let (mut s, _data) = launch("readme");
+    sign_in(&mut s, STAFF);
+    // Resizing before the first screen has painted leaves WebKitWebDriver with stale screenshots.
+    s.set_window_size(1000, 680);
+    s.click("#nav-join");
+    s.wait_for_view("join");
+    s.type_into("#lookup-name", "Contoso");
+    s.click("#lookup-submit");
+    s.click_text("#lookup-results label", "Contoso Pty Ltd");
+    s.type_into("#join-first-name", "Sam");
+    s.type_into("#join-last-name", "Staff");
+    s.type_into("#join-email", "sam.staff@contoso.com");
+    s.wait_for_text("#join-preview", "accepted at once");
+    s.show("#join-preview");
+    s.screenshot("join-preview");
+
+    switch_to(&mut s, PPC);
+    open_membership_centre(&mut s);
+    s.click("#manage-profile");
+    s.wait_for_text(
+        "#manage-organisation-profile",
+        "Your Organisation email domains",
+    );
+    s.screenshot("membership-centre");
+
+    s.set_window_size(800, 600);
+    s.click("#nav-home");
+    s.wait_for_view("home");
+    s.screenshot("home-800x600");
+}
+
+/// Every screen opens without an error and has its heading, at 1280x800 and at 800x600.
+#[test]
+fn every_screen_opens_at_both_window_sizes() {
+    let (mut s, _data) = launch("tour");
+    sign_in(&mut s, PPC);
+    for (width, height) in [(1280, 800), (800, 600)] {
+        s.set_window_size(width, height);
+        let size = format!("{width}x{height}");
+        for (nav, view) in [
+            ("home", "home"),
+            ("join", "join"),
+            ("mailbox", "mailbox"),
+            ("verify", "verify"),
+            ("privileges", "privileges"),
+            ("help", "help"),
+            ("settings", "settings"),
+        ] {
+            s.click(&format!("#nav-{nav}"));
+            s.wait_for_view(view);
+            assert_no_error_and_a_heading(&s, view);
+            s.screenshot(&format!("{view}-{size}"));
+        }
+        s.click("#nav-home");
+        s.wait_for_view("home");
+        s.click("[data-testid=open-profile]");
+        s.wait_for_view("profile");
+        assert_no_error_and_a_heading(&s, "profile");
+        s.screenshot(&format!("profile-{size}"));
+        open_membership_centre(&mut s);
+        for tab in [
+            "info",
+            "requests",
+            "invite",
+            "members",
+            "privilege-requests",
+            "audit",
+        ] {
+            s.click(&format!("#centre-tab-{tab}"));
+            s.wait_for_text(&format!("#centre-tab-{tab}[aria-current=page]"), "");
+            s.wait_for_view("centre");
+            assert_no_error_and_a_heading(&s, tab);
+            s.screenshot(&format!("centre-{tab}-{size}"));
+        }
+    }
+}
+
+fn assert_no_error_and_a_heading(s: &Session, screen: &str) {
+    let alert = s.script(
+        "return document.getElementById('alert').textContent;",
+        serde_json::json!([]),
+    );
+    assert_eq!(alert, "", "{screen} showed an error");
+    let h1 = s.text("#view h1");
+    assert!(!h1.trim().is_empty(), "{screen} has a heading");
+}
+
+/// The sign-in form works from the keyboard alone: Tab between fields, Enter to submit.
+#[test]
+fn signing_in_works_with_the_keyboard_alone() {
+    let (mut s, _data) = launch("keyboard");
+    s.click("#signin-email");
+    s.keys(&format!("{STAFF}\u{E004}"));
+    let focused = s.script("return document.activeElement.id;", serde_json::json!([]));
+    assert_eq!(
+        focused, "signin-password",
+        "Tab moves from the email to the password"
+    );
+    s.keys(&format!("{DEMO_PASSWORD}\u{E007}"));
+    s.wait_for_view("home");
+    let focused = s.script(
+        "return document.activeElement.tagName;",
+        serde_json::json!([]),
+    );
+    assert_eq!(
+        focused, "H1",
+        "after signing in, focus moves to the new screen's heading"
+    );
+    s.screenshot("signed-in-by-keyboard");
+}
+
+/// Review privileges → request one → the PPC grants it → the member sees it; and the MCP ID.
+#[test]
+fn a_member_links_an_mcp_id_asks_for_a_privilege_and_the_ppc_grants_it() {
+    let (mut s, _data) = launch("d-privileges-and-mcp-id");
+    sign_in(&mut s, STAFF);
+    request_to_join_contoso(&mut s, "sam.staff@contoso.com", "accepted at once");
+    s.wait_for_text("#join-outcome", ACCEPTED);
+    verify_from_mailbox_and_complete_profile(&mut s);
+
+    s.click("[data-testid=open-profile]");
+    s.wait_for_view("profile");
+    s.type_into("#profile-mcp-id", "1234567");
+    s.click("#mcp-link");
+    s.wait_for_text("#status", "Your MCP ID was added");
+    s.show("#mcp-heading");
+    s.screenshot("mcp-id-linked");
+
+    s.click("#nav-privileges");
+    s.wait_for_view("privileges");
+    s.type_into("#privilege-note-action_pack", "For our demo lab");
+    s.click("[data-testid=privilege-request-action_pack]");
+    s.wait_for_text("#status", "Your request for Action Pack was sent");
+    s.screenshot("privilege-requested");
+
+    switch_to(&mut s, PPC);
+    open_membership_centre(&mut s);
+    s.click("#centre-tab-privilege-requests");
+    s.wait_for_text("[data-testid=privilege-request-row]", "For our demo lab");
+    s.screenshot("privilege-requests");
+    s.click("[data-testid=privilege-request-grant]");
+    s.wait_for_text("#status", "Action Pack was granted");
+    s.click("#centre-tab-members");
+    s.wait_for_text(
+        "[data-testid=member-row][data-email=\"sam.staff@contoso.com\"]",
+        "Action Pack",
+    );
+    s.screenshot("members");
+
+    switch_to(&mut s, STAFF);
+    s.click("#nav-privileges");
+    s.wait_for_view("privileges");
+    s.wait_for_text(
+        "[data-testid=privilege][data-privilege=action_pack]",
+        "You have this privilege.",
+    );
+    s.screenshot("privilege-held");
+}

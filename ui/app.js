@@ -1,0 +1,174 @@
+// Partner Desk's window: the header, the navigation and the screen in view.
+import * as api from './api.js';
+import { h, clearMessages, showError } from './dom.js';
+import * as signin from './views/signin.js';
+import * as home from './views/home.js';
+import * as join from './views/join.js';
+import * as mailbox from './views/mailbox.js';
+import * as verify from './views/verify.js';
+import * as profile from './views/profile.js';
+import * as privileges from './views/privileges.js';
+import * as centre from './views/centre.js';
+import * as help from './views/help.js';
+import * as settings from './views/settings.js';
+import * as organisationNew from './views/organisation-new.js';
+
+const views = {
+  signin, home, join, mailbox, verify, profile, privileges, centre, help, settings,
+  'organisation-new': organisationNew,
+};
+
+/** What every screen shares: the account, its memberships and the way to move between screens. */
+export const app = {
+  account: null,
+  me: null,
+  current: null,
+
+  /** Memberships whose organisation the account may manage (PPC or Global Administrator). */
+  adminMemberships() {
+    return (this.me?.memberships ?? []).filter(
+      (m) => m.status === 'active' && (m.roles.includes('ppc') || m.privileges.includes('global_admin')),
+    );
+  },
+
+  activeMemberships() {
+    return (this.me?.memberships ?? []).filter((m) => m.status === 'active');
+  },
+
+  async refreshMe() {
+    this.me = this.account ? await api.me() : null;
+    renderNav();
+    return this.me;
+  },
+
+  signedIn(account) {
+    this.account = account;
+    renderHeader();
+  },
+
+  signedOut() {
+    this.account = null;
+    this.me = null;
+    renderHeader();
+  },
+
+  /** Shows a screen. `keepMessages` keeps the status sentence from the step that led here. */
+  async go(name, params = {}, { keepMessages = false } = {}) {
+    const view = views[name] && (this.account || ['signin', 'help', 'settings'].includes(name)) ? name : 'signin';
+    if (!keepMessages) clearMessages();
+    this.current = { name: view, params };
+    renderNav();
+    const target = document.getElementById('view');
+    target.setAttribute('aria-busy', 'true');
+    try {
+      const node = await views[view].render(params, this);
+      target.replaceChildren(node);
+    } catch (e) {
+      if (e.code === 'unauthenticated' && view !== 'signin') {
+        this.signedOut();
+        await this.go('signin', {}, { keepMessages: true });
+        showError(e);
+        return;
+      }
+      target.replaceChildren(h('h1', { tabindex: '-1' }, 'Something went wrong'));
+      showError(e);
+    } finally {
+      target.removeAttribute('aria-busy');
+    }
+    target.dataset.view = view;
+    const heading = target.querySelector('h1');
+    if (heading) {
+      heading.setAttribute('tabindex', '-1');
+      heading.focus();
+    }
+  },
+};
+
+function renderHeader() {
+  const bar = document.getElementById('account-bar');
+  bar.hidden = !app.account;
+  document.getElementById('account-name').textContent = app.account
+    ? `Signed in as ${app.account.display_name} (${app.account.email})`
+    : '';
+  renderNav();
+}
+
+function navItems() {
+  if (!app.account) {
+    return [['signin', 'Sign in'], ['help', 'Help'], ['settings', 'Settings']];
+  }
+  const items = [['home', 'Home']];
+  const member = app.activeMemberships().length > 0;
+  items.push(['join', member ? 'Associate to another organisation' : 'Join an existing organisation']);
+  items.push(['mailbox', 'Mailbox'], ['verify', 'Verify']);
+  if (member) items.push(['privileges', 'Review privileges']);
+  if (app.adminMemberships().length > 0) items.push(['centre', 'Membership Centre']);
+  items.push(['help', 'Help'], ['settings', 'Settings']);
+  return items;
+}
+
+function renderNav() {
+  const nav = document.getElementById('nav');
+  const current = app.current?.name;
+  nav.replaceChildren(
+    h(
+      'ul',
+      {},
+      navItems().map(([name, label]) =>
+        h(
+          'li',
+          {},
+          h(
+            'button',
+            {
+              type: 'button',
+              id: `nav-${name}`,
+              testid: `nav-${name}`,
+              'aria-current': name === current ? 'page' : null,
+              on: { click: () => app.go(name) },
+            },
+            label,
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+async function start() {
+  document.getElementById('switch-account').addEventListener('click', async () => {
+    try {
+      const recent = await api.switchAccount();
+      app.signedOut();
+      await app.go('signin', { recent, switching: true });
+    } catch (e) {
+      showError(e);
+    }
+  });
+  document.getElementById('sign-out').addEventListener('click', async () => {
+    try {
+      await api.signOut();
+    } catch (e) {
+      // Signing out always forgets the session here, so there is nothing to retry.
+    }
+    app.signedOut();
+    await app.go('signin');
+  });
+  try {
+    const account = await api.session();
+    if (account) {
+      app.signedIn(account);
+      await app.refreshMe();
+      await app.go('home');
+      return;
+    }
+  } catch (e) {
+    await app.go('signin');
+    showError(e);
+    return;
+  }
+  renderHeader();
+  await app.go('signin');
+}
+
+start();

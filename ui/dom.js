@@ -1,0 +1,124 @@
+// Small DOM helpers. Everything is built with createElement and textContent (never innerHTML), so
+// text from the backend can never become markup; and nothing uses inline styles or handlers, which
+// the content security policy forbids.
+
+/** Builds an element: h('button', { id, testid, class, on: { click } }, 'Text', child, ...). */
+export function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'on') {
+      for (const [event, fn] of Object.entries(value)) el.addEventListener(event, fn);
+    } else if (key === 'class') {
+      el.className = value;
+    } else if (key === 'testid') {
+      el.dataset.testid = value;
+    } else if (key === 'value' || key === 'checked' || key === 'disabled' || key === 'selected') {
+      el[key] = value;
+    } else if (key === 'dataset') {
+      Object.assign(el.dataset, value);
+    } else {
+      el.setAttribute(key, value === true ? '' : String(value));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+let fieldSeq = 0;
+
+/** A labelled form field: the label is tied to the control with for/id. */
+export function field(label, control, hint) {
+  if (!control.id) control.id = `field-${++fieldSeq}`;
+  const hintEl = hint ? h('p', { class: 'hint', id: `${control.id}-hint` }, hint) : null;
+  if (hintEl) control.setAttribute('aria-describedby', hintEl.id);
+  return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintEl);
+}
+
+/** A checkbox with its label after it. */
+export function checkbox(label, props = {}) {
+  const box = h('input', { type: 'checkbox', ...props });
+  if (!box.id) box.id = `field-${++fieldSeq}`;
+  return { box, el: h('div', { class: 'check' }, box, h('label', { for: box.id }, label)) };
+}
+
+/** Marks a button busy while `fn` runs, so a long call cannot be started twice. */
+export async function busy(button, fn) {
+  if (!button) return fn();
+  const text = button.textContent;
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  button.classList.add('busy');
+  try {
+    return await fn();
+  } finally {
+    button.disabled = false;
+    button.removeAttribute('aria-busy');
+    button.classList.remove('busy');
+    button.textContent = text;
+  }
+}
+
+/** Polite announcements (aria-live) of what just happened. */
+export function announce(message) {
+  const status = document.getElementById('status');
+  status.textContent = '';
+  // A fresh text node makes screen readers read the same sentence again.
+  if (message) status.append(document.createTextNode(message));
+}
+
+/** Shows an error sentence in the alert region (and nowhere else, so it is read once). */
+export function showError(error) {
+  const alert = document.getElementById('alert');
+  alert.textContent = error ? error.message || String(error) : '';
+  if (error) alert.dataset.code = error.code || 'error';
+  else delete alert.dataset.code;
+}
+
+export function clearMessages() {
+  announce('');
+  showError(null);
+}
+
+/** Runs an action behind a button: busy state, errors as sentences, success announced. */
+export async function act(button, fn, success) {
+  showError(null);
+  try {
+    const result = await busy(button, fn);
+    if (success) announce(typeof success === 'function' ? success(result) : success);
+    return result;
+  } catch (e) {
+    showError(e);
+    return undefined;
+  }
+}
+
+export function when(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
+/** A table with a caption, header row and one row per item. */
+export function table(caption, headers, rows, props = {}) {
+  // Each data cell carries its column's name, shown beside it when a narrow window stacks the table.
+  for (const row of rows) {
+    [...row.children].forEach((cell, i) => {
+      if (cell.tagName === 'TD' && headers[i]) cell.dataset.label = headers[i];
+    });
+  }
+  return h(
+    'table',
+    props,
+    h('caption', {}, caption),
+    h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, rows),
+  );
+}

@@ -1,0 +1,297 @@
+// The Membership Centre, for the Primary Program Contact and Global Administrators:
+// Organisation Information → Manage Organisation Profile → Your Organisation email domains, the
+// policy tester, the requests queue, Invite multiple people, members and privileges, audit history.
+import * as api from '../api.js';
+import { h, field, checkbox, act, announce, table, when } from '../dom.js';
+import { STATUS_TEXT, privilegeTitle } from './home.js';
+
+const TABS = [
+  ['info', 'Organisation Information'],
+  ['requests', 'Requests'],
+  ['invite', 'Invite multiple people'],
+  ['members', 'Members'],
+  ['privilege-requests', 'Privilege requests'],
+  ['audit', 'Audit history'],
+];
+
+const PRIVILEGES = ['global_admin', 'action_pack', 'competency_benefits'];
+
+export async function render(params, app) {
+  const admin = app.adminMemberships();
+  if (!admin.length) {
+    return h('div', {}, h('h1', {}, 'Membership Centre'), h('p', {}, 'Only the Primary Program Contact or a Global Administrator of an organisation can open its Membership Centre.'));
+  }
+  const orgId = params.org_id ?? admin[0].organisation.organisation_id;
+  const membership = admin.find((m) => m.organisation.organisation_id === orgId) ?? admin[0];
+  const org = membership.organisation;
+  const tab = params.tab ?? 'info';
+  const go = (next) => app.go('centre', { org_id: org.organisation_id, ...next });
+
+  const orgPicker = h(
+    'select',
+    { id: 'centre-org', testid: 'centre-org' },
+    admin.map((m) => h('option', { value: m.organisation.organisation_id, selected: m.organisation.organisation_id === org.organisation_id }, m.organisation.name)),
+  );
+  orgPicker.addEventListener('change', () => app.go('centre', { org_id: orgPicker.value }));
+
+  const tabs = h(
+    'nav',
+    { class: 'tabs', 'aria-label': 'Membership Centre' },
+    h('ul', {}, TABS.map(([key, label]) => h('li', {}, h('button', {
+      type: 'button',
+      id: `centre-tab-${key}`,
+      testid: `centre-tab-${key}`,
+      'aria-current': key === tab ? 'page' : null,
+      on: { click: () => go({ tab: key }) },
+    }, label)))),
+  );
+
+  const sections = {
+    info: () => infoTab(org, params, go),
+    requests: () => requestsTab(org, params, go),
+    invite: () => inviteTab(org),
+    members: () => membersTab(org, go),
+    'privilege-requests': () => privilegeRequestsTab(org, go),
+    audit: () => auditTab(org, params, go),
+  };
+
+  return h(
+    'div',
+    {},
+    h('h1', {}, 'Membership Centre'),
+    admin.length > 1 ? field('Organisation', orgPicker) : h('p', { class: 'lead' }, `${org.name} · partner ID ${org.partner_id}`),
+    tabs,
+    await sections[tab](),
+  );
+}
+
+async function infoTab(org, params, go) {
+  const details = await api.organisation(org.organisation_id);
+  const manage = h('button', { type: 'button', id: 'manage-profile', testid: 'manage-profile', 'aria-expanded': String(!!params.manage) }, 'Manage Organisation Profile');
+  manage.addEventListener('click', () => go({ tab: 'info', manage: !params.manage }));
+  return h(
+    'section',
+    { 'aria-labelledby': 'info-heading' },
+    h('h2', { id: 'info-heading' }, 'Organisation Information'),
+    h('dl', { class: 'facts' },
+      h('dt', {}, 'Name'), h('dd', {}, details.name),
+      h('dt', {}, 'Partner ID'), h('dd', {}, details.partner_id),
+      h('dt', {}, 'Location'), h('dd', {}, `${details.city}, ${details.country}`)),
+    manage,
+    params.manage ? await manageProfile(org, go) : null,
+  );
+}
+
+async function manageProfile(org, go) {
+  const rules = await api.domains(org.organisation_id);
+  const rows = rules.map((r) => {
+    const remove = h('button', { type: 'button', testid: 'domain-remove', dataset: { domain: r.domain } }, `Remove ${r.domain}`);
+    remove.addEventListener('click', async () => {
+      if ((await act(remove, () => api.removeDomain(org.organisation_id, r.domain))) !== undefined) {
+        await go({ tab: 'info', manage: true });
+        announce(`${r.domain} is no longer pre-approved.`);
+      }
+    });
+    return h('tr', { testid: 'domain-row', dataset: { domain: r.domain } },
+      h('th', { scope: 'row' }, r.domain),
+      h('td', {}, r.include_subdomains ? 'Yes' : 'No'),
+      h('td', {}, when(r.added_at)),
+      h('td', {}, remove));
+  });
+
+  const domain = h('input', { type: 'text', id: 'domain-input', testid: 'domain-input', placeholder: 'contoso.com', autocomplete: 'off', spellcheck: 'false' });
+  const subdomains = checkbox('Include subdomains (for example sales.contoso.com)', { id: 'domain-subdomains', testid: 'domain-subdomains' });
+  const update = h('button', { type: 'submit', id: 'domain-update', testid: 'domain-update', class: 'primary' }, 'Update');
+  const addForm = h('form', { 'aria-labelledby': 'add-domain-heading' },
+    h('h4', { id: 'add-domain-heading' }, 'Add an email domain'),
+    field('Email domain', domain, 'Staff with an Organisation Email at this domain are accepted at once. Free-mail domains and public suffixes cannot be added.'),
+    subdomains.el,
+    update);
+  addForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const added = await act(update, () => api.addDomain(org.organisation_id, domain.value, subdomains.box.checked));
+    if (added) {
+      await go({ tab: 'info', manage: true });
+      announce(`${added.domain} is now pre-approved${added.include_subdomains ? ', with its subdomains' : ''}.`);
+    }
+  });
+
+  // The policy tester: which rule an address matches.
+  const address = h('input', { type: 'email', id: 'policy-address', testid: 'policy-address', autocomplete: 'off' });
+  const test = h('button', { type: 'submit', id: 'policy-test', testid: 'policy-test' }, 'Test address');
+  const result = h('div', { id: 'policy-result', testid: 'policy-result', 'aria-live': 'polite' });
+  const testForm = h('form', { 'aria-labelledby': 'policy-heading' },
+    h('h3', { id: 'policy-heading' }, 'Policy tester'),
+    h('p', {}, 'Type any address to see whether a request with it would be accepted at once, and which rule matches.'),
+    field('Email address to test', address), test, result);
+  testForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const p = await act(test, () => api.testPolicy(org.organisation_id, address.value));
+    if (!p) return;
+    result.dataset.outcome = p.outcome;
+    result.replaceChildren(
+      h('p', { class: 'strong' }, p.outcome === 'accepted' ? 'Accepted at once' : 'Sent to the program administrator'),
+      h('p', {}, p.matched_domain ? `Matching rule: ${p.matched_domain}` : 'No rule matches.'),
+      h('p', {}, p.reason),
+    );
+  });
+
+  return h(
+    'section',
+    { id: 'manage-organisation-profile', testid: 'manage-organisation-profile', 'aria-labelledby': 'manage-heading' },
+    h('h2', { id: 'manage-heading' }, 'Manage Organisation Profile'),
+    h('section', { 'aria-labelledby': 'domains-heading' },
+      h('h3', { id: 'domains-heading' }, 'Your Organisation email domains'),
+      rules.length
+        ? table('Pre-approved email domains', ['Domain', 'Subdomains included', 'Added', 'Action'], rows, { testid: 'domains' })
+        : h('p', { testid: 'domains-empty' }, 'No email domain is pre-approved yet, so every request waits for you to accept it.'),
+      addForm),
+    testForm,
+  );
+}
+
+async function requestsTab(org, params, go) {
+  const status = params.status ?? 'pending_approval';
+  const page = await api.queue(org.organisation_id, status || null, params.cursor);
+  const filter = h('select', { id: 'queue-status', testid: 'queue-status' },
+    [['pending_approval', 'Pending'], ['accepted', 'Accepted'], ['active', 'Active'], ['denied', 'Denied'], ['withdrawn', 'Withdrawn'], ['', 'All']]
+      .map(([value, label]) => h('option', { value, selected: value === status }, label)));
+  filter.addEventListener('change', () => go({ tab: 'requests', status: filter.value }));
+
+  const rows = page.items.map((r) => {
+    const actions = h('div', { class: 'actions' });
+    if (r.status === 'pending_approval') {
+      const accept = h('button', { type: 'button', class: 'primary', testid: 'queue-accept', dataset: { requestId: r.request_id } }, 'Accept');
+      accept.addEventListener('click', async () => {
+        const done = await act(accept, () => api.approve(r.request_id));
+        if (done) {
+          await go({ tab: 'requests', status });
+          announce(`The request from ${r.first_name} ${r.last_name} was accepted. A verification email went to ${r.organisation_email}.`);
+        }
+      });
+      const reason = h('input', { type: 'text', id: `deny-reason-${r.request_id}`, testid: 'queue-deny-reason' });
+      const deny = h('button', { type: 'button', testid: 'queue-deny', dataset: { requestId: r.request_id } }, 'Deny');
+      deny.addEventListener('click', async () => {
+        const done = await act(deny, () => api.deny(r.request_id, reason.value));
+        if (done) {
+          await go({ tab: 'requests', status });
+          announce(`The request from ${r.first_name} ${r.last_name} was denied. They will see your reason.`);
+        }
+      });
+      actions.append(accept, field(`Reason for denying ${r.first_name} ${r.last_name}`, reason), deny);
+    }
+    return h('tr', { testid: 'queue-row', dataset: { requestId: r.request_id, email: r.organisation_email, status: r.status } },
+      h('th', { scope: 'row' }, `${r.first_name} ${r.last_name}`),
+      h('td', {}, r.organisation_email),
+      h('td', {}, when(r.created_at)),
+      h('td', {}, STATUS_TEXT[r.status] ?? r.status, r.decision_reason ? ` (${r.decision_reason})` : ''),
+      h('td', {}, actions));
+  });
+
+  return h(
+    'section',
+    { 'aria-labelledby': 'queue-heading' },
+    h('h2', { id: 'queue-heading' }, 'Association requests'),
+    field('Show', filter),
+    rows.length
+      ? table('Requests to associate with your organisation', ['Name', 'Organisation Email', 'Sent', 'State', 'Actions'], rows, { testid: 'queue' })
+      : h('p', { testid: 'queue-empty' }, 'No requests in this list.'),
+    page.next_cursor ? h('button', { type: 'button', testid: 'queue-more', on: { click: () => go({ tab: 'requests', status, cursor: page.next_cursor }) } }, 'Next page') : null,
+  );
+}
+
+async function inviteTab(org) {
+  const emails = h('textarea', { id: 'invite-emails', testid: 'invite-emails', rows: '6', spellcheck: 'false' });
+  const send = h('button', { type: 'submit', id: 'invite-send', testid: 'invite-send', class: 'primary' }, 'Send invitations');
+  const results = h('div', { id: 'invite-results', testid: 'invite-results', 'aria-live': 'polite' });
+  const form = h('form', {}, field('Email addresses', emails, 'One per line, or separated by commas. Invited people who verify their address are active without your approval.'), send, results);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const list = emails.value.split(/[\s,;]+/).map((e) => e.trim()).filter(Boolean);
+    const out = await act(send, () => api.invite(org.organisation_id, list));
+    if (!out) return;
+    const invited = out.filter((r) => r.status === 'invited').length;
+    announce(`${invited} of ${out.length} invitation${out.length === 1 ? '' : 's'} sent.`);
+    results.replaceChildren(table('Invitation results', ['Email', 'Result'],
+      out.map((r) => h('tr', { testid: 'invite-result' }, h('th', { scope: 'row' }, r.email), h('td', {}, r.status === 'invited' ? 'Invited' : r.status.replaceAll('_', ' '))))));
+  });
+  return h('section', { 'aria-labelledby': 'invite-heading' }, h('h2', { id: 'invite-heading' }, 'Invite multiple people'), form);
+}
+
+async function membersTab(org, go) {
+  const page = await api.members(org.organisation_id);
+  const rows = page.items.map((m) => {
+    const which = h('select', { id: `member-privilege-${m.membership_id}`, testid: 'member-privilege' },
+      PRIVILEGES.map((p) => h('option', { value: p }, privilegeTitle(p))));
+    const grant = h('button', { type: 'button', testid: 'member-grant' }, 'Grant');
+    grant.addEventListener('click', async () => {
+      if (await act(grant, () => api.grantPrivilege(m.membership_id, which.value))) {
+        await go({ tab: 'members' });
+        announce(`${privilegeTitle(which.value)} was granted to ${m.display_name}.`);
+      }
+    });
+    const revoke = h('button', { type: 'button', testid: 'member-revoke' }, 'Revoke');
+    revoke.addEventListener('click', async () => {
+      if ((await act(revoke, () => api.revokePrivilege(m.membership_id, which.value))) !== undefined) {
+        await go({ tab: 'members' });
+        announce(`${privilegeTitle(which.value)} was revoked from ${m.display_name}.`);
+      }
+    });
+    // Removing takes two presses, so one slip of the keyboard cannot remove anyone.
+    const remove = h('button', { type: 'button', class: 'danger', testid: 'member-remove' }, 'Remove member');
+    remove.addEventListener('click', async () => {
+      if (remove.dataset.armed !== 'true') {
+        remove.dataset.armed = 'true';
+        remove.textContent = `Confirm: remove ${m.display_name}`;
+        return;
+      }
+      if ((await act(remove, () => api.removeMember(m.membership_id))) !== undefined) {
+        await go({ tab: 'members' });
+        announce(`${m.display_name} was removed from ${org.name}.`);
+      }
+    });
+    return h('tr', { testid: 'member-row', dataset: { membershipId: m.membership_id, email: m.organisation_email } },
+      h('th', { scope: 'row' }, m.display_name),
+      h('td', {}, m.organisation_email),
+      h('td', {}, m.roles.map((r) => (r === 'ppc' ? 'Primary Program Contact' : 'Member')).join(', ')),
+      h('td', { testid: 'member-privileges' }, m.privileges.length ? m.privileges.map(privilegeTitle).join(', ') : 'None'),
+      h('td', { class: 'actions' }, field(`Privilege for ${m.display_name}`, which), grant, revoke, remove));
+  });
+  return h('section', { 'aria-labelledby': 'members-heading' },
+    h('h2', { id: 'members-heading' }, 'Members'),
+    table(`Members of ${org.name}`, ['Name', 'Organisation Email', 'Role', 'Privileges', 'Actions'], rows, { testid: 'members' }));
+}
+
+async function privilegeRequestsTab(org, go) {
+  const requests = await api.privilegeRequests(org.organisation_id);
+  const members = await api.members(org.organisation_id);
+  const nameOf = (id) => members.items.find((m) => m.membership_id === id)?.display_name ?? 'A member';
+  const rows = requests.map((r) => {
+    const grant = h('button', { type: 'button', class: 'primary', testid: 'privilege-request-grant' }, 'Grant');
+    grant.addEventListener('click', async () => {
+      if (await act(grant, () => api.grantPrivilege(r.membership_id, r.privilege))) {
+        await go({ tab: 'privilege-requests' });
+        announce(`${privilegeTitle(r.privilege)} was granted to ${nameOf(r.membership_id)}.`);
+      }
+    });
+    return h('tr', { testid: 'privilege-request-row' },
+      h('th', { scope: 'row' }, nameOf(r.membership_id)),
+      h('td', {}, privilegeTitle(r.privilege)),
+      h('td', {}, r.note ?? ''),
+      h('td', {}, when(r.created_at)),
+      h('td', {}, grant));
+  });
+  return h('section', { 'aria-labelledby': 'privreq-heading' },
+    h('h2', { id: 'privreq-heading' }, 'Privilege requests'),
+    rows.length ? table('Members asking for privileges', ['Member', 'Privilege', 'Note', 'Asked', 'Action'], rows) : h('p', {}, 'No member is asking for a privilege.'));
+}
+
+async function auditTab(org, params, go) {
+  const page = await api.audit(org.organisation_id, params.cursor);
+  const rows = page.items.map((e) => h('tr', { testid: 'audit-row' },
+    h('td', {}, when(e.at)), h('td', {}, e.action.replaceAll('_', ' ').replaceAll('.', ': ')), h('td', {}, e.subject), h('td', {}, e.detail)));
+  return h('section', { 'aria-labelledby': 'audit-heading' },
+    h('h2', { id: 'audit-heading' }, 'Audit history'),
+    rows.length ? table('Changes to this organisation, newest first', ['When', 'What', 'Subject', 'Detail'], rows, { testid: 'audit' }) : h('p', {}, 'Nothing has changed yet.'),
+    page.next_cursor ? h('button', { type: 'button', testid: 'audit-more', on: { click: () => go({ tab: 'audit', cursor: page.next_cursor }) } }, 'Older entries') : null);
+}
