@@ -1,10 +1,11 @@
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::domain::ValidationError;
 use crate::model::Profile;
 
 /// What kind of failure an [`Error`] is; the server maps each to one HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// Malformed input (400).
@@ -27,6 +28,9 @@ pub enum ErrorKind {
     RateLimited,
     /// Something went wrong on our side (500).
     Internal,
+    /// The backend could not be reached or cannot answer now (503). Only a client of a remote
+    /// backend produces it; the service itself never does.
+    Unavailable,
 }
 
 impl ErrorKind {
@@ -42,6 +46,7 @@ impl ErrorKind {
             ErrorKind::Invalid => 422,
             ErrorKind::RateLimited => 429,
             ErrorKind::Internal => 500,
+            ErrorKind::Unavailable => 503,
         }
     }
 }
@@ -51,7 +56,9 @@ impl ErrorKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Error {
     kind: ErrorKind,
-    code: &'static str,
+    // Borrowed for the service's own codes; owned for codes that arrived over the wire (the
+    // desktop app's remote backend rebuilds the server's refusals as this same type).
+    code: Cow<'static, str>,
     message: String,
     current: Option<Box<Profile>>,
     retry_after_secs: Option<u64>,
@@ -59,10 +66,14 @@ pub struct Error {
 }
 
 impl Error {
-    pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(
+        kind: ErrorKind,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             kind,
-            code,
+            code: code.into(),
             message: message.into(),
             current: None,
             retry_after_secs: None,
@@ -74,8 +85,8 @@ impl Error {
         self.kind
     }
 
-    pub fn code(&self) -> &'static str {
-        self.code
+    pub fn code(&self) -> &str {
+        &self.code
     }
 
     pub fn message(&self) -> &str {
@@ -93,8 +104,21 @@ impl Error {
         self.details.as_ref()
     }
 
-    pub(crate) fn with_details(mut self, details: serde_json::Value) -> Self {
+    /// Adds the facts of [`Error::details`].
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
         self.details = Some(details);
+        self
+    }
+
+    /// Adds the profile as it is now (for `revision_mismatch`, see [`Error::current`]).
+    pub fn with_current(mut self, current: Profile) -> Self {
+        self.current = Some(Box::new(current));
+        self
+    }
+
+    /// Adds how long to wait before a retry (see [`Error::retry_after_secs`]).
+    pub fn with_retry_after_secs(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
         self
     }
 
@@ -136,14 +160,12 @@ impl Error {
     }
 
     pub(crate) fn revision_mismatch(current: Profile) -> Self {
-        Self {
-            current: Some(Box::new(current)),
-            ..Self::new(
-                ErrorKind::PreconditionFailed,
-                "revision_mismatch",
-                "This profile was changed elsewhere since you opened it. Review the current values and save again.",
-            )
-        }
+        Self::new(
+            ErrorKind::PreconditionFailed,
+            "revision_mismatch",
+            "This profile was changed elsewhere since you opened it. Review the current values and save again.",
+        )
+        .with_current(current)
     }
 
     pub(crate) fn rate_limited(
@@ -151,10 +173,7 @@ impl Error {
         retry_after_secs: u64,
         message: impl Into<String>,
     ) -> Self {
-        Self {
-            retry_after_secs: Some(retry_after_secs),
-            ..Self::new(ErrorKind::RateLimited, code, message)
-        }
+        Self::new(ErrorKind::RateLimited, code, message).with_retry_after_secs(retry_after_secs)
     }
 
     pub(crate) fn internal(detail: impl fmt::Display) -> Self {

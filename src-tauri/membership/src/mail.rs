@@ -3,11 +3,11 @@
 use std::sync::Mutex;
 
 use rusqlite::{params, Connection};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mail {
     /// Always the stored canonical address.
     pub to: String,
@@ -30,7 +30,7 @@ pub trait Mailer: Send + Sync {
 }
 
 /// A mail kept in the embedded mailbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredMail {
     pub mail_id: i64,
     #[serde(with = "time::serde::rfc3339")]

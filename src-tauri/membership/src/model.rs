@@ -1,11 +1,11 @@
 //! What the service hands out. Field names follow API.md, which is the wire contract.
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::Privilege;
 use crate::Timestamp;
 
 /// A page of a list: `next_cursor` is `None` on the last page.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -13,7 +13,7 @@ pub struct Page<T> {
 }
 
 /// Where a list starts and how long it is (API.md: limit default 20, at most 100).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct PageRequest {
     pub limit: Option<u32>,
     pub cursor: Option<String>,
@@ -25,7 +25,7 @@ impl PageRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     pub account_id: String,
@@ -33,7 +33,7 @@ pub struct Account {
     pub display_name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrganisationRef {
     pub organisation_id: String,
@@ -41,7 +41,7 @@ pub struct OrganisationRef {
     pub partner_id: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
@@ -49,7 +49,7 @@ pub enum Role {
     Member,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MembershipStatus {
@@ -57,7 +57,7 @@ pub enum MembershipStatus {
     Removed,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MembershipSummary {
     pub membership_id: String,
@@ -70,7 +70,7 @@ pub struct MembershipSummary {
 
 /// `GET /v1/me`. `requests` is an addition to API.md: the caller's own association requests, so
 /// the home screen can show pending, accepted (awaiting verification) and denied ones.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     pub account: Account,
@@ -78,7 +78,7 @@ pub struct Me {
     pub requests: Vec<AssociationRequest>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewOrganisation {
     pub name: String,
@@ -89,14 +89,14 @@ pub struct NewOrganisation {
     pub website: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedOrganisation {
     pub organisation_id: String,
     pub partner_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrganisationSummary {
     pub organisation_id: String,
@@ -107,7 +107,7 @@ pub struct OrganisationSummary {
 }
 
 /// Lookup by name words or prefix (`q`), partner ID, country and city; all given filters apply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct LookupQuery {
     pub q: Option<String>,
     pub partner_id: Option<String>,
@@ -117,7 +117,7 @@ pub struct LookupQuery {
     pub page: PageRequest,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DomainRule {
     pub domain: String,
@@ -127,7 +127,7 @@ pub struct DomainRule {
     pub added_at: Timestamp,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RequestStatus {
@@ -165,7 +165,7 @@ impl RequestStatus {
 }
 
 /// Why a request would be, or was, accepted at once or sent to the PPC.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Preview {
     /// `accepted` or `pending_approval`.
@@ -174,7 +174,7 @@ pub struct Preview {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAssociationRequest {
     pub organisation_id: String,
@@ -185,7 +185,7 @@ pub struct NewAssociationRequest {
     pub job_title: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestCreated {
     pub request_id: String,
@@ -194,7 +194,7 @@ pub struct RequestCreated {
     pub message: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssociationRequest {
     pub request_id: String,
@@ -217,14 +217,14 @@ pub struct AssociationRequest {
     pub membership_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Verified {
     pub membership_id: String,
     pub status: MembershipStatus,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvitationResult {
     pub email: String,
@@ -232,7 +232,7 @@ pub struct InvitationResult {
     pub status: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Profile {
     pub first_name: String,
@@ -246,7 +246,7 @@ pub struct Profile {
 
 /// A partial profile update: `None` leaves a field alone; `Some("")` clears an optional one.
 /// The MCP ID is not here: it has its own link and unlink operations.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProfilePatch {
     pub first_name: Option<String>,
@@ -256,7 +256,7 @@ pub struct ProfilePatch {
     pub preferred_language: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member {
     pub membership_id: String,
@@ -268,7 +268,7 @@ pub struct Member {
     pub privileges: Vec<Privilege>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PrivilegeRequest {
     pub privilege_request_id: String,
@@ -280,7 +280,7 @@ pub struct PrivilegeRequest {
     pub created_at: Timestamp,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     #[serde(with = "time::serde::rfc3339")]
@@ -293,7 +293,7 @@ pub struct AuditEntry {
 }
 
 /// One entry of the events feed; `id` is the cursor to resume after it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     pub id: i64,

@@ -119,7 +119,7 @@ impl From<membership::Error> for ApiError {
         }
         Self {
             status,
-            code: Cow::Borrowed(e.code()),
+            code: Cow::Owned(e.code().to_owned()),
             message: Cow::Owned(e.message().to_owned()),
             current: e.current().cloned().map(Box::new),
             details: e.details().cloned().map(Box::new),

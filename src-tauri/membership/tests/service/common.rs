@@ -110,9 +110,9 @@ impl World {
     }
 }
 
-pub fn code(r: Result<impl std::fmt::Debug, Error>) -> &'static str {
+pub fn code(r: Result<impl std::fmt::Debug, Error>) -> String {
     match r {
         Ok(v) => panic!("expected a refusal, got {v:?}"),
-        Err(e) => e.code(),
+        Err(e) => e.code().to_owned(),
     }
 }

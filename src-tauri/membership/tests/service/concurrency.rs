@@ -36,7 +36,7 @@ fn two_concurrent_approvals_of_one_request_exactly_one_wins() {
                     barrier.wait();
                     w.p.approve(&ppc, &id, w.now)
                         .map(drop)
-                        .map_err(|e| e.code())
+                        .map_err(|e| e.code().to_owned())
                 })
             })
             .collect();
@@ -46,7 +46,10 @@ fn two_concurrent_approvals_of_one_request_exactly_one_wins() {
             1,
             "{results:?}"
         );
-        assert!(results.contains(&Err("not_pending")), "{results:?}");
+        assert!(
+            results.contains(&Err("not_pending".to_owned())),
+            "{results:?}"
+        );
         assert_eq!(
             w.mailbox
                 .list_for(&["sam@fabrikam.com".into()])

@@ -28,7 +28,7 @@ fn a_token_is_single_use_under_concurrent_consumption() {
             std::thread::spawn(move || {
                 w.p.verify(&staff, &token, w.now)
                     .map(|v| v.membership_id)
-                    .map_err(|e| e.code())
+                    .map_err(|e| e.code().to_owned())
             })
         })
         .collect();

@@ -1,39 +1,36 @@
-//! The contract suite: the real `partner-desk-server` binary on a random loopback port with a
-//! temp database, `--seed-demo`, and a real SMTP sink on loopback from which the tests read the
-//! mail. Each test starts its own server, so tests never share state.
+//! The contract suite: every scenario runs against both backends through the desktop app's own
+//! client crate, `client::Remote` over HTTP to the real `partner-desk-server` binary (random
+//! loopback port, temp database, `--seed-demo`, a real SMTP sink on loopback from which the tests
+//! read the mail) and `client::Embedded` in process. Each test starts its own backend, so tests
+//! never share state.
 //!
-//! `scenarios.rs` holds the backend-neutral scenarios (journeys, refusals) written against the
-//! `Backend` trait; each runs against the server over HTTP and against the membership service in
-//! process (`embedded.rs`), so the two cannot drift. The tests in `http.rs` are about HTTP itself
-//! (headers, ETags, SSE, idempotency, limits, shutdown).
-mod backend;
-mod embedded;
+//! `scenarios.rs` holds the backend-neutral scenarios (journeys, refusals); `idempotency.rs` the
+//! remote client's retries against the real server; `http.rs` is about HTTP itself (headers,
+//! ETags, SSE, idempotency, limits, shutdown).
+mod backends;
 mod http;
+mod idempotency;
 mod scenarios;
 mod server;
 mod smtp_sink;
 
-use server::TestServer;
-
-/// Runs each scenario twice: against the real server binary over HTTP, and against the
-/// membership service in process (the embedded backend's implementation).
+/// Runs each scenario twice: against the real server binary through `client::Remote`, and
+/// against the membership service in process through `client::Embedded`.
 macro_rules! against_both_backends {
     ($($name:ident),* $(,)?) => {
-        mod over_http {
+        mod remote {
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let server = super::TestServer::start();
-                    super::scenarios::$name(&server).await;
+                #[test]
+                fn $name() {
+                    super::scenarios::$name(&super::backends::Subject::remote());
                 }
             )*
         }
-        mod in_process {
+        mod embedded {
             $(
-                #[tokio::test]
-                async fn $name() {
-                    let backend = super::embedded::Embedded::start();
-                    super::scenarios::$name(&backend).await;
+                #[test]
+                fn $name() {
+                    super::scenarios::$name(&super::backends::Subject::embedded());
                 }
             )*
         }
@@ -47,4 +44,6 @@ against_both_backends!(
     account_refusals_name_their_codes,
     domain_refusals_name_their_codes,
     outsiders_are_refused,
+    a_stale_profile_edit_gets_412_with_the_current_profile,
+    sessions_privileges_and_audit_behave_the_same,
 );

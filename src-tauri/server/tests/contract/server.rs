@@ -79,6 +79,9 @@ impl TestServer {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_owned();
+        // reqwest is built without its own TLS provider here (the client crate brings ring), so
+        // the process needs one installed before any client is built; a second install is a no-op.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()

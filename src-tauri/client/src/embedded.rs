@@ -1,0 +1,303 @@
+//! The membership service in process, with the mailbox that stands in for real mail.
+use std::path::Path;
+use std::sync::Arc;
+
+use membership::mail::StoredMail;
+use membership::{
+    AssociationRequest, AuditEntry, Caller, Config, CreatedOrganisation, DomainRule, Error, Event,
+    InvitationResult, LookupQuery, Mailbox, Me, Member, NewAssociationRequest, NewOrganisation,
+    OrganisationSummary, Page, PageRequest, Preview, PrivilegeRequest, Profile, ProfilePatch,
+    Programme, RequestCreated, RequestStatus, Secret, SessionTokens, Timestamp, Verified,
+};
+
+use crate::{Backend, Privilege, MAX_EVENTS};
+
+/// [`Backend`] over a [`Programme`] in this process: every call proves the access token, then
+/// runs the operation with the clock read once, here.
+pub struct Embedded {
+    programme: Arc<Programme>,
+    mailbox: Arc<Mailbox>,
+}
+
+impl Embedded {
+    pub fn new(programme: Arc<Programme>, mailbox: Arc<Mailbox>) -> Self {
+        Self { programme, mailbox }
+    }
+
+    /// Opens (creating and migrating) the service and its mailbox in one database file.
+    pub fn open(path: &Path, config: Config) -> Result<Self, Error> {
+        let mailbox = Arc::new(Mailbox::open(path)?);
+        let programme = Arc::new(Programme::with_config(path, mailbox.clone(), config)?);
+        Ok(Self::new(programme, mailbox))
+    }
+
+    /// The service itself, for what is not an API operation (seeding demo data, imports).
+    pub fn programme(&self) -> &Arc<Programme> {
+        &self.programme
+    }
+
+    fn caller(&self, access: &Secret) -> Result<Caller, Error> {
+        self.programme.authenticate(access, now())
+    }
+}
+
+fn now() -> Timestamp {
+    Timestamp::now_utc()
+}
+
+impl Backend for Embedded {
+    fn health(&self) -> Result<(), Error> {
+        self.programme.is_empty().map(drop)
+    }
+
+    fn create_account(
+        &self,
+        email: &str,
+        display_name: &str,
+        password: &Secret,
+    ) -> Result<String, Error> {
+        self.programme
+            .create_account(email, display_name, password, now())
+    }
+
+    fn sign_in(&self, email: &str, password: &Secret) -> Result<SessionTokens, Error> {
+        self.programme.sign_in(email, password, now())
+    }
+
+    fn refresh(&self, refresh_token: &Secret) -> Result<SessionTokens, Error> {
+        self.programme.refresh(refresh_token, now())
+    }
+
+    fn sign_out(&self, access: &Secret) -> Result<(), Error> {
+        self.programme.sign_out(&self.caller(access)?, now())
+    }
+
+    fn me(&self, access: &Secret) -> Result<Me, Error> {
+        self.programme.me(&self.caller(access)?)
+    }
+
+    fn create_organisation(
+        &self,
+        access: &Secret,
+        new: &NewOrganisation,
+    ) -> Result<CreatedOrganisation, Error> {
+        self.programme
+            .create_organisation(&self.caller(access)?, new, now())
+    }
+
+    fn lookup(
+        &self,
+        access: &Secret,
+        query: &LookupQuery,
+    ) -> Result<Page<OrganisationSummary>, Error> {
+        self.programme.lookup(&self.caller(access)?, query)
+    }
+
+    fn organisation(&self, access: &Secret, org: &str) -> Result<OrganisationSummary, Error> {
+        self.programme.organisation(&self.caller(access)?, org)
+    }
+
+    fn domains(&self, access: &Secret, org: &str) -> Result<Vec<DomainRule>, Error> {
+        self.programme.domains(&self.caller(access)?, org)
+    }
+
+    fn add_domain(
+        &self,
+        access: &Secret,
+        org: &str,
+        domain: &str,
+        include_subdomains: bool,
+    ) -> Result<DomainRule, Error> {
+        self.programme.add_domain(
+            &self.caller(access)?,
+            org,
+            domain,
+            include_subdomains,
+            now(),
+        )
+    }
+
+    fn remove_domain(&self, access: &Secret, org: &str, domain: &str) -> Result<(), Error> {
+        self.programme
+            .remove_domain(&self.caller(access)?, org, domain, now())
+    }
+
+    fn preview_association(
+        &self,
+        access: &Secret,
+        org: &str,
+        organisation_email: &str,
+    ) -> Result<Preview, Error> {
+        self.programme
+            .preview_association(&self.caller(access)?, org, organisation_email)
+    }
+
+    fn request_association(
+        &self,
+        access: &Secret,
+        new: &NewAssociationRequest,
+    ) -> Result<RequestCreated, Error> {
+        self.programme
+            .request_association(&self.caller(access)?, new, now())
+    }
+
+    fn association_request(&self, access: &Secret, id: &str) -> Result<AssociationRequest, Error> {
+        self.programme
+            .association_request(&self.caller(access)?, id)
+    }
+
+    fn association_queue(
+        &self,
+        access: &Secret,
+        org: &str,
+        status: Option<RequestStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<AssociationRequest>, Error> {
+        self.programme
+            .association_queue(&self.caller(access)?, org, status, page)
+    }
+
+    fn approve(&self, access: &Secret, id: &str) -> Result<AssociationRequest, Error> {
+        self.programme.approve(&self.caller(access)?, id, now())
+    }
+
+    fn deny(&self, access: &Secret, id: &str, reason: &str) -> Result<AssociationRequest, Error> {
+        self.programme
+            .deny(&self.caller(access)?, id, reason, now())
+    }
+
+    fn withdraw(&self, access: &Secret, id: &str) -> Result<AssociationRequest, Error> {
+        self.programme.withdraw(&self.caller(access)?, id, now())
+    }
+
+    fn resend_verification(&self, access: &Secret, id: &str) -> Result<(), Error> {
+        self.programme
+            .resend_verification(&self.caller(access)?, id, now())
+    }
+
+    fn verify(&self, access: &Secret, token: &Secret) -> Result<Verified, Error> {
+        self.programme.verify(&self.caller(access)?, token, now())
+    }
+
+    fn invite(
+        &self,
+        access: &Secret,
+        org: &str,
+        emails: &[String],
+    ) -> Result<Vec<InvitationResult>, Error> {
+        self.programme
+            .invite(&self.caller(access)?, org, emails, now())
+    }
+
+    fn profile(&self, access: &Secret, membership: &str) -> Result<Profile, Error> {
+        self.programme.profile(&self.caller(access)?, membership)
+    }
+
+    fn update_profile(
+        &self,
+        access: &Secret,
+        membership: &str,
+        if_match: u64,
+        patch: &ProfilePatch,
+    ) -> Result<Profile, Error> {
+        self.programme
+            .update_profile(&self.caller(access)?, membership, if_match, patch, now())
+    }
+
+    fn link_mcp_id(
+        &self,
+        access: &Secret,
+        membership: &str,
+        mcp_id: &str,
+    ) -> Result<Profile, Error> {
+        self.programme
+            .link_mcp_id(&self.caller(access)?, membership, mcp_id, now())
+    }
+
+    fn unlink_mcp_id(&self, access: &Secret, membership: &str) -> Result<(), Error> {
+        self.programme
+            .unlink_mcp_id(&self.caller(access)?, membership, now())
+    }
+
+    fn members(
+        &self,
+        access: &Secret,
+        org: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Member>, Error> {
+        self.programme.members(&self.caller(access)?, org, page)
+    }
+
+    fn grant_privilege(
+        &self,
+        access: &Secret,
+        membership: &str,
+        privilege: Privilege,
+    ) -> Result<Member, Error> {
+        self.programme
+            .grant_privilege(&self.caller(access)?, membership, privilege.as_str(), now())
+    }
+
+    fn revoke_privilege(
+        &self,
+        access: &Secret,
+        membership: &str,
+        privilege: Privilege,
+    ) -> Result<(), Error> {
+        self.programme.revoke_privilege(
+            &self.caller(access)?,
+            membership,
+            privilege.as_str(),
+            now(),
+        )
+    }
+
+    fn request_privilege(
+        &self,
+        access: &Secret,
+        membership: &str,
+        privilege: Privilege,
+        note: Option<&str>,
+    ) -> Result<PrivilegeRequest, Error> {
+        self.programme.request_privilege(
+            &self.caller(access)?,
+            membership,
+            privilege.as_str(),
+            note,
+            now(),
+        )
+    }
+
+    fn privilege_requests(
+        &self,
+        access: &Secret,
+        org: &str,
+    ) -> Result<Vec<PrivilegeRequest>, Error> {
+        self.programme
+            .privilege_requests(&self.caller(access)?, org)
+    }
+
+    fn remove_membership(&self, access: &Secret, membership: &str) -> Result<(), Error> {
+        self.programme
+            .remove_membership(&self.caller(access)?, membership, now())
+    }
+
+    fn audit(
+        &self,
+        access: &Secret,
+        org: &str,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEntry>, Error> {
+        self.programme.audit(&self.caller(access)?, org, page)
+    }
+
+    fn events(&self, access: &Secret, after: Option<i64>, limit: u32) -> Result<Vec<Event>, Error> {
+        self.programme
+            .events(&self.caller(access)?, after, limit.clamp(1, MAX_EVENTS))
+    }
+
+    fn mailbox(&self, access: &Secret) -> Result<Option<Vec<StoredMail>>, Error> {
+        let addresses = self.programme.mail_addresses(&self.caller(access)?)?;
+        self.mailbox.list_for(&addresses).map(Some)
+    }
+}
