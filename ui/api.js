@@ -45,6 +45,10 @@ export const createAccount = (email, display_name, password) =>
 export const signOut = () => invoke('sign_out');
 export const switchAccount = () => invoke('switch_account');
 export const recentAccounts = () => invoke('recent_accounts');
+export const rememberedAccounts = () => invoke('remembered_accounts');
+export const useAccount = (email) => invoke('use_account', { email });
+export const removeAccount = (email) => invoke('remove_account', { email });
+export const keychainStatus = () => invoke('keychain_status');
 export const me = () => invoke('me');
 
 // Join an existing organisation

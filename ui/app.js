@@ -1,6 +1,6 @@
 // Partner Desk's window: the header, the navigation and the screen in view.
 import * as api from './api.js';
-import { h, clearMessages, showError } from './dom.js';
+import { h, clearMessages, showError, announce } from './dom.js';
 import * as signin from './views/signin.js';
 import * as home from './views/home.js';
 import * as join from './views/join.js';
@@ -23,6 +23,8 @@ export const app = {
   account: null,
   me: null,
   current: null,
+  /** A verification link opened while signed out: it is used once someone signs in. */
+  pendingLink: null,
 
   /** Memberships whose organisation the account may manage (PPC or Global Administrator). */
   adminMemberships() {
@@ -54,6 +56,10 @@ export const app = {
 
   /** Shows a screen. `keepMessages` keeps the status sentence from the step that led here. */
   async go(name, params = {}, { keepMessages = false } = {}) {
+    if (this.account && this.pendingLink && name === 'home') {
+      [name, params] = ['verify', { link: this.pendingLink }];
+      this.pendingLink = null;
+    }
     const view = views[name] && (this.account || ['signin', 'help', 'settings'].includes(name)) ? name : 'signin';
     if (!keepMessages) clearMessages();
     this.current = { name: view, params };
@@ -171,4 +177,35 @@ async function start() {
   await app.go('signin');
 }
 
-start();
+const started = start();
+
+/**
+ * A partnerdesk:// link the OS opened: the shell parses it (src-tauri/src/deeplink.rs) and hands
+ * over either the canonical verification link or the sentence that says why it was refused. A
+ * refused link changes nothing but the message.
+ */
+async function openLink(detail) {
+  await started;
+  if (detail?.refused) {
+    showError(new api.ApiError(detail.refused));
+    return;
+  }
+  if (typeof detail?.link !== 'string') return;
+  if (!app.account) {
+    app.pendingLink = detail.link;
+    await app.go('signin');
+    announce('Sign in to finish verifying your Organisation Email.');
+    return;
+  }
+  await app.go('verify', { link: detail.link });
+}
+
+/** Takes the links the shell queued on the page (also those that came before this module ran). */
+function takeLinks() {
+  const links = Array.isArray(window.__partnerdeskLinks) ? window.__partnerdeskLinks : [];
+  window.__partnerdeskLinks = [];
+  for (const detail of links) openLink(detail).catch(showError);
+}
+
+window.addEventListener('partnerdesk-deep-link', takeLinks);
+takeLinks();

@@ -6,7 +6,9 @@
 
 pub mod backend;
 pub mod commands;
+pub mod deeplink;
 pub mod error;
+pub mod keychain;
 pub mod settings;
 pub mod state;
 
@@ -34,6 +36,10 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, dirs: DataDirs) -> taur
         commands::account::sign_out,
         commands::account::switch_account,
         commands::account::recent_accounts,
+        commands::account::remembered_accounts,
+        commands::account::use_account,
+        commands::account::remove_account,
+        commands::account::keychain_status,
         commands::account::me,
         commands::join::lookup,
         commands::join::organisation,
@@ -79,8 +85,15 @@ pub fn context<R: Runtime>() -> tauri::Context<R> {
 }
 
 pub fn run() {
-    let builder =
-        tauri::Builder::default().plugin(tauri_plugin_window_state::Builder::new().build());
+    // Single-instance first: a second start hands its arguments (a deep link) to the running app
+    // and exits before anything else starts.
+    let builder = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(
+            deeplink::on_second_instance,
+        ))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(deeplink::init())
+        .plugin(tauri_plugin_window_state::Builder::new().build());
     build_app(builder, DataDirs::from_env())
         .run(context())
         .expect("the Partner Desk window could not start");

@@ -30,6 +30,12 @@ pub struct Settings {
     /// The remote backend's address, kept for when the remote client arrives.
     pub remote_url: Option<String>,
     pub help_contacts: Vec<HelpContact>,
+    /// The accounts this app remembers, newest first, as email addresses only (their tokens, if
+    /// any, are in the keychain). The app keeps these itself; saving the settings screen leaves
+    /// them as they are.
+    pub accounts: Vec<String>,
+    /// The account to restore at startup, if its session is still in the keychain.
+    pub last_account: Option<String>,
 }
 
 impl Default for Settings {
@@ -42,6 +48,8 @@ impl Default for Settings {
                 name: "Regional Service Centre".into(),
                 phone: "13 20 58 (Options 2,5,1)".into(),
             }],
+            accounts: Vec::new(),
+            last_account: None,
         }
     }
 }

@@ -1,18 +1,23 @@
 //! What the shell remembers while it runs: the backend, the current session and the few settings.
 //!
-//! Session tokens are held in memory only, as [`Secret`]s that never print; nothing here writes
-//! them to a file or a log. (The OS keychain comes with its own issue.)
+//! Session tokens are held as [`Secret`]s that never print: the current session in memory, and
+//! every remembered account's tokens in the OS keychain (see [`crate::keychain`]), or in memory
+//! only when there is no keychain. Nothing here writes a token to a file or a log; the settings
+//! file remembers account email addresses only.
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use membership::{Account, Caller, ErrorKind, Programme, Secret, SessionTokens, Timestamp};
+use serde::Serialize;
 
 use crate::backend::Backend;
 use crate::error::UiError;
+use crate::keychain::{KeyStore, StoredTokens, Unavailable};
 use crate::settings::{Settings, SETTINGS_FILE};
 
-/// How many recently used accounts "Switch account" offers (as email addresses only).
-const RECENT_ACCOUNTS: usize = 5;
+/// How many accounts the app remembers for "Switch account" (as email addresses; their tokens in
+/// the keychain). The oldest beyond this is forgotten, keychain entry included.
+const REMEMBERED_ACCOUNTS: usize = 8;
 
 /// Where the app keeps its data. `Fixed` is one folder for both the database and the settings:
 /// tests and `--data-dir` use it so that nothing touches the user's real folders.
@@ -58,9 +63,32 @@ pub struct Shell(pub(crate) Arc<Core>);
 pub struct Core {
     backend: Result<Backend, UiError>,
     session: Mutex<Option<Session>>,
-    recent: Mutex<Vec<String>>,
+    /// Held while a refresh token is traded, so two commands never spend the same one.
+    refreshing: Mutex<()>,
+    keystore: KeyStore,
+    /// A sentence for the sign-in screen about a session that could not be kept or restored.
+    notice: Mutex<Option<String>>,
     settings: Mutex<Settings>,
     settings_path: PathBuf,
+}
+
+/// What the sign-in screen says about where sessions are kept.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeychainStatus {
+    /// Whether sessions are kept in the system keychain (and survive a restart).
+    pub available: bool,
+    /// When not available: the plain-language explanation to show.
+    pub message: Option<String>,
+    /// Once: why a saved session could not be restored or kept (e.g. it had ended).
+    pub notice: Option<String>,
+}
+
+/// An account the app remembers, for "Switch account".
+#[derive(Debug, Clone, Serialize)]
+pub struct RememberedAccount {
+    pub email: String,
+    /// Whether its session is kept, so choosing it may need no password.
+    pub saved_session: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -72,16 +100,28 @@ impl Shell {
     /// Opens the embedded backend in `data_dir` (seeding it on first start) and reads the settings
     /// from `config_dir`. A backend that cannot open is remembered as the error every command
     /// then answers with, so the window still opens and can say what went wrong.
+    ///
+    /// Sessions go to the system keychain when it answers (else memory only, and the sign-in
+    /// screen says why), and the last used account's session is restored from it.
     pub fn open(data_dir: &Path, config_dir: &Path) -> Self {
+        Self::open_with(data_dir, config_dir, KeyStore::choose())
+    }
+
+    /// [`Shell::open`] with the given key store.
+    pub fn open_with(data_dir: &Path, config_dir: &Path, keystore: KeyStore) -> Self {
         let backend = Backend::open_embedded(data_dir).map_err(UiError::from);
         let settings_path = config_dir.join(SETTINGS_FILE);
-        Self(Arc::new(Core {
+        let shell = Self(Arc::new(Core {
             backend,
             session: Mutex::new(None),
-            recent: Mutex::new(Vec::new()),
+            refreshing: Mutex::new(()),
+            keystore,
+            notice: Mutex::new(None),
             settings: Mutex::new(Settings::load(&settings_path)),
             settings_path,
-        }))
+        }));
+        shell.0.restore_at_startup(time::OffsetDateTime::now_utc());
+        shell
     }
 }
 
@@ -98,61 +138,277 @@ impl Core {
         lock(&self.session).as_ref().map(|s| s.account.clone())
     }
 
+    /// Makes `tokens` the current session and keeps them for the account (keychain, or memory
+    /// only), which becomes the first remembered account and the one restored at startup.
     pub fn start_session(&self, tokens: SessionTokens) -> Account {
         let account = tokens.account.clone();
-        {
-            let mut recent = lock(&self.recent);
-            recent.retain(|e| !e.eq_ignore_ascii_case(&account.email));
-            recent.insert(0, account.email.clone());
-            recent.truncate(RECENT_ACCOUNTS);
-        }
+        self.keep(&account.email, &tokens.access_token, &tokens.refresh_token);
         *lock(&self.session) = Some(Session {
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             account: account.clone(),
         });
+        self.remember(&account.email, true);
         account
     }
 
+    /// Signs out here: forgets the current session and deletes its keychain entry (revoking it at
+    /// the backend is the caller's part). The email stays remembered.
     pub fn end_session(&self) {
+        if let Some(s) = lock(&self.session).take() {
+            let _ = self.keystore.delete(&s.account.email);
+        }
+        self.update_accounts(|s| s.last_account = None);
+    }
+
+    /// Leaves the current session without ending it ("Switch account"): its tokens stay in the
+    /// keychain, so choosing the account again needs no password.
+    pub fn park_session(&self) {
         *lock(&self.session) = None;
+        self.update_accounts(|s| s.last_account = None);
     }
 
+    /// The remembered accounts' email addresses, newest first.
     pub fn recent_accounts(&self) -> Vec<String> {
-        lock(&self.recent).clone()
+        lock(&self.settings).accounts.clone()
     }
 
-    /// The signed-in caller. An expired access token is renewed once with the refresh token; if
-    /// that fails too, the session ends and the person is asked to sign in again.
-    pub fn caller(&self, programme: &Programme, now: Timestamp) -> Result<Caller, UiError> {
-        let (access, refresh) = match lock(&self.session).as_ref() {
-            Some(s) => (s.access_token.clone(), s.refresh_token.clone()),
+    /// The remembered accounts, and whether each has a session kept.
+    pub fn remembered_accounts(&self) -> Vec<RememberedAccount> {
+        self.recent_accounts()
+            .into_iter()
+            .map(|email| RememberedAccount {
+                saved_session: matches!(self.keystore.load(&email), Ok(Some(_))),
+                email,
+            })
+            .collect()
+    }
+
+    /// The kept tokens of `email`, if any (for revoking a session that is not the current one).
+    pub fn stored_tokens(&self, email: &str) -> Option<StoredTokens> {
+        self.keystore.load(email).ok().flatten()
+    }
+
+    /// Forgets `email` entirely: its keychain entry and its remembered address. Ends the current
+    /// session here if it is that account's.
+    pub fn forget_account(&self, email: &str) {
+        {
+            let mut session = lock(&self.session);
+            if session
+                .as_ref()
+                .is_some_and(|s| s.account.email.eq_ignore_ascii_case(email))
+            {
+                *session = None;
+            }
+        }
+        let _ = self.keystore.delete(email);
+        self.update_accounts(|s| {
+            s.accounts.retain(|e| !e.eq_ignore_ascii_case(email));
+            if s.last_account
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email))
+            {
+                s.last_account = None;
+            }
+        });
+    }
+
+    /// Where sessions are kept, and the one-time notice about a session that was not restored.
+    pub fn keychain_status(&self) -> KeychainStatus {
+        let unavailable = self.keystore.unavailable();
+        KeychainStatus {
+            available: unavailable.is_none(),
+            message: unavailable.map(|reason| {
+                format!(
+                    "Your system keychain is not available ({reason}). You can stay signed in for this session only; you will need to sign in again next time."
+                )
+            }),
+            notice: lock(&self.notice).take(),
+        }
+    }
+
+    /// Drops the pending notice: after signing out on purpose, "your session has ended" is news
+    /// to nobody.
+    pub fn clear_notice(&self) {
+        *lock(&self.notice) = None;
+    }
+
+    /// Restores `email`'s kept session without a password: checks it with the backend, renewing
+    /// an expired access token once. A refused renewal deletes the entry and says to sign in.
+    pub fn restore(
+        &self,
+        programme: &Programme,
+        email: &str,
+        now: Timestamp,
+    ) -> Result<Account, UiError> {
+        let tokens = match self.keystore.load(email) {
+            Ok(Some(tokens)) => tokens,
+            Ok(None) => {
+                return Err(UiError::new(
+                    "no_saved_session",
+                    format!("Partner Desk has no saved session for {email}. Sign in with your password."),
+                ))
+            }
+            Err(reason) => {
+                return Err(UiError::new(
+                    "keychain_unavailable",
+                    format!("Your system keychain could not be read ({reason}). Sign in with your password."),
+                ))
+            }
+        };
+        let checked = programme
+            .authenticate(&tokens.access_token, now)
+            .and_then(|caller| programme.me(&caller));
+        let session = match checked {
+            Ok(me) => Session {
+                access_token: tokens.access_token,
+                refresh_token: tokens.refresh_token,
+                account: me.account,
+            },
+            Err(e) if e.kind() == ErrorKind::Unauthenticated => {
+                match programme.refresh(&tokens.refresh_token, now) {
+                    Ok(new) => {
+                        self.keep(email, &new.access_token, &new.refresh_token);
+                        Session {
+                            access_token: new.access_token,
+                            refresh_token: new.refresh_token,
+                            account: new.account,
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::Unauthenticated => {
+                        let _ = self.keystore.delete(email);
+                        return Err(session_ended(email));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let account = session.account.clone();
+        *lock(&self.session) = Some(session);
+        self.remember(&account.email, true);
+        Ok(account)
+    }
+
+    /// At startup: the last used account's session, from the keychain, if it still works.
+    fn restore_at_startup(&self, now: Timestamp) {
+        let Some(email) = lock(&self.settings).last_account.clone() else {
+            return;
+        };
+        let Ok(programme) = self.programme() else {
+            return;
+        };
+        match self.restore(&programme, &email, now) {
+            Ok(_) => {}
+            // Memory-only sessions end with the run; the sign-in screen already says so.
+            Err(e) if e.code == "no_saved_session" => {
+                self.update_accounts(|s| s.last_account = None);
+            }
+            Err(e) => {
+                if e.code == "session_ended" {
+                    self.update_accounts(|s| s.last_account = None);
+                }
+                *lock(&self.notice) = Some(e.message);
+            }
+        }
+    }
+
+    /// Calls the backend with the current access token. An expired or refused access token is
+    /// renewed once with the refresh token (the new pair replaces the kept one) and the call is
+    /// made again; if the renewal is refused, the session ends here, its entry is deleted and the
+    /// person is asked to sign in again.
+    pub fn with_access<T>(
+        &self,
+        call: impl Fn(&Secret) -> Result<T, membership::Error>,
+        refresh: impl FnOnce(&Secret) -> Result<SessionTokens, membership::Error>,
+    ) -> Result<T, UiError> {
+        let access = match lock(&self.session).as_ref() {
+            Some(s) => s.access_token.clone(),
             None => return Err(UiError::not_signed_in()),
         };
-        match programme.authenticate(&access, now) {
-            Ok(caller) => Ok(caller),
-            Err(e) if e.kind() == ErrorKind::Unauthenticated => {
-                match programme.refresh(&refresh, now) {
-                    Ok(tokens) => {
-                        let access = tokens.access_token.clone();
-                        {
-                            let mut session = lock(&self.session);
-                            if let Some(s) = session.as_mut() {
-                                s.access_token = tokens.access_token;
-                                s.refresh_token = tokens.refresh_token;
-                                s.account = tokens.account;
-                            }
-                        }
-                        programme.authenticate(&access, now).map_err(UiError::from)
-                    }
-                    Err(_) => {
-                        self.end_session();
-                        Err(UiError::not_signed_in())
-                    }
+        match call(&access) {
+            Err(e) if e.kind() == ErrorKind::Unauthenticated => {}
+            other => return other.map_err(UiError::from),
+        }
+        let _one_at_a_time = lock(&self.refreshing);
+        let (now_access, refresh_token, email) = match lock(&self.session).as_ref() {
+            Some(s) => (
+                s.access_token.clone(),
+                s.refresh_token.clone(),
+                s.account.email.clone(),
+            ),
+            None => return Err(UiError::not_signed_in()),
+        };
+        if now_access != access {
+            // Another command renewed the session meanwhile.
+            return call(&now_access).map_err(UiError::from);
+        }
+        match refresh(&refresh_token) {
+            Ok(tokens) => {
+                self.keep(&email, &tokens.access_token, &tokens.refresh_token);
+                let access = tokens.access_token.clone();
+                if let Some(s) = lock(&self.session).as_mut() {
+                    s.access_token = tokens.access_token;
+                    s.refresh_token = tokens.refresh_token;
+                    s.account = tokens.account;
                 }
+                call(&access).map_err(UiError::from)
+            }
+            Err(e) if e.kind() == ErrorKind::Unauthenticated => {
+                self.end_session();
+                *lock(&self.notice) = Some(session_ended(&email).message);
+                Err(UiError::not_signed_in())
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The signed-in caller, renewing the session once when needed (see [`Core::with_access`]).
+    pub fn caller(&self, programme: &Programme, now: Timestamp) -> Result<Caller, UiError> {
+        self.with_access(
+            |access| programme.authenticate(access, now),
+            |refresh| programme.refresh(refresh, now),
+        )
+    }
+
+    /// Keeps `email`'s tokens; a keychain that refuses leaves them in memory for this session and
+    /// says so once.
+    fn keep(&self, email: &str, access: &Secret, refresh: &Secret) {
+        let tokens = StoredTokens {
+            access_token: access.clone(),
+            refresh_token: refresh.clone(),
+        };
+        if let Err(Unavailable(reason)) = self.keystore.store(email, &tokens) {
+            *lock(&self.notice) = Some(format!(
+                "Partner Desk could not keep your session in the system keychain ({reason}). You are signed in for this session only; you will need to sign in again next time."
+            ));
+        }
+    }
+
+    /// Puts `email` first among the remembered accounts (and, when `last`, restores it next start).
+    fn remember(&self, email: &str, last: bool) {
+        let mut dropped = Vec::new();
+        self.update_accounts(|s| {
+            s.accounts.retain(|e| !e.eq_ignore_ascii_case(email));
+            s.accounts.insert(0, email.to_owned());
+            dropped = s
+                .accounts
+                .split_off(s.accounts.len().min(REMEMBERED_ACCOUNTS));
+            if last {
+                s.last_account = Some(email.to_owned());
+            }
+        });
+        for email in dropped {
+            let _ = self.keystore.delete(&email);
+        }
+    }
+
+    /// Changes the remembered accounts and saves the settings. Not being able to save only means
+    /// the list is not remembered next time, so that is not an error here.
+    fn update_accounts(&self, change: impl FnOnce(&mut Settings)) {
+        let mut settings = lock(&self.settings);
+        change(&mut settings);
+        let _ = settings.save(&self.settings_path);
     }
 
     pub fn settings(&self) -> Settings {
@@ -160,9 +416,116 @@ impl Core {
     }
 
     pub fn save_settings(&self, settings: Settings) -> Result<Settings, UiError> {
-        let settings = settings.validated()?;
+        let mut settings = settings.validated()?;
+        {
+            // The remembered accounts are the app's to keep, not the settings screen's.
+            let current = lock(&self.settings);
+            settings.accounts = current.accounts.clone();
+            settings.last_account = current.last_account.clone();
+        }
         settings.save(&self.settings_path)?;
         *lock(&self.settings) = settings.clone();
         Ok(settings)
+    }
+}
+
+fn session_ended(email: &str) -> UiError {
+    UiError::new(
+        "session_ended",
+        format!("Your saved session for {email} has ended. Sign in again with your password to continue."),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+
+    const PPC: &str = "ppc@contoso.com";
+    const PASSWORD: &str = "partnerdesk-demo";
+
+    fn shell(dir: &Path) -> Shell {
+        Shell::open_with(dir, dir, KeyStore::session_only(Unavailable("test".into())))
+    }
+
+    fn signed_in(core: &Core, now: Timestamp) -> Account {
+        let tokens = core
+            .programme()
+            .unwrap()
+            .sign_in(PPC, &Secret::new(PASSWORD), now)
+            .unwrap();
+        core.start_session(tokens)
+    }
+
+    #[test]
+    fn an_expired_access_token_is_renewed_silently_and_the_new_pair_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let shell = shell(dir.path());
+        let core = &shell.0;
+        let now = time::OffsetDateTime::now_utc();
+        signed_in(core, now);
+        let before = core.stored_tokens(PPC).unwrap();
+        core.park_session();
+        let later = now + Duration::hours(1);
+        let account = core
+            .restore(&core.programme().unwrap(), PPC, later)
+            .unwrap();
+        assert_eq!(account.email, PPC);
+        let after = core.stored_tokens(PPC).unwrap();
+        assert_ne!(
+            after.refresh_token, before.refresh_token,
+            "the new pair is kept"
+        );
+        assert!(core.caller(&core.programme().unwrap(), later).is_ok());
+    }
+
+    #[test]
+    fn a_refused_refresh_deletes_the_entry_and_says_to_sign_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let shell = shell(dir.path());
+        let core = &shell.0;
+        let now = time::OffsetDateTime::now_utc();
+        signed_in(core, now);
+        core.park_session();
+        let much_later = now + Duration::days(31);
+        let e = core
+            .restore(&core.programme().unwrap(), PPC, much_later)
+            .unwrap_err();
+        assert_eq!(e.code, "session_ended");
+        assert!(e.message.contains("Sign in again"), "{e}");
+        assert!(core.stored_tokens(PPC).is_none(), "the entry is deleted");
+        assert_eq!(core.account(), None);
+    }
+
+    #[test]
+    fn a_refused_refresh_during_a_command_ends_the_session_with_a_notice() {
+        let dir = tempfile::tempdir().unwrap();
+        let shell = shell(dir.path());
+        let core = &shell.0;
+        let now = time::OffsetDateTime::now_utc();
+        signed_in(core, now);
+        let e = core
+            .caller(&core.programme().unwrap(), now + Duration::days(31))
+            .unwrap_err();
+        assert_eq!(e.code, "unauthenticated");
+        assert_eq!(core.account(), None);
+        assert!(core.stored_tokens(PPC).is_none());
+        let status = core.keychain_status();
+        assert!(status.notice.unwrap().contains("has ended"));
+        assert!(core.keychain_status().notice.is_none(), "said once");
+    }
+
+    #[test]
+    fn the_settings_file_remembers_addresses_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let shell = shell(dir.path());
+        let core = &shell.0;
+        signed_in(core, time::OffsetDateTime::now_utc());
+        let kept = core.stored_tokens(PPC).unwrap();
+        let file = std::fs::read_to_string(dir.path().join(SETTINGS_FILE)).unwrap();
+        assert!(file.contains(PPC), "{file}");
+        assert!(!file.contains(kept.access_token.expose()));
+        assert!(!file.contains(kept.refresh_token.expose()));
+        assert!(!file.contains(PASSWORD));
     }
 }

@@ -5,6 +5,7 @@
 //!
 //! Each journey launches the app on a fresh data folder, so the demo data is new every time; each
 //! step leaves a screenshot in `test-output/e2e/<journey>/`.
+mod deeplink;
 mod webdriver;
 
 use std::path::PathBuf;

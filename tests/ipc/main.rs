@@ -5,4 +5,5 @@ mod app;
 mod centre;
 mod join;
 mod profile;
+mod sessions;
 mod support;

@@ -20,6 +20,9 @@ pub struct TestApp {
 }
 
 pub fn app() -> TestApp {
+    // Sessions in memory only: the IPC tests never touch the machine's real keychain, and take
+    // the no-keychain path deterministically (scripts/keychain-test covers the real one).
+    std::env::set_var(partner_desk::keychain::KEYCHAIN_ENV, "off");
     let dir = tempfile::tempdir().expect("a temp folder");
     let app = build_app(mock_builder(), DataDirs::Fixed(dir.path().to_owned()))
         .build(context())

@@ -1,9 +1,13 @@
-// Sign in, create an account, and pick one of the recently used accounts ("Switch account").
+// Sign in, create an account, and pick one of the remembered accounts ("Switch account"): an
+// account whose session the keychain still holds signs in without a password.
 import * as api from '../api.js';
-import { h, field, act, announce } from '../dom.js';
+import { h, field, act, announce, showError } from '../dom.js';
 
 export async function render(params, app) {
-  const recent = params.recent ?? (await api.recentAccounts().catch(() => []));
+  const remembered = await api
+    .rememberedAccounts()
+    .catch(() => (params.recent ?? []).map((email) => ({ email, saved_session: false })));
+  const keychain = await api.keychainStatus().catch(() => null);
 
   const email = h('input', { type: 'email', id: 'signin-email', testid: 'signin-email', autocomplete: 'username', required: true });
   const password = h('input', { type: 'password', id: 'signin-password', testid: 'signin-password', autocomplete: 'current-password', required: true });
@@ -52,37 +56,69 @@ export async function render(params, app) {
     announce(`Your account was created and you are signed in as ${account.display_name}.`);
   });
 
-  const recentList = recent.length
+  const askForPassword = (address) => {
+    email.value = address;
+    password.value = '';
+    password.focus();
+  };
+  const useAccount = async (button, account) => {
+    if (!account.saved_session) {
+      askForPassword(account.email);
+      return;
+    }
+    const signedIn = await act(button, () => api.useAccount(account.email));
+    if (!signedIn) {
+      // The saved session has ended (or is gone): the alert says so; the password is next.
+      askForPassword(account.email);
+      return;
+    }
+    app.signedIn(signedIn);
+    await app.refreshMe();
+    await app.go('home');
+    announce(`Signed in as ${signedIn.display_name}.`);
+  };
+  const removeAccount = async (button, account) => {
+    const left = await act(button, () => api.removeAccount(account.email));
+    if (!left) return;
+    app.signedOut();
+    await app.go('signin', { switching: params.switching }, { keepMessages: true });
+    announce(`${account.email} was removed from this app.`);
+  };
+
+  const recentList = remembered.length
     ? h(
         'section',
         { 'aria-labelledby': 'recent-heading', class: 'recent', testid: 'recent-accounts' },
         h('h2', { id: 'recent-heading' }, 'Recent accounts'),
-        h('p', {}, 'Choose an account to sign in with it.'),
+        h('p', {}, 'Choose an account to sign in with it. An account that is still signed in on this computer needs no password.'),
         h(
           'ul',
           { class: 'plain' },
-          recent.map((address) =>
-            h('li', {}, h('button', {
-              type: 'button',
-              testid: 'recent-account',
-              on: {
-                click: () => {
-                  email.value = address;
-                  password.value = '';
-                  password.focus();
-                },
-              },
-            }, `Use ${address}`)),
-          ),
+          remembered.map((account) => {
+            const use = h('button', { type: 'button', testid: 'recent-account' },
+              account.saved_session ? `Continue as ${account.email}` : `Use ${account.email}`);
+            use.addEventListener('click', () => useAccount(use, account));
+            const remove = h('button', { type: 'button', testid: 'remove-account', 'aria-label': `Remove ${account.email} from this app` },
+              'Remove from this app');
+            remove.addEventListener('click', () => removeAccount(remove, account));
+            return h('li', {}, use, ' ', remove);
+          }),
         ),
       )
     : null;
+
+  const keychainNote = keychain && !keychain.available && keychain.message
+    ? h('p', { class: 'note', testid: 'keychain-unavailable' }, keychain.message)
+    : null;
+  // Why a saved session was not restored (for example, it had ended): said once, as an alert.
+  if (keychain?.notice) queueMicrotask(() => showError({ code: 'session_ended', message: keychain.notice }));
 
   return h(
     'div',
     {},
     h('h1', {}, params.switching ? 'Switch account' : 'Sign in'),
     h('p', { class: 'lead' }, 'Associate with your organisation\'s partner programme profile, or manage it as its Primary Program Contact.'),
+    keychainNote,
     recentList,
     h('div', { class: 'columns' }, signInForm, createForm),
     h(

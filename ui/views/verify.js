@@ -23,6 +23,11 @@ export async function render(params, app) {
     ev.preventDefault();
     verifyAndContinue(button, input.value, app);
   });
+  // A link opened from the mail (see app.js): fill it in and verify once the screen is shown.
+  if (typeof params.link === 'string') {
+    input.value = params.link;
+    setTimeout(() => verifyAndContinue(button, input.value, app), 0);
+  }
   return h(
     'div',
     {},

@@ -1,10 +1,12 @@
-//! Signing in and out, creating an account, switching between accounts.
-use membership::{Account, Me, Secret};
+//! Signing in and out, creating an account, switching between accounts, and where sessions are
+//! kept (the OS keychain, or memory only when there is none).
+use membership::{Account, ErrorKind, Me, Programme, Secret};
 use tauri::State;
 
 use super::{blocking, now, signed_in};
 use crate::error::UiError;
-use crate::state::Shell;
+use crate::keychain::StoredTokens;
+use crate::state::{Core, KeychainStatus, RememberedAccount, Shell};
 
 /// The signed-in account, if any: the window asks on start.
 #[tauri::command(rename_all = "snake_case")]
@@ -23,9 +25,9 @@ pub async fn sign_in(
     password: Secret,
 ) -> Result<Account, UiError> {
     blocking(&shell, move |core| {
-        let tokens = core.programme()?.sign_in(&email, &password, now())?;
-        // Signing in as someone else ends the previous session on the backend too.
-        sign_out_quietly(core);
+        let programme = core.programme()?;
+        let tokens = programme.sign_in(&email, &password, now())?;
+        make_room_for(core, &programme, &tokens.account.email);
         Ok(core.start_session(tokens))
     })
     .await
@@ -43,7 +45,7 @@ pub async fn create_account(
         let programme = core.programme()?;
         programme.create_account(&email, &display_name, &password, now())?;
         let tokens = programme.sign_in(&email, &password, now())?;
-        sign_out_quietly(core);
+        make_room_for(core, &programme, &tokens.account.email);
         Ok(core.start_session(tokens))
     })
     .await
@@ -58,14 +60,71 @@ pub async fn sign_out(shell: State<'_, Shell>) -> Result<(), UiError> {
     .await
 }
 
-/// Signs out and lists the accounts used recently (email addresses only) for the sign-in screen.
+/// Leaves the current session without ending it (it stays in the keychain, so choosing the
+/// account again needs no password) and lists the remembered accounts (email addresses only).
 #[tauri::command(rename_all = "snake_case")]
 pub async fn switch_account(shell: State<'_, Shell>) -> Result<Vec<String>, UiError> {
     blocking(&shell, |core| {
-        sign_out_quietly(core);
+        core.park_session();
         Ok(core.recent_accounts())
     })
     .await
+}
+
+/// The remembered accounts for "Switch account", and which have a session kept.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn remembered_accounts(
+    shell: State<'_, Shell>,
+) -> Result<Vec<RememberedAccount>, UiError> {
+    blocking(&shell, |core| Ok(core.remembered_accounts())).await
+}
+
+/// Switches to a remembered account with its kept session, without a password. Refused with
+/// `session_ended` (its entry is then deleted) or `no_saved_session`: sign in with the password.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn use_account(shell: State<'_, Shell>, email: String) -> Result<Account, UiError> {
+    blocking(&shell, move |core| {
+        let programme = core.programme()?;
+        if let Some(current) = core.account() {
+            if current.email.eq_ignore_ascii_case(email.trim()) {
+                return Ok(current);
+            }
+        }
+        core.park_session();
+        core.restore(&programme, email.trim(), now())
+    })
+    .await
+}
+
+/// "Remove account from this app": ends its session at the backend, deletes its keychain entry
+/// and forgets its address. Answers the accounts still remembered.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn remove_account(
+    shell: State<'_, Shell>,
+    email: String,
+) -> Result<Vec<RememberedAccount>, UiError> {
+    blocking(&shell, move |core| {
+        let email = email.trim();
+        let current = core
+            .account()
+            .is_some_and(|a| a.email.eq_ignore_ascii_case(email));
+        if current {
+            sign_out_quietly(core);
+        } else if let (Ok(programme), Some(tokens)) = (core.programme(), core.stored_tokens(email))
+        {
+            revoke(&programme, &tokens);
+        }
+        core.forget_account(email);
+        Ok(core.remembered_accounts())
+    })
+    .await
+}
+
+/// Whether sessions survive a restart (the system keychain) or last for this session only, in
+/// words for the sign-in screen, and once, why a saved session was not restored.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn keychain_status(shell: State<'_, Shell>) -> Result<KeychainStatus, UiError> {
+    blocking(&shell, |core| Ok(core.keychain_status())).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -73,9 +132,37 @@ pub async fn recent_accounts(shell: State<'_, Shell>) -> Result<Vec<String>, UiE
     blocking(&shell, |core| Ok(core.recent_accounts())).await
 }
 
-/// Ends the session on the backend when it can, and always forgets it here: signing out must
-/// work even when the session had already expired.
-fn sign_out_quietly(core: &crate::state::Core) {
+/// Before `email` signs in: an older kept session of the same account is ended at the backend
+/// (the new one replaces it); another account's current session is left kept for switching back.
+fn make_room_for(core: &Core, programme: &Programme, email: &str) {
+    if let Some(old) = core.stored_tokens(email) {
+        revoke(programme, &old);
+    }
+    match core.account() {
+        Some(a) if a.email.eq_ignore_ascii_case(email) => sign_out_quietly(core),
+        Some(_) => core.park_session(),
+        None => {}
+    }
+}
+
+/// Ends a kept session that is not the current one at the backend, renewing it first if its
+/// access token has expired. Best effort: a session that has already ended needs nothing.
+fn revoke(programme: &Programme, tokens: &StoredTokens) {
+    let now = now();
+    let caller = match programme.authenticate(&tokens.access_token, now) {
+        Err(e) if e.kind() == ErrorKind::Unauthenticated => programme
+            .refresh(&tokens.refresh_token, now)
+            .and_then(|new| programme.authenticate(&new.access_token, now)),
+        other => other,
+    };
+    if let Ok(caller) = caller {
+        let _ = programme.sign_out(&caller, now);
+    }
+}
+
+/// Ends the session on the backend when it can, and always forgets it here (its keychain entry
+/// included): signing out must work even when the session had already expired.
+fn sign_out_quietly(core: &Core) {
     if let Ok(programme) = core.programme() {
         let now = now();
         if let Ok(caller) = core.caller(&programme, now) {
@@ -83,6 +170,7 @@ fn sign_out_quietly(core: &crate::state::Core) {
         }
     }
     core.end_session();
+    core.clear_notice();
 }
 
 #[tauri::command(rename_all = "snake_case")]
