@@ -63,6 +63,10 @@ pub struct Error {
     current: Option<Box<Profile>>,
     retry_after_secs: Option<u64>,
     details: Option<serde_json::Value>,
+    /// For `internal`: what really failed, for the operator's log; never shown to the caller.
+    // Boxed so that a rare field does not make every `Result` of the service larger.
+    #[allow(clippy::box_collection)]
+    cause: Option<Box<String>>,
 }
 
 impl Error {
@@ -78,6 +82,7 @@ impl Error {
             current: None,
             retry_after_secs: None,
             details: None,
+            cause: None,
         }
     }
 
@@ -177,13 +182,21 @@ impl Error {
     }
 
     pub(crate) fn internal(detail: impl fmt::Display) -> Self {
-        // The detail is for logs only; callers see a sentence without internals.
-        let _ = detail.to_string();
-        Self::new(
-            ErrorKind::Internal,
-            "internal",
-            "Something went wrong while saving or reading data. Nothing was changed; try again.",
-        )
+        // Callers see a sentence without internals; the cause is kept for the operator's log.
+        Self {
+            cause: Some(Box::new(detail.to_string())),
+            ..Self::new(
+                ErrorKind::Internal,
+                "internal",
+                "Something went wrong while saving or reading data. Nothing was changed; try again.",
+            )
+        }
+    }
+
+    /// For `internal` errors: what failed underneath (a storage or hashing error), to log. It
+    /// never carries a token or password: only messages of SQLite and the hashing library.
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref().map(String::as_str)
     }
 }
 
@@ -204,5 +217,19 @@ impl From<ValidationError> for Error {
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         Self::internal(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_internal_error_keeps_its_cause_for_the_log_but_not_in_what_callers_see() {
+        let e = Error::from(rusqlite::Error::InvalidColumnName("secret_column".into()));
+        assert_eq!(e.code(), "internal");
+        assert!(e.cause().is_some_and(|c| c.contains("secret_column")), "{:?}", e.cause());
+        assert!(!e.message().contains("secret_column") && !e.to_string().contains("secret_column"));
+        assert_eq!(Error::unauthenticated().cause(), None);
     }
 }

@@ -115,7 +115,11 @@ impl From<membership::Error> for ApiError {
         let status = StatusCode::from_u16(e.kind().http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status.is_server_error() {
-            tracing::error!(code = e.code(), "membership service failed");
+            tracing::error!(
+                code = e.code(),
+                cause = e.cause().unwrap_or(""),
+                "membership service failed"
+            );
         }
         Self {
             status,
