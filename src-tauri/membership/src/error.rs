@@ -228,7 +228,11 @@ mod tests {
     fn an_internal_error_keeps_its_cause_for_the_log_but_not_in_what_callers_see() {
         let e = Error::from(rusqlite::Error::InvalidColumnName("secret_column".into()));
         assert_eq!(e.code(), "internal");
-        assert!(e.cause().is_some_and(|c| c.contains("secret_column")), "{:?}", e.cause());
+        assert!(
+            e.cause().is_some_and(|c| c.contains("secret_column")),
+            "{:?}",
+            e.cause()
+        );
         assert!(!e.message().contains("secret_column") && !e.to_string().contains("secret_column"));
         assert_eq!(Error::unauthenticated().cause(), None);
     }
