@@ -17,11 +17,30 @@ use crate::{Backend, Privilege, MAX_EVENTS};
 pub struct Embedded {
     programme: Arc<Programme>,
     mailbox: Arc<Mailbox>,
+    clock: Clock,
 }
+
+/// Where [`Embedded`] reads the time: the system clock, or a test's own.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
 impl Embedded {
     pub fn new(programme: Arc<Programme>, mailbox: Arc<Mailbox>) -> Self {
-        Self { programme, mailbox }
+        Self {
+            programme,
+            mailbox,
+            clock: Arc::new(Timestamp::now_utc),
+        }
+    }
+
+    /// The same backend reading the time from `clock` (tests move it on to expire tokens).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The mailbox that stands in for real mail.
+    pub fn mail(&self) -> &Arc<Mailbox> {
+        &self.mailbox
     }
 
     /// Opens (creating and migrating) the service and its mailbox in one database file.
@@ -37,12 +56,12 @@ impl Embedded {
     }
 
     fn caller(&self, access: &Secret) -> Result<Caller, Error> {
-        self.programme.authenticate(access, now())
+        self.programme.authenticate(access, self.now())
     }
-}
 
-fn now() -> Timestamp {
-    Timestamp::now_utc()
+    fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
 }
 
 impl Backend for Embedded {
@@ -57,19 +76,19 @@ impl Backend for Embedded {
         password: &Secret,
     ) -> Result<String, Error> {
         self.programme
-            .create_account(email, display_name, password, now())
+            .create_account(email, display_name, password, self.now())
     }
 
     fn sign_in(&self, email: &str, password: &Secret) -> Result<SessionTokens, Error> {
-        self.programme.sign_in(email, password, now())
+        self.programme.sign_in(email, password, self.now())
     }
 
     fn refresh(&self, refresh_token: &Secret) -> Result<SessionTokens, Error> {
-        self.programme.refresh(refresh_token, now())
+        self.programme.refresh(refresh_token, self.now())
     }
 
     fn sign_out(&self, access: &Secret) -> Result<(), Error> {
-        self.programme.sign_out(&self.caller(access)?, now())
+        self.programme.sign_out(&self.caller(access)?, self.now())
     }
 
     fn me(&self, access: &Secret) -> Result<Me, Error> {
@@ -82,7 +101,7 @@ impl Backend for Embedded {
         new: &NewOrganisation,
     ) -> Result<CreatedOrganisation, Error> {
         self.programme
-            .create_organisation(&self.caller(access)?, new, now())
+            .create_organisation(&self.caller(access)?, new, self.now())
     }
 
     fn lookup(
@@ -113,13 +132,13 @@ impl Backend for Embedded {
             org,
             domain,
             include_subdomains,
-            now(),
+            self.now(),
         )
     }
 
     fn remove_domain(&self, access: &Secret, org: &str, domain: &str) -> Result<(), Error> {
         self.programme
-            .remove_domain(&self.caller(access)?, org, domain, now())
+            .remove_domain(&self.caller(access)?, org, domain, self.now())
     }
 
     fn preview_association(
@@ -138,7 +157,7 @@ impl Backend for Embedded {
         new: &NewAssociationRequest,
     ) -> Result<RequestCreated, Error> {
         self.programme
-            .request_association(&self.caller(access)?, new, now())
+            .request_association(&self.caller(access)?, new, self.now())
     }
 
     fn association_request(&self, access: &Secret, id: &str) -> Result<AssociationRequest, Error> {
@@ -158,25 +177,25 @@ impl Backend for Embedded {
     }
 
     fn approve(&self, access: &Secret, id: &str) -> Result<AssociationRequest, Error> {
-        self.programme.approve(&self.caller(access)?, id, now())
+        self.programme.approve(&self.caller(access)?, id, self.now())
     }
 
     fn deny(&self, access: &Secret, id: &str, reason: &str) -> Result<AssociationRequest, Error> {
         self.programme
-            .deny(&self.caller(access)?, id, reason, now())
+            .deny(&self.caller(access)?, id, reason, self.now())
     }
 
     fn withdraw(&self, access: &Secret, id: &str) -> Result<AssociationRequest, Error> {
-        self.programme.withdraw(&self.caller(access)?, id, now())
+        self.programme.withdraw(&self.caller(access)?, id, self.now())
     }
 
     fn resend_verification(&self, access: &Secret, id: &str) -> Result<(), Error> {
         self.programme
-            .resend_verification(&self.caller(access)?, id, now())
+            .resend_verification(&self.caller(access)?, id, self.now())
     }
 
     fn verify(&self, access: &Secret, token: &Secret) -> Result<Verified, Error> {
-        self.programme.verify(&self.caller(access)?, token, now())
+        self.programme.verify(&self.caller(access)?, token, self.now())
     }
 
     fn invite(
@@ -186,7 +205,7 @@ impl Backend for Embedded {
         emails: &[String],
     ) -> Result<Vec<InvitationResult>, Error> {
         self.programme
-            .invite(&self.caller(access)?, org, emails, now())
+            .invite(&self.caller(access)?, org, emails, self.now())
     }
 
     fn profile(&self, access: &Secret, membership: &str) -> Result<Profile, Error> {
@@ -201,7 +220,7 @@ impl Backend for Embedded {
         patch: &ProfilePatch,
     ) -> Result<Profile, Error> {
         self.programme
-            .update_profile(&self.caller(access)?, membership, if_match, patch, now())
+            .update_profile(&self.caller(access)?, membership, if_match, patch, self.now())
     }
 
     fn link_mcp_id(
@@ -211,12 +230,12 @@ impl Backend for Embedded {
         mcp_id: &str,
     ) -> Result<Profile, Error> {
         self.programme
-            .link_mcp_id(&self.caller(access)?, membership, mcp_id, now())
+            .link_mcp_id(&self.caller(access)?, membership, mcp_id, self.now())
     }
 
     fn unlink_mcp_id(&self, access: &Secret, membership: &str) -> Result<(), Error> {
         self.programme
-            .unlink_mcp_id(&self.caller(access)?, membership, now())
+            .unlink_mcp_id(&self.caller(access)?, membership, self.now())
     }
 
     fn members(
@@ -235,7 +254,7 @@ impl Backend for Embedded {
         privilege: Privilege,
     ) -> Result<Member, Error> {
         self.programme
-            .grant_privilege(&self.caller(access)?, membership, privilege.as_str(), now())
+            .grant_privilege(&self.caller(access)?, membership, privilege.as_str(), self.now())
     }
 
     fn revoke_privilege(
@@ -248,7 +267,7 @@ impl Backend for Embedded {
             &self.caller(access)?,
             membership,
             privilege.as_str(),
-            now(),
+            self.now(),
         )
     }
 
@@ -264,7 +283,7 @@ impl Backend for Embedded {
             membership,
             privilege.as_str(),
             note,
-            now(),
+            self.now(),
         )
     }
 
@@ -279,7 +298,7 @@ impl Backend for Embedded {
 
     fn remove_membership(&self, access: &Secret, membership: &str) -> Result<(), Error> {
         self.programme
-            .remove_membership(&self.caller(access)?, membership, now())
+            .remove_membership(&self.caller(access)?, membership, self.now())
     }
 
     fn audit(

@@ -20,7 +20,7 @@ use membership::{
     RequestCreated, RequestStatus, Secret, SessionTokens, Verified,
 };
 
-pub use embedded::Embedded;
+pub use embedded::{Clock, Embedded};
 pub use membership::domain::Privilege;
 pub use remote::{Remote, RemoteOptions, RetryPolicy, UNREACHABLE};
 
