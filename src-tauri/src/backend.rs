@@ -1,28 +1,42 @@
-//! Where the membership service lives. Today only in-process (`Embedded`); a `Remote` variant, a
-//! client of the HTTP API in API.md, comes with its own issue.
-use std::path::{Path, PathBuf};
+//! Where the membership service lives: in process over a SQLite file in the app's data folder
+//! (`Embedded`, the default, seeded with demo data), or a partner programme's server over the HTTP
+//! API of API.md (`Remote`). Either way the shell talks to it through [`client::Backend`], so every
+//! command behaves, and refuses, the same on both.
+use std::path::Path;
 use std::sync::Arc;
 
-use membership::{Mailbox, Programme};
+use client::{Clock, Embedded, Remote};
+use membership::{ErrorKind, Programme};
+
+use crate::settings::BackendKind;
 
 /// The database file of the embedded backend, in the app's data folder.
 pub const DATABASE_FILE: &str = "membership.sqlite3";
 
-pub enum Backend {
-    /// The membership service in-process over a SQLite file, with the mailbox in the same file.
-    Embedded {
-        programme: Arc<Programme>,
-        mailbox: Arc<Mailbox>,
-        path: PathBuf,
-    },
+/// The backend in use, with what the settings screen says about it.
+pub struct Backend {
+    api: Arc<dyn client::Backend>,
+    kind: BackendKind,
+    /// The embedded database's path, or the server's address.
+    location: String,
+    /// The embedded service itself, for tests and demo seeding; `None` for a server.
+    programme: Option<Arc<Programme>>,
 }
 
 impl Backend {
     /// Opens (creating and seeding on first start) the embedded backend in `data_dir`.
     pub fn open_embedded(data_dir: &Path) -> Result<Self, membership::Error> {
+        Self::open_embedded_with_clock(data_dir, Arc::new(time::OffsetDateTime::now_utc))
+    }
+
+    /// [`Backend::open_embedded`] reading the time from `clock` (tests move it on).
+    pub fn open_embedded_with_clock(
+        data_dir: &Path,
+        clock: Clock,
+    ) -> Result<Self, membership::Error> {
         std::fs::create_dir_all(data_dir).map_err(|_| {
             membership::Error::new(
-                membership::ErrorKind::Internal,
+                ErrorKind::Internal,
                 "data_dir_unavailable",
                 format!(
                     "Partner Desk could not create its data folder {}. Check that you may write there, then start the app again.",
@@ -31,39 +45,65 @@ impl Backend {
             )
         })?;
         let path = data_dir.join(DATABASE_FILE);
-        let mailbox = Arc::new(Mailbox::open(&path)?);
-        let programme = Arc::new(Programme::open(&path, mailbox.clone())?);
+        let embedded =
+            Embedded::open(&path, membership::Config::default())?.with_clock(clock.clone());
         // A no-op on a database that already holds the demo data.
-        membership::seed::seed_demo(&programme, time::OffsetDateTime::now_utc())?;
-        Ok(Self::Embedded {
-            programme,
-            mailbox,
-            path,
+        membership::seed::seed_demo(embedded.programme(), clock())?;
+        Ok(Self {
+            programme: Some(embedded.programme().clone()),
+            api: Arc::new(embedded),
+            kind: BackendKind::Embedded,
+            location: path.display().to_string(),
         })
     }
 
-    pub fn programme(&self) -> &Arc<Programme> {
-        match self {
-            Self::Embedded { programme, .. } => programme,
+    /// A client of the server at `url`. Nothing is sent yet: [`client::Backend::health`] says
+    /// whether it answers.
+    pub fn open_remote(url: &str) -> Result<Self, membership::Error> {
+        let remote = Remote::new(url)?;
+        Ok(Self {
+            location: remote.base_url().to_owned(),
+            api: Arc::new(remote),
+            kind: BackendKind::Remote,
+            programme: None,
+        })
+    }
+
+    /// Every operation of API.md, the same on both kinds.
+    pub fn api(&self) -> &dyn client::Backend {
+        self.api.as_ref()
+    }
+
+    /// The embedded service itself (tests and tools); `None` for a server.
+    pub fn programme(&self) -> Option<&Arc<Programme>> {
+        self.programme.as_ref()
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        self.kind
+    }
+
+    /// `"embedded"` or `"remote"`, for the window.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            BackendKind::Embedded => "embedded",
+            BackendKind::Remote => "remote",
         }
     }
 
-    /// The embedded mailbox; `None` for a backend whose mail goes to real inboxes.
-    pub fn mailbox(&self) -> Option<&Arc<Mailbox>> {
-        match self {
-            Self::Embedded { mailbox, .. } => Some(mailbox),
-        }
+    /// The embedded database's path, or the server's address.
+    pub fn location(&self) -> &str {
+        &self.location
     }
 
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Embedded { .. } => "embedded",
-        }
-    }
-
-    pub fn location(&self) -> String {
-        match self {
-            Self::Embedded { path, .. } => path.display().to_string(),
+    /// The keychain entry name of `email`'s session on this backend: sessions of one address on
+    /// two backends are different sessions. The embedded backend keeps the plain address (as
+    /// before servers existed), a server adds its address.
+    pub fn entry_name(&self, email: &str) -> String {
+        let email = email.trim().to_lowercase();
+        match self.kind {
+            BackendKind::Embedded => email,
+            BackendKind::Remote => format!("{email} @ {}", self.location),
         }
     }
 }

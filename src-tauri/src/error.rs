@@ -34,13 +34,6 @@ impl UiError {
         )
     }
 
-    pub fn remote_not_supported() -> Self {
-        Self::new(
-            "remote_not_supported",
-            "The remote backend is not supported yet. Open Settings and choose the embedded backend to continue.",
-        )
-    }
-
     pub fn internal() -> Self {
         Self::new(
             "internal",

@@ -75,6 +75,7 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, dirs: DataDirs) -> taur
         commands::app::help_contacts,
         commands::app::settings,
         commands::app::save_settings,
+        commands::app::backend_status,
     ])
 }
 

@@ -27,7 +27,7 @@ pub struct HelpContact {
 #[serde(default)]
 pub struct Settings {
     pub backend: BackendKind,
-    /// The remote backend's address, kept for when the remote client arrives.
+    /// The server's address (kept when the embedded backend is chosen, for switching back).
     pub remote_url: Option<String>,
     pub help_contacts: Vec<HelpContact>,
     /// The accounts this app remembers, newest first, as email addresses only (their tokens, if
@@ -82,6 +82,14 @@ impl Settings {
         let tmp: PathBuf = path.with_extension("json.tmp");
         std::fs::write(&tmp, json).map_err(|_| refused())?;
         std::fs::rename(&tmp, path).map_err(|_| refused())
+    }
+
+    /// The server's address when a server is chosen; `None` for the embedded backend.
+    pub fn effective_url(&self) -> Option<&str> {
+        match self.backend {
+            BackendKind::Remote => self.remote_url.as_deref(),
+            BackendKind::Embedded => None,
+        }
     }
 
     /// Checks what a person typed before it is kept.

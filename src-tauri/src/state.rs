@@ -5,15 +5,15 @@
 //! only when there is no keychain. Nothing here writes a token to a file or a log; the settings
 //! file remembers account email addresses only.
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use membership::{Account, Caller, ErrorKind, Programme, Secret, SessionTokens, Timestamp};
+use membership::{Account, ErrorKind, Programme, Secret, SessionTokens};
 use serde::Serialize;
 
 use crate::backend::Backend;
 use crate::error::UiError;
 use crate::keychain::{KeyStore, StoredTokens, Unavailable};
-use crate::settings::{Settings, SETTINGS_FILE};
+use crate::settings::{BackendKind, Settings, SETTINGS_FILE};
 
 /// How many accounts the app remembers for "Switch account" (as email addresses; their tokens in
 /// the keychain). The oldest beyond this is forgotten, keychain entry included.
@@ -61,7 +61,11 @@ struct Session {
 pub struct Shell(pub(crate) Arc<Core>);
 
 pub struct Core {
-    backend: Result<Backend, UiError>,
+    /// The backend in use; the settings screen can swap it. An error is what every command
+    /// answers while no backend could be opened, so the window can still say what went wrong.
+    backend: RwLock<Result<Arc<Backend>, UiError>>,
+    /// Where the embedded backend keeps its database (to open it again after using a server).
+    data_dir: PathBuf,
     session: Mutex<Option<Session>>,
     /// Held while a refresh token is traded, so two commands never spend the same one.
     refreshing: Mutex<()>,
@@ -97,9 +101,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shell {
-    /// Opens the embedded backend in `data_dir` (seeding it on first start) and reads the settings
-    /// from `config_dir`. A backend that cannot open is remembered as the error every command
-    /// then answers with, so the window still opens and can say what went wrong.
+    /// Reads the settings from `config_dir` and opens the backend they choose: the embedded one
+    /// in `data_dir` (seeding it on first start) unless a server is chosen. A backend that cannot
+    /// open is remembered as the error every command then answers with, so the window still opens
+    /// and can say what went wrong.
     ///
     /// Sessions go to the system keychain when it answers (else memory only, and the sign-in
     /// screen says why), and the last used account's session is restored from it.
@@ -109,10 +114,22 @@ impl Shell {
 
     /// [`Shell::open`] with the given key store.
     pub fn open_with(data_dir: &Path, config_dir: &Path, keystore: KeyStore) -> Self {
-        let backend = Backend::open_embedded(data_dir).map_err(UiError::from);
+        let settings = Settings::load(&config_dir.join(SETTINGS_FILE));
+        let backend = open_backend(&settings, data_dir);
+        Self::with_backend(backend, data_dir, config_dir, keystore)
+    }
+
+    /// A shell over a backend opened by the caller (tests give the embedded one their own clock).
+    pub fn with_backend(
+        backend: Result<Backend, UiError>,
+        data_dir: &Path,
+        config_dir: &Path,
+        keystore: KeyStore,
+    ) -> Self {
         let settings_path = config_dir.join(SETTINGS_FILE);
         let shell = Self(Arc::new(Core {
-            backend,
+            backend: RwLock::new(backend.map(Arc::new)),
+            data_dir: data_dir.to_owned(),
             session: Mutex::new(None),
             refreshing: Mutex::new(()),
             keystore,
@@ -120,18 +137,46 @@ impl Shell {
             settings: Mutex::new(Settings::load(&settings_path)),
             settings_path,
         }));
-        shell.0.restore_at_startup(time::OffsetDateTime::now_utc());
+        shell.0.restore_at_startup();
         shell
     }
 }
 
+/// The backend `settings` choose: a server when one is chosen and its address is saved, else the
+/// embedded one in `data_dir`.
+fn open_backend(settings: &Settings, data_dir: &Path) -> Result<Backend, UiError> {
+    match (&settings.backend, &settings.remote_url) {
+        (BackendKind::Remote, Some(url)) => Backend::open_remote(url),
+        _ => Backend::open_embedded(data_dir),
+    }
+    .map_err(UiError::from)
+}
+
 impl Core {
-    pub fn backend(&self) -> Result<&Backend, UiError> {
-        self.backend.as_ref().map_err(Clone::clone)
+    /// The backend in use now.
+    pub fn backend(&self) -> Result<Arc<Backend>, UiError> {
+        self.backend
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
+    /// The embedded service itself (tests and tools); refused while a server is in use.
     pub fn programme(&self) -> Result<Arc<Programme>, UiError> {
-        Ok(self.backend()?.programme().clone())
+        self.backend()?.programme().cloned().ok_or_else(|| {
+            UiError::new(
+                "not_embedded",
+                "This needs the built-in (embedded) backend. Choose it in Settings and try again.",
+            )
+        })
+    }
+
+    /// The keychain entry name of `email` on the backend in use.
+    fn entry(&self, email: &str) -> String {
+        match self.backend() {
+            Ok(b) => b.entry_name(email),
+            Err(_) => email.trim().to_lowercase(),
+        }
     }
 
     pub fn account(&self) -> Option<Account> {
@@ -156,7 +201,7 @@ impl Core {
     /// the backend is the caller's part). The email stays remembered.
     pub fn end_session(&self) {
         if let Some(s) = lock(&self.session).take() {
-            let _ = self.keystore.delete(&s.account.email);
+            let _ = self.keystore.delete(&self.entry(&s.account.email));
         }
         self.update_accounts(|s| s.last_account = None);
     }
@@ -178,7 +223,7 @@ impl Core {
         self.recent_accounts()
             .into_iter()
             .map(|email| RememberedAccount {
-                saved_session: matches!(self.keystore.load(&email), Ok(Some(_))),
+                saved_session: matches!(self.keystore.load(&self.entry(&email)), Ok(Some(_))),
                 email,
             })
             .collect()
@@ -186,7 +231,7 @@ impl Core {
 
     /// The kept tokens of `email`, if any (for revoking a session that is not the current one).
     pub fn stored_tokens(&self, email: &str) -> Option<StoredTokens> {
-        self.keystore.load(email).ok().flatten()
+        self.keystore.load(&self.entry(email)).ok().flatten()
     }
 
     /// Forgets `email` entirely: its keychain entry and its remembered address. Ends the current
@@ -201,7 +246,7 @@ impl Core {
                 *session = None;
             }
         }
-        let _ = self.keystore.delete(email);
+        let _ = self.keystore.delete(&self.entry(email));
         self.update_accounts(|s| {
             s.accounts.retain(|e| !e.eq_ignore_ascii_case(email));
             if s.last_account
@@ -235,13 +280,11 @@ impl Core {
 
     /// Restores `email`'s kept session without a password: checks it with the backend, renewing
     /// an expired access token once. A refused renewal deletes the entry and says to sign in.
-    pub fn restore(
-        &self,
-        programme: &Programme,
-        email: &str,
-        now: Timestamp,
-    ) -> Result<Account, UiError> {
-        let tokens = match self.keystore.load(email) {
+    pub fn restore(&self, email: &str) -> Result<Account, UiError> {
+        let backend = self.backend()?;
+        let api = backend.api();
+        let entry = backend.entry_name(email);
+        let tokens = match self.keystore.load(&entry) {
             Ok(Some(tokens)) => tokens,
             Ok(None) => {
                 return Err(UiError::new(
@@ -256,17 +299,14 @@ impl Core {
                 ))
             }
         };
-        let checked = programme
-            .authenticate(&tokens.access_token, now)
-            .and_then(|caller| programme.me(&caller));
-        let session = match checked {
+        let session = match api.me(&tokens.access_token) {
             Ok(me) => Session {
                 access_token: tokens.access_token,
                 refresh_token: tokens.refresh_token,
                 account: me.account,
             },
             Err(e) if e.kind() == ErrorKind::Unauthenticated => {
-                match programme.refresh(&tokens.refresh_token, now) {
+                match api.refresh(&tokens.refresh_token) {
                     Ok(new) => {
                         self.keep(email, &new.access_token, &new.refresh_token);
                         Session {
@@ -276,7 +316,7 @@ impl Core {
                         }
                     }
                     Err(e) if e.kind() == ErrorKind::Unauthenticated => {
-                        let _ = self.keystore.delete(email);
+                        let _ = self.keystore.delete(&entry);
                         return Err(session_ended(email));
                     }
                     Err(e) => return Err(e.into()),
@@ -291,14 +331,14 @@ impl Core {
     }
 
     /// At startup: the last used account's session, from the keychain, if it still works.
-    fn restore_at_startup(&self, now: Timestamp) {
+    fn restore_at_startup(&self) {
         let Some(email) = lock(&self.settings).last_account.clone() else {
             return;
         };
-        let Ok(programme) = self.programme() else {
+        if self.backend().is_err() {
             return;
-        };
-        match self.restore(&programme, &email, now) {
+        }
+        match self.restore(&email) {
             Ok(_) => {}
             // Memory-only sessions end with the run; the sign-in screen already says so.
             Err(e) if e.code == "no_saved_session" => {
@@ -319,13 +359,15 @@ impl Core {
     /// person is asked to sign in again.
     pub fn with_access<T>(
         &self,
-        call: impl Fn(&Secret) -> Result<T, membership::Error>,
-        refresh: impl FnOnce(&Secret) -> Result<SessionTokens, membership::Error>,
+        call: impl Fn(&dyn client::Backend, &Secret) -> Result<T, membership::Error>,
     ) -> Result<T, UiError> {
         let access = match lock(&self.session).as_ref() {
             Some(s) => s.access_token.clone(),
             None => return Err(UiError::not_signed_in()),
         };
+        let backend = self.backend()?;
+        let api = backend.api();
+        let call = |access: &Secret| call(api, access);
         match call(&access) {
             Err(e) if e.kind() == ErrorKind::Unauthenticated => {}
             other => return other.map_err(UiError::from),
@@ -343,7 +385,7 @@ impl Core {
             // Another command renewed the session meanwhile.
             return call(&now_access).map_err(UiError::from);
         }
-        match refresh(&refresh_token) {
+        match api.refresh(&refresh_token) {
             Ok(tokens) => {
                 self.keep(&email, &tokens.access_token, &tokens.refresh_token);
                 let access = tokens.access_token.clone();
@@ -363,14 +405,6 @@ impl Core {
         }
     }
 
-    /// The signed-in caller, renewing the session once when needed (see [`Core::with_access`]).
-    pub fn caller(&self, programme: &Programme, now: Timestamp) -> Result<Caller, UiError> {
-        self.with_access(
-            |access| programme.authenticate(access, now),
-            |refresh| programme.refresh(refresh, now),
-        )
-    }
-
     /// Keeps `email`'s tokens; a keychain that refuses leaves them in memory for this session and
     /// says so once.
     fn keep(&self, email: &str, access: &Secret, refresh: &Secret) {
@@ -378,7 +412,7 @@ impl Core {
             access_token: access.clone(),
             refresh_token: refresh.clone(),
         };
-        if let Err(Unavailable(reason)) = self.keystore.store(email, &tokens) {
+        if let Err(Unavailable(reason)) = self.keystore.store(&self.entry(email), &tokens) {
             *lock(&self.notice) = Some(format!(
                 "Partner Desk could not keep your session in the system keychain ({reason}). You are signed in for this session only; you will need to sign in again next time."
             ));
@@ -399,7 +433,7 @@ impl Core {
             }
         });
         for email in dropped {
-            let _ = self.keystore.delete(&email);
+            let _ = self.keystore.delete(&self.entry(&email));
         }
     }
 
@@ -423,8 +457,24 @@ impl Core {
             settings.accounts = current.accounts.clone();
             settings.last_account = current.last_account.clone();
         }
+        let previous = lock(&self.settings).clone();
+        let switching = (settings.backend, settings.effective_url())
+            != (previous.backend, previous.effective_url());
+        // Open the chosen backend before anything is saved: an address that cannot be used
+        // leaves everything as it was.
+        let next = if switching {
+            Some(open_backend(&settings, &self.data_dir)?)
+        } else {
+            None
+        };
         settings.save(&self.settings_path)?;
         *lock(&self.settings) = settings.clone();
+        if let Some(next) = next {
+            // The session belongs to the backend that issued it: leave it kept (in the keychain,
+            // under that backend's entry) and sign in afresh on the new one.
+            self.park_session();
+            *self.backend.write().unwrap_or_else(|e| e.into_inner()) = Ok(Arc::new(next));
+        }
         Ok(settings)
     }
 }
@@ -439,58 +489,74 @@ fn session_ended(email: &str) -> UiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicI64, Ordering};
     use time::Duration;
 
     const PPC: &str = "ppc@contoso.com";
     const PASSWORD: &str = "partnerdesk-demo";
 
-    fn shell(dir: &Path) -> Shell {
-        Shell::open_with(dir, dir, KeyStore::session_only(Unavailable("test".into())))
+    /// A shell over the embedded backend whose clock the test moves on by `offset` seconds.
+    fn shell(dir: &Path) -> (Shell, Arc<AtomicI64>) {
+        let offset = Arc::new(AtomicI64::new(0));
+        let clock_offset = offset.clone();
+        let backend = Backend::open_embedded_with_clock(
+            dir,
+            Arc::new(move || {
+                time::OffsetDateTime::now_utc()
+                    + Duration::seconds(clock_offset.load(Ordering::SeqCst))
+            }),
+        )
+        .map_err(UiError::from);
+        let keystore = KeyStore::session_only(Unavailable("test".into()));
+        (Shell::with_backend(backend, dir, dir, keystore), offset)
     }
 
-    fn signed_in(core: &Core, now: Timestamp) -> Account {
+    fn later(offset: &AtomicI64, by: Duration) {
+        offset.fetch_add(by.whole_seconds(), Ordering::SeqCst);
+    }
+
+    fn signed_in(core: &Core) -> Account {
         let tokens = core
-            .programme()
+            .backend()
             .unwrap()
-            .sign_in(PPC, &Secret::new(PASSWORD), now)
+            .api()
+            .sign_in(PPC, &Secret::new(PASSWORD))
             .unwrap();
         core.start_session(tokens)
+    }
+
+    fn me(core: &Core) -> Result<String, UiError> {
+        core.with_access(|api, access| api.me(access).map(|me| me.account.email))
     }
 
     #[test]
     fn an_expired_access_token_is_renewed_silently_and_the_new_pair_is_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let shell = shell(dir.path());
+        let (shell, clock) = shell(dir.path());
         let core = &shell.0;
-        let now = time::OffsetDateTime::now_utc();
-        signed_in(core, now);
+        signed_in(core);
         let before = core.stored_tokens(PPC).unwrap();
         core.park_session();
-        let later = now + Duration::hours(1);
-        let account = core
-            .restore(&core.programme().unwrap(), PPC, later)
-            .unwrap();
+        later(&clock, Duration::hours(1));
+        let account = core.restore(PPC).unwrap();
         assert_eq!(account.email, PPC);
         let after = core.stored_tokens(PPC).unwrap();
         assert_ne!(
             after.refresh_token, before.refresh_token,
             "the new pair is kept"
         );
-        assert!(core.caller(&core.programme().unwrap(), later).is_ok());
+        assert_eq!(me(core).unwrap(), PPC);
     }
 
     #[test]
     fn a_refused_refresh_deletes_the_entry_and_says_to_sign_in() {
         let dir = tempfile::tempdir().unwrap();
-        let shell = shell(dir.path());
+        let (shell, clock) = shell(dir.path());
         let core = &shell.0;
-        let now = time::OffsetDateTime::now_utc();
-        signed_in(core, now);
+        signed_in(core);
         core.park_session();
-        let much_later = now + Duration::days(31);
-        let e = core
-            .restore(&core.programme().unwrap(), PPC, much_later)
-            .unwrap_err();
+        later(&clock, Duration::days(31));
+        let e = core.restore(PPC).unwrap_err();
         assert_eq!(e.code, "session_ended");
         assert!(e.message.contains("Sign in again"), "{e}");
         assert!(core.stored_tokens(PPC).is_none(), "the entry is deleted");
@@ -500,13 +566,11 @@ mod tests {
     #[test]
     fn a_refused_refresh_during_a_command_ends_the_session_with_a_notice() {
         let dir = tempfile::tempdir().unwrap();
-        let shell = shell(dir.path());
+        let (shell, clock) = shell(dir.path());
         let core = &shell.0;
-        let now = time::OffsetDateTime::now_utc();
-        signed_in(core, now);
-        let e = core
-            .caller(&core.programme().unwrap(), now + Duration::days(31))
-            .unwrap_err();
+        signed_in(core);
+        later(&clock, Duration::days(31));
+        let e = me(core).unwrap_err();
         assert_eq!(e.code, "unauthenticated");
         assert_eq!(core.account(), None);
         assert!(core.stored_tokens(PPC).is_none());
@@ -518,14 +582,62 @@ mod tests {
     #[test]
     fn the_settings_file_remembers_addresses_only() {
         let dir = tempfile::tempdir().unwrap();
-        let shell = shell(dir.path());
+        let (shell, _) = shell(dir.path());
         let core = &shell.0;
-        signed_in(core, time::OffsetDateTime::now_utc());
+        signed_in(core);
         let kept = core.stored_tokens(PPC).unwrap();
         let file = std::fs::read_to_string(dir.path().join(SETTINGS_FILE)).unwrap();
         assert!(file.contains(PPC), "{file}");
         assert!(!file.contains(kept.access_token.expose()));
         assert!(!file.contains(kept.refresh_token.expose()));
         assert!(!file.contains(PASSWORD));
+    }
+
+    #[test]
+    fn choosing_a_server_parks_the_session_and_keeps_entries_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let (shell, _) = shell(dir.path());
+        let core = &shell.0;
+        signed_in(core);
+        let mut settings = core.settings();
+        settings.backend = BackendKind::Remote;
+        settings.remote_url = Some("http://127.0.0.1:9".into());
+        core.save_settings(settings).unwrap();
+        assert_eq!(core.backend().unwrap().kind(), BackendKind::Remote);
+        assert_eq!(
+            core.account(),
+            None,
+            "the embedded session is not used on a server"
+        );
+        assert!(
+            core.stored_tokens(PPC).is_none(),
+            "no session kept for the server"
+        );
+        assert_eq!(me(core).unwrap_err().code, "unauthenticated");
+
+        let mut settings = core.settings();
+        settings.backend = BackendKind::Embedded;
+        core.save_settings(settings).unwrap();
+        assert!(
+            core.stored_tokens(PPC).is_some(),
+            "the embedded session is still kept"
+        );
+        assert_eq!(core.restore(PPC).unwrap().email, PPC);
+    }
+
+    #[test]
+    fn an_address_that_cannot_be_used_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (shell, _) = shell(dir.path());
+        let core = &shell.0;
+        signed_in(core);
+        let mut settings = core.settings();
+        settings.backend = BackendKind::Remote;
+        settings.remote_url = Some("https://user:pw@example.invalid".into());
+        let e = core.save_settings(settings).unwrap_err();
+        assert!(!e.message.is_empty());
+        assert_eq!(core.backend().unwrap().kind(), BackendKind::Embedded);
+        assert_eq!(core.settings().backend, BackendKind::Embedded);
+        assert_eq!(core.account().unwrap().email, PPC);
     }
 }

@@ -13,33 +13,37 @@ fn help_names_the_regional_service_centre_for_australia_by_default() {
 }
 
 #[test]
-fn settings_keep_a_remote_url_say_it_is_not_supported_yet_and_survive_a_restart() {
+fn settings_switch_to_a_server_say_whether_it_answers_and_survive_a_restart() {
     let app = app();
     let view = app.ok("settings", json!({}));
     assert_eq!(view["settings"]["backend"], "embedded");
     assert_eq!(view["active_backend"], "embedded");
+    let status = app.ok("backend_status", json!({}));
+    assert_eq!(status["reachable"], true, "{status}");
 
+    // Nothing listens on the discard port of loopback: the server is chosen, but does not answer.
     let mut settings = view["settings"].clone();
     settings["backend"] = json!("remote");
-    settings["remote_url"] = json!("https://partners.example.com");
+    settings["remote_url"] = json!("http://127.0.0.1:9");
     settings["help_contacts"] = json!([
         {"region": "Australia", "name": "Regional Service Centre", "phone": "13 20 58 (Options 2,5,1)"},
         {"region": "New Zealand", "name": "Regional Service Centre", "phone": "0800 000 000"}
     ]);
     let saved = app.ok("save_settings", json!({"settings": settings}));
-    assert!(
-        saved["notice"].as_str().unwrap().contains("coming soon"),
-        "{saved}"
-    );
-    assert_eq!(
-        saved["active_backend"], "embedded",
-        "the embedded backend stays in use"
-    );
+    assert_eq!(saved["active_backend"], "remote", "{saved}");
+    assert_eq!(saved["location"], "http://127.0.0.1:9");
+    let status = app.ok("backend_status", json!({}));
+    assert_eq!(status["reachable"], false, "{status}");
+    let why = status["message"].as_str().unwrap();
+    assert!(why.contains("127.0.0.1:9") && why.ends_with('.'), "{why}");
+    let e = app.refused("sign_in", json!({"email": PPC, "password": DEMO_PASSWORD}));
+    assert_eq!(code(&e), "backend_unreachable");
 
     let file = std::fs::read_to_string(app.dir.path().join("settings.json"))
         .expect("settings are saved as JSON");
     let on_disk: Value = serde_json::from_str(&file).unwrap();
-    assert_eq!(on_disk["remote_url"], "https://partners.example.com");
+    assert_eq!(on_disk["remote_url"], "http://127.0.0.1:9");
+    assert_eq!(on_disk["backend"], "remote");
     assert_eq!(
         app.ok("help_contacts", json!({}))[1]["region"],
         "New Zealand"
@@ -52,6 +56,22 @@ fn settings_keep_a_remote_url_say_it_is_not_supported_yet_and_survive_a_restart(
     assert_eq!(code(&bad), "invalid_url");
     let incomplete = app.refused("save_settings", json!({"settings": {"backend": "embedded", "help_contacts": [{"region": "Fiji", "name": "", "phone": ""}]}}));
     assert_eq!(code(&incomplete), "invalid_help_contact");
+    assert_eq!(
+        app.ok("settings", json!({}))["active_backend"],
+        "remote",
+        "a refused save changes nothing"
+    );
+
+    let back = app.ok(
+        "save_settings",
+        json!({"settings": {"backend": "embedded", "remote_url": "http://127.0.0.1:9", "help_contacts": []}}),
+    );
+    assert_eq!(back["active_backend"], "embedded");
+    assert_eq!(
+        back["settings"]["remote_url"], "http://127.0.0.1:9",
+        "the address is kept for next time"
+    );
+    app.sign_in(PPC);
 }
 
 #[test]

@@ -5,5 +5,6 @@ mod app;
 mod centre;
 mod join;
 mod profile;
+mod remote;
 mod sessions;
 mod support;

@@ -199,6 +199,7 @@ fn a_new_process_restores_the_session_silently_and_sign_out_removes_the_entry() 
         let hour_ago = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
         backend
             .programme()
+            .unwrap()
             .sign_in(PPC, &Secret::new(DEMO_PASSWORD), hour_ago)
             .unwrap()
     };
@@ -229,6 +230,7 @@ fn a_new_process_restores_the_session_silently_and_sign_out_removes_the_entry() 
     let backend = Backend::open_embedded(dir.path()).unwrap();
     let refused = backend
         .programme()
+        .unwrap()
         .refresh(&renewed.refresh_token, time::OffsetDateTime::now_utc())
         .unwrap_err();
     assert_eq!(refused.code(), "invalid_refresh_token", "revoked");

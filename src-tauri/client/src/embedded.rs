@@ -10,6 +10,7 @@ use membership::{
     Programme, RequestCreated, RequestStatus, Secret, SessionTokens, Timestamp, Verified,
 };
 
+use crate::follow::{self, Changes, Heard, OnChange, Stop};
 use crate::{Backend, Privilege, MAX_EVENTS};
 
 /// [`Backend`] over a [`Programme`] in this process: every call proves the access token, then
@@ -18,7 +19,12 @@ pub struct Embedded {
     programme: Arc<Programme>,
     mailbox: Arc<Mailbox>,
     clock: Clock,
+    /// Bumped after every successful write through this backend, so followers read at once.
+    changes: Arc<Changes>,
 }
+
+/// How often an embedded follower reads the events with no write of this backend to wake it.
+pub const EMBEDDED_FALLBACK_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Where [`Embedded`] reads the time: the system clock, or a test's own.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -29,6 +35,7 @@ impl Embedded {
             programme,
             mailbox,
             clock: Arc::new(Timestamp::now_utc),
+            changes: Arc::default(),
         }
     }
 
@@ -61,6 +68,14 @@ impl Embedded {
 
     fn now(&self) -> Timestamp {
         (self.clock)()
+    }
+
+    /// Passes a write's result on, waking the followers when it succeeded.
+    fn wrote<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
+        if result.is_ok() {
+            self.changes.bump();
+        }
+        result
     }
 }
 
@@ -100,8 +115,10 @@ impl Backend for Embedded {
         access: &Secret,
         new: &NewOrganisation,
     ) -> Result<CreatedOrganisation, Error> {
-        self.programme
-            .create_organisation(&self.caller(access)?, new, self.now())
+        self.wrote(
+            self.programme
+                .create_organisation(&self.caller(access)?, new, self.now()),
+        )
     }
 
     fn lookup(
@@ -127,18 +144,20 @@ impl Backend for Embedded {
         domain: &str,
         include_subdomains: bool,
     ) -> Result<DomainRule, Error> {
-        self.programme.add_domain(
+        self.wrote(self.programme.add_domain(
             &self.caller(access)?,
             org,
             domain,
             include_subdomains,
             self.now(),
-        )
+        ))
     }
 
     fn remove_domain(&self, access: &Secret, org: &str, domain: &str) -> Result<(), Error> {
-        self.programme
-            .remove_domain(&self.caller(access)?, org, domain, self.now())
+        self.wrote(
+            self.programme
+                .remove_domain(&self.caller(access)?, org, domain, self.now()),
+        )
     }
 
     fn preview_association(
@@ -156,8 +175,10 @@ impl Backend for Embedded {
         access: &Secret,
         new: &NewAssociationRequest,
     ) -> Result<RequestCreated, Error> {
-        self.programme
-            .request_association(&self.caller(access)?, new, self.now())
+        self.wrote(
+            self.programme
+                .request_association(&self.caller(access)?, new, self.now()),
+        )
     }
 
     fn association_request(&self, access: &Secret, id: &str) -> Result<AssociationRequest, Error> {
@@ -177,16 +198,24 @@ impl Backend for Embedded {
     }
 
     fn approve(&self, access: &Secret, id: &str) -> Result<AssociationRequest, Error> {
-        self.programme.approve(&self.caller(access)?, id, self.now())
+        self.wrote(
+            self.programme
+                .approve(&self.caller(access)?, id, self.now()),
+        )
     }
 
     fn deny(&self, access: &Secret, id: &str, reason: &str) -> Result<AssociationRequest, Error> {
-        self.programme
-            .deny(&self.caller(access)?, id, reason, self.now())
+        self.wrote(
+            self.programme
+                .deny(&self.caller(access)?, id, reason, self.now()),
+        )
     }
 
     fn withdraw(&self, access: &Secret, id: &str) -> Result<AssociationRequest, Error> {
-        self.programme.withdraw(&self.caller(access)?, id, self.now())
+        self.wrote(
+            self.programme
+                .withdraw(&self.caller(access)?, id, self.now()),
+        )
     }
 
     fn resend_verification(&self, access: &Secret, id: &str) -> Result<(), Error> {
@@ -195,7 +224,10 @@ impl Backend for Embedded {
     }
 
     fn verify(&self, access: &Secret, token: &Secret) -> Result<Verified, Error> {
-        self.programme.verify(&self.caller(access)?, token, self.now())
+        self.wrote(
+            self.programme
+                .verify(&self.caller(access)?, token, self.now()),
+        )
     }
 
     fn invite(
@@ -204,8 +236,10 @@ impl Backend for Embedded {
         org: &str,
         emails: &[String],
     ) -> Result<Vec<InvitationResult>, Error> {
-        self.programme
-            .invite(&self.caller(access)?, org, emails, self.now())
+        self.wrote(
+            self.programme
+                .invite(&self.caller(access)?, org, emails, self.now()),
+        )
     }
 
     fn profile(&self, access: &Secret, membership: &str) -> Result<Profile, Error> {
@@ -219,8 +253,13 @@ impl Backend for Embedded {
         if_match: u64,
         patch: &ProfilePatch,
     ) -> Result<Profile, Error> {
-        self.programme
-            .update_profile(&self.caller(access)?, membership, if_match, patch, self.now())
+        self.wrote(self.programme.update_profile(
+            &self.caller(access)?,
+            membership,
+            if_match,
+            patch,
+            self.now(),
+        ))
     }
 
     fn link_mcp_id(
@@ -229,13 +268,19 @@ impl Backend for Embedded {
         membership: &str,
         mcp_id: &str,
     ) -> Result<Profile, Error> {
-        self.programme
-            .link_mcp_id(&self.caller(access)?, membership, mcp_id, self.now())
+        self.wrote(self.programme.link_mcp_id(
+            &self.caller(access)?,
+            membership,
+            mcp_id,
+            self.now(),
+        ))
     }
 
     fn unlink_mcp_id(&self, access: &Secret, membership: &str) -> Result<(), Error> {
-        self.programme
-            .unlink_mcp_id(&self.caller(access)?, membership, self.now())
+        self.wrote(
+            self.programme
+                .unlink_mcp_id(&self.caller(access)?, membership, self.now()),
+        )
     }
 
     fn members(
@@ -253,8 +298,12 @@ impl Backend for Embedded {
         membership: &str,
         privilege: Privilege,
     ) -> Result<Member, Error> {
-        self.programme
-            .grant_privilege(&self.caller(access)?, membership, privilege.as_str(), self.now())
+        self.wrote(self.programme.grant_privilege(
+            &self.caller(access)?,
+            membership,
+            privilege.as_str(),
+            self.now(),
+        ))
     }
 
     fn revoke_privilege(
@@ -263,12 +312,12 @@ impl Backend for Embedded {
         membership: &str,
         privilege: Privilege,
     ) -> Result<(), Error> {
-        self.programme.revoke_privilege(
+        self.wrote(self.programme.revoke_privilege(
             &self.caller(access)?,
             membership,
             privilege.as_str(),
             self.now(),
-        )
+        ))
     }
 
     fn request_privilege(
@@ -278,13 +327,13 @@ impl Backend for Embedded {
         privilege: Privilege,
         note: Option<&str>,
     ) -> Result<PrivilegeRequest, Error> {
-        self.programme.request_privilege(
+        self.wrote(self.programme.request_privilege(
             &self.caller(access)?,
             membership,
             privilege.as_str(),
             note,
             self.now(),
-        )
+        ))
     }
 
     fn privilege_requests(
@@ -297,8 +346,10 @@ impl Backend for Embedded {
     }
 
     fn remove_membership(&self, access: &Secret, membership: &str) -> Result<(), Error> {
-        self.programme
-            .remove_membership(&self.caller(access)?, membership, self.now())
+        self.wrote(
+            self.programme
+                .remove_membership(&self.caller(access)?, membership, self.now()),
+        )
     }
 
     fn audit(
@@ -313,6 +364,22 @@ impl Backend for Embedded {
     fn events(&self, access: &Secret, after: Option<i64>, limit: u32) -> Result<Vec<Event>, Error> {
         self.programme
             .events(&self.caller(access)?, after, limit.clamp(1, MAX_EVENTS))
+    }
+
+    /// Wakes on this backend's own writes; writes by another process on the same file (or
+    /// straight to the [`Programme`]) are found within [`EMBEDDED_FALLBACK_POLL`].
+    fn follow_events(
+        &self,
+        access: &Secret,
+        after: Option<i64>,
+        stop: &Stop,
+        on: &mut dyn FnMut(Heard) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), Error> {
+        let mut wake = OnChange {
+            changes: &self.changes,
+            fallback: EMBEDDED_FALLBACK_POLL,
+        };
+        follow::follow_by_polling(self, access, after, stop, on, &mut wake)
     }
 
     fn mailbox(&self, access: &Secret) -> Result<Option<Vec<StoredMail>>, Error> {

@@ -9,7 +9,9 @@
 //! This crate never imports Tauri: the desktop shell and the contract tests use it alike.
 #![forbid(unsafe_code)]
 
+pub mod deeplink;
 mod embedded;
+pub mod follow;
 mod remote;
 
 use membership::mail::StoredMail;
@@ -21,6 +23,7 @@ use membership::{
 };
 
 pub use embedded::{Clock, Embedded};
+pub use follow::{Heard, Stop};
 pub use membership::domain::Privilege;
 pub use remote::{Remote, RemoteOptions, RetryPolicy, UNREACHABLE};
 
@@ -159,6 +162,22 @@ pub trait Backend: Send + Sync {
     /// Events the caller may see after the cursor `after` (an [`Event::id`]), oldest first, at
     /// most `limit` of them (clamped to 1..=[`MAX_EVENTS`]).
     fn events(&self, access: &Secret, after: Option<i64>, limit: u32) -> Result<Vec<Event>, Error>;
+
+    /// Follows the caller's events after `after` as they happen, calling `on` for each, until
+    /// `stop` fires or `on` breaks; blocks the calling thread and reconnects by itself (see
+    /// [`follow`]). `Err` only for a refusal waiting cannot cure, such as an ended session. The
+    /// remote backend reads the server's event stream, the embedded one wakes on its own writes;
+    /// any other backend reads [`Backend::events`] every second.
+    fn follow_events(
+        &self,
+        access: &Secret,
+        after: Option<i64>,
+        stop: &follow::Stop,
+        on: &mut dyn FnMut(follow::Heard) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), Error> {
+        let mut every = follow::Every(std::time::Duration::from_secs(1));
+        follow::follow_by_polling(self, access, after, stop, on, &mut every)
+    }
 
     /// The mail the embedded backend kept for the caller, newest first; `None` for a backend
     /// whose mail goes to real inboxes.

@@ -1,9 +1,9 @@
 //! Signing in and out, creating an account, switching between accounts, and where sessions are
 //! kept (the OS keychain, or memory only when there is none).
-use membership::{Account, ErrorKind, Me, Programme, Secret};
+use membership::{Account, ErrorKind, Me, Secret};
 use tauri::State;
 
-use super::{blocking, now, signed_in};
+use super::{blocking, signed_in};
 use crate::error::UiError;
 use crate::keychain::StoredTokens;
 use crate::state::{Core, KeychainStatus, RememberedAccount, Shell};
@@ -25,9 +25,9 @@ pub async fn sign_in(
     password: Secret,
 ) -> Result<Account, UiError> {
     blocking(&shell, move |core| {
-        let programme = core.programme()?;
-        let tokens = programme.sign_in(&email, &password, now())?;
-        make_room_for(core, &programme, &tokens.account.email);
+        let backend = core.backend()?;
+        let tokens = backend.api().sign_in(&email, &password)?;
+        make_room_for(core, backend.api(), &tokens.account.email);
         Ok(core.start_session(tokens))
     })
     .await
@@ -42,10 +42,11 @@ pub async fn create_account(
     password: Secret,
 ) -> Result<Account, UiError> {
     blocking(&shell, move |core| {
-        let programme = core.programme()?;
-        programme.create_account(&email, &display_name, &password, now())?;
-        let tokens = programme.sign_in(&email, &password, now())?;
-        make_room_for(core, &programme, &tokens.account.email);
+        let backend = core.backend()?;
+        let api = backend.api();
+        api.create_account(&email, &display_name, &password)?;
+        let tokens = api.sign_in(&email, &password)?;
+        make_room_for(core, api, &tokens.account.email);
         Ok(core.start_session(tokens))
     })
     .await
@@ -84,14 +85,14 @@ pub async fn remembered_accounts(
 #[tauri::command(rename_all = "snake_case")]
 pub async fn use_account(shell: State<'_, Shell>, email: String) -> Result<Account, UiError> {
     blocking(&shell, move |core| {
-        let programme = core.programme()?;
+        core.backend()?;
         if let Some(current) = core.account() {
             if current.email.eq_ignore_ascii_case(email.trim()) {
                 return Ok(current);
             }
         }
         core.park_session();
-        core.restore(&programme, email.trim(), now())
+        core.restore(email.trim())
     })
     .await
 }
@@ -110,9 +111,8 @@ pub async fn remove_account(
             .is_some_and(|a| a.email.eq_ignore_ascii_case(email));
         if current {
             sign_out_quietly(core);
-        } else if let (Ok(programme), Some(tokens)) = (core.programme(), core.stored_tokens(email))
-        {
-            revoke(&programme, &tokens);
+        } else if let (Ok(backend), Some(tokens)) = (core.backend(), core.stored_tokens(email)) {
+            revoke(backend.api(), &tokens);
         }
         core.forget_account(email);
         Ok(core.remembered_accounts())
@@ -134,9 +134,9 @@ pub async fn recent_accounts(shell: State<'_, Shell>) -> Result<Vec<String>, UiE
 
 /// Before `email` signs in: an older kept session of the same account is ended at the backend
 /// (the new one replaces it); another account's current session is left kept for switching back.
-fn make_room_for(core: &Core, programme: &Programme, email: &str) {
+fn make_room_for(core: &Core, api: &dyn client::Backend, email: &str) {
     if let Some(old) = core.stored_tokens(email) {
-        revoke(programme, &old);
+        revoke(api, &old);
     }
     match core.account() {
         Some(a) if a.email.eq_ignore_ascii_case(email) => sign_out_quietly(core),
@@ -147,33 +147,26 @@ fn make_room_for(core: &Core, programme: &Programme, email: &str) {
 
 /// Ends a kept session that is not the current one at the backend, renewing it first if its
 /// access token has expired. Best effort: a session that has already ended needs nothing.
-fn revoke(programme: &Programme, tokens: &StoredTokens) {
-    let now = now();
-    let caller = match programme.authenticate(&tokens.access_token, now) {
-        Err(e) if e.kind() == ErrorKind::Unauthenticated => programme
-            .refresh(&tokens.refresh_token, now)
-            .and_then(|new| programme.authenticate(&new.access_token, now)),
-        other => other,
-    };
-    if let Ok(caller) = caller {
-        let _ = programme.sign_out(&caller, now);
+fn revoke(api: &dyn client::Backend, tokens: &StoredTokens) {
+    match api.sign_out(&tokens.access_token) {
+        Err(e) if e.kind() == ErrorKind::Unauthenticated => {
+            if let Ok(new) = api.refresh(&tokens.refresh_token) {
+                let _ = api.sign_out(&new.access_token);
+            }
+        }
+        _ => {}
     }
 }
 
 /// Ends the session on the backend when it can, and always forgets it here (its keychain entry
 /// included): signing out must work even when the session had already expired.
 fn sign_out_quietly(core: &Core) {
-    if let Ok(programme) = core.programme() {
-        let now = now();
-        if let Ok(caller) = core.caller(&programme, now) {
-            let _ = programme.sign_out(&caller, now);
-        }
-    }
+    let _ = core.with_access(|api, access| api.sign_out(access));
     core.end_session();
     core.clear_notice();
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn me(shell: State<'_, Shell>) -> Result<Me, UiError> {
-    signed_in(&shell, |_, p, caller, _| Ok(p.me(caller)?)).await
+    signed_in(&shell, |api, access| api.me(access)).await
 }

@@ -6,16 +6,13 @@ use membership::{
 };
 use tauri::State;
 
-use super::signed_in;
+use super::{parse_privilege, signed_in};
 use crate::error::UiError;
 use crate::state::Shell;
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn domains(shell: State<'_, Shell>, org_id: String) -> Result<Vec<DomainRule>, UiError> {
-    signed_in(&shell, move |_, p, caller, _| {
-        Ok(p.domains(caller, &org_id)?)
-    })
-    .await
+    signed_in(&shell, move |api, access| api.domains(access, &org_id)).await
 }
 
 /// Adds a domain rule ("Update" in Your Organisation email domains).
@@ -26,8 +23,8 @@ pub async fn add_domain(
     domain: String,
     include_subdomains: bool,
 ) -> Result<DomainRule, UiError> {
-    signed_in(&shell, move |_, p, caller, now| {
-        Ok(p.add_domain(caller, &org_id, &domain, include_subdomains, now)?)
+    signed_in(&shell, move |api, access| {
+        api.add_domain(access, &org_id, &domain, include_subdomains)
     })
     .await
 }
@@ -38,8 +35,8 @@ pub async fn remove_domain(
     org_id: String,
     domain: String,
 ) -> Result<(), UiError> {
-    signed_in(&shell, move |_, p, caller, now| {
-        Ok(p.remove_domain(caller, &org_id, &domain, now)?)
+    signed_in(&shell, move |api, access| {
+        api.remove_domain(access, &org_id, &domain)
     })
     .await
 }
@@ -52,9 +49,9 @@ pub async fn test_policy(
     org_id: String,
     address: String,
 ) -> Result<Preview, UiError> {
-    signed_in(&shell, move |_, p, caller, _| {
-        p.domains(caller, &org_id)?;
-        Ok(p.preview_association(caller, &org_id, &address)?)
+    signed_in(&shell, move |api, access| {
+        api.domains(access, &org_id)?;
+        api.preview_association(access, &org_id, &address)
     })
     .await
 }
@@ -77,8 +74,8 @@ pub async fn queue(
         })?),
     };
     let page = page.unwrap_or_default();
-    signed_in(&shell, move |_, p, caller, _| {
-        Ok(p.association_queue(caller, &org_id, status, &page)?)
+    signed_in(&shell, move |api, access| {
+        api.association_queue(access, &org_id, status, &page)
     })
     .await
 }
@@ -88,10 +85,7 @@ pub async fn approve(
     shell: State<'_, Shell>,
     request_id: String,
 ) -> Result<AssociationRequest, UiError> {
-    signed_in(&shell, move |_, p, caller, now| {
-        Ok(p.approve(caller, &request_id, now)?)
-    })
-    .await
+    signed_in(&shell, move |api, access| api.approve(access, &request_id)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -100,8 +94,8 @@ pub async fn deny(
     request_id: String,
     reason: String,
 ) -> Result<AssociationRequest, UiError> {
-    signed_in(&shell, move |_, p, caller, now| {
-        Ok(p.deny(caller, &request_id, &reason, now)?)
+    signed_in(&shell, move |api, access| {
+        api.deny(access, &request_id, &reason)
     })
     .await
 }
@@ -118,8 +112,8 @@ pub async fn invite(
         .map(|e| e.trim().to_owned())
         .filter(|e| !e.is_empty())
         .collect();
-    signed_in(&shell, move |_, p, caller, now| {
-        Ok(p.invite(caller, &org_id, &emails, now)?)
+    signed_in(&shell, move |api, access| {
+        api.invite(access, &org_id, &emails)
     })
     .await
 }
@@ -131,8 +125,8 @@ pub async fn members(
     page: Option<PageRequest>,
 ) -> Result<Page<Member>, UiError> {
     let page = page.unwrap_or_default();
-    signed_in(&shell, move |_, p, caller, _| {
-        Ok(p.members(caller, &org_id, &page)?)
+    signed_in(&shell, move |api, access| {
+        api.members(access, &org_id, &page)
     })
     .await
 }
@@ -143,8 +137,8 @@ pub async fn grant_privilege(
     membership_id: String,
     privilege: String,
 ) -> Result<Member, UiError> {
-    signed_in(&shell, move |_, p, caller, now| {
-        Ok(p.grant_privilege(caller, &membership_id, &privilege, now)?)
+    signed_in(&shell, move |api, access| {
+        api.grant_privilege(access, &membership_id, parse_privilege(&privilege)?)
     })
     .await
 }
@@ -155,8 +149,8 @@ pub async fn revoke_privilege(
     membership_id: String,
     privilege: String,
 ) -> Result<(), UiError> {
-    signed_in(&shell, move |_, p, caller, now| {
-        Ok(p.revoke_privilege(caller, &membership_id, &privilege, now)?)
+    signed_in(&shell, move |api, access| {
+        api.revoke_privilege(access, &membership_id, parse_privilege(&privilege)?)
     })
     .await
 }
@@ -164,8 +158,8 @@ pub async fn revoke_privilege(
 /// Removes a member (an admin), or leaves the organisation (the member themselves).
 #[tauri::command(rename_all = "snake_case")]
 pub async fn remove_member(shell: State<'_, Shell>, membership_id: String) -> Result<(), UiError> {
-    signed_in(&shell, move |_, p, caller, now| {
-        Ok(p.remove_membership(caller, &membership_id, now)?)
+    signed_in(&shell, move |api, access| {
+        api.remove_membership(access, &membership_id)
     })
     .await
 }
@@ -175,8 +169,8 @@ pub async fn privilege_requests(
     shell: State<'_, Shell>,
     org_id: String,
 ) -> Result<Vec<PrivilegeRequest>, UiError> {
-    signed_in(&shell, move |_, p, caller, _| {
-        Ok(p.privilege_requests(caller, &org_id)?)
+    signed_in(&shell, move |api, access| {
+        api.privilege_requests(access, &org_id)
     })
     .await
 }
@@ -189,8 +183,5 @@ pub async fn audit(
     page: Option<PageRequest>,
 ) -> Result<Page<AuditEntry>, UiError> {
     let page = page.unwrap_or_default();
-    signed_in(&shell, move |_, p, caller, _| {
-        Ok(p.audit(caller, &org_id, &page)?)
-    })
-    .await
+    signed_in(&shell, move |api, access| api.audit(access, &org_id, &page)).await
 }

@@ -4,7 +4,7 @@ use tauri::State;
 
 use super::blocking;
 use crate::error::UiError;
-use crate::settings::{BackendKind, HelpContact, Settings};
+use crate::settings::{HelpContact, Settings};
 use crate::state::Shell;
 
 /// The Regional Service Centre per region. Needs no sign-in.
@@ -16,25 +16,18 @@ pub async fn help_contacts(shell: State<'_, Shell>) -> Result<Vec<HelpContact>, 
 #[derive(Debug, Clone, Serialize)]
 pub struct SettingsView {
     pub settings: Settings,
-    /// The backend in use now: the remote one is not available yet.
+    /// The backend in use now: `embedded`, `remote`, or `none` when none could be opened.
     pub active_backend: &'static str,
-    /// Where the embedded backend keeps its data.
+    /// Where it is: the embedded database's path, or the server's address.
     pub location: Option<String>,
-    /// A sentence to show after saving, when something could not take effect.
-    pub notice: Option<String>,
 }
 
 fn view(core: &crate::state::Core, settings: Settings) -> SettingsView {
-    let notice = (settings.backend == BackendKind::Remote).then(|| {
-        "The remote backend is coming soon: its address is saved, and Partner Desk keeps using the embedded backend until then."
-            .to_owned()
-    });
     let backend = core.backend().ok();
     SettingsView {
         settings,
-        active_backend: backend.map_or("none", |b| b.kind()),
-        location: backend.map(|b| b.location()),
-        notice,
+        active_backend: backend.as_ref().map_or("none", |b| b.kind_name()),
+        location: backend.map(|b| b.location().to_owned()),
     }
 }
 
@@ -43,6 +36,8 @@ pub async fn settings(shell: State<'_, Shell>) -> Result<SettingsView, UiError> 
     blocking(&shell, |core| Ok(view(core, core.settings()))).await
 }
 
+/// Saves the settings. Choosing another backend (or another server address) opens it at once:
+/// the current session stays kept for when you switch back, and you sign in on the new one.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn save_settings(
     shell: State<'_, Shell>,
@@ -51,6 +46,33 @@ pub async fn save_settings(
     blocking(&shell, move |core| {
         let saved = core.save_settings(settings)?;
         Ok(view(core, saved))
+    })
+    .await
+}
+
+/// Whether the backend in use answers now.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackendStatus {
+    pub kind: &'static str,
+    pub location: String,
+    pub reachable: bool,
+    /// When it does not answer: what went wrong and what to do, in words.
+    pub message: Option<String>,
+}
+
+/// Asks the backend in use whether it answers (the server's health check; the embedded
+/// database). Needs no sign-in.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn backend_status(shell: State<'_, Shell>) -> Result<BackendStatus, UiError> {
+    blocking(&shell, |core| {
+        let backend = core.backend()?;
+        let answer = backend.api().health();
+        Ok(BackendStatus {
+            kind: backend.kind_name(),
+            location: backend.location().to_owned(),
+            reachable: answer.is_ok(),
+            message: answer.err().map(|e| e.message().to_owned()),
+        })
     })
     .await
 }

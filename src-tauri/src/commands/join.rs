@@ -23,7 +23,7 @@ pub async fn lookup(
         city: given(query.city),
         page: query.page,
     };
-    signed_in(&shell, move |_, p, caller, _| Ok(p.lookup(caller, &query)?)).await
+    signed_in(&shell, move |api, access| api.lookup(access, &query)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -31,10 +31,7 @@ pub async fn organisation(
     shell: State<'_, Shell>,
     org_id: String,
 ) -> Result<OrganisationSummary, UiError> {
-    signed_in(&shell, move |_, p, caller, _| {
-        Ok(p.organisation(caller, &org_id)?)
-    })
-    .await
+    signed_in(&shell, move |api, access| api.organisation(access, &org_id)).await
 }
 
 /// What a request with this Organisation Email would get now, and why.
@@ -44,8 +41,8 @@ pub async fn preview(
     org_id: String,
     organisation_email: String,
 ) -> Result<Preview, UiError> {
-    signed_in(&shell, move |_, p, caller, _| {
-        Ok(p.preview_association(caller, &org_id, &organisation_email)?)
+    signed_in(&shell, move |api, access| {
+        api.preview_association(access, &org_id, &organisation_email)
     })
     .await
 }
@@ -60,8 +57,8 @@ pub async fn request_association(
         job_title: given(request.job_title),
         ..request
     };
-    signed_in(&shell, move |_, p, caller, now| {
-        Ok(p.request_association(caller, &request, now)?)
+    signed_in(&shell, move |api, access| {
+        api.request_association(access, &request)
     })
     .await
 }
@@ -71,8 +68,8 @@ pub async fn association_request(
     shell: State<'_, Shell>,
     request_id: String,
 ) -> Result<AssociationRequest, UiError> {
-    signed_in(&shell, move |_, p, caller, _| {
-        Ok(p.association_request(caller, &request_id)?)
+    signed_in(&shell, move |api, access| {
+        api.association_request(access, &request_id)
     })
     .await
 }
@@ -82,10 +79,7 @@ pub async fn withdraw(
     shell: State<'_, Shell>,
     request_id: String,
 ) -> Result<AssociationRequest, UiError> {
-    signed_in(&shell, move |_, p, caller, now| {
-        Ok(p.withdraw(caller, &request_id, now)?)
-    })
-    .await
+    signed_in(&shell, move |api, access| api.withdraw(access, &request_id)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -93,33 +87,24 @@ pub async fn resend_verification(
     shell: State<'_, Shell>,
     request_id: String,
 ) -> Result<(), UiError> {
-    signed_in(&shell, move |_, p, caller, now| {
-        Ok(p.resend_verification(caller, &request_id, now)?)
+    signed_in(&shell, move |api, access| {
+        api.resend_verification(access, &request_id)
     })
     .await
 }
 
 /// The embedded Mailbox: mail sent to the caller's account address and Organisation Emails.
+/// `None` with a server, whose mail goes to real inboxes.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn my_mail(shell: State<'_, Shell>) -> Result<Vec<StoredMail>, UiError> {
-    signed_in(&shell, |core, p, caller, _| {
-        let addresses = p.mail_addresses(caller)?;
-        match core.backend()?.mailbox() {
-            Some(mailbox) => Ok(mailbox.list_for(&addresses)?),
-            None => Ok(Vec::new()),
-        }
-    })
-    .await
+pub async fn my_mail(shell: State<'_, Shell>) -> Result<Option<Vec<StoredMail>>, UiError> {
+    signed_in(&shell, |api, access| api.mailbox(access)).await
 }
 
 /// Verifies with the link from the mail, or the code in it.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn verify(shell: State<'_, Shell>, input: String) -> Result<Verified, UiError> {
     let token = token_from_input(&input)?;
-    signed_in(&shell, move |_, p, caller, now| {
-        Ok(p.verify(caller, &token, now)?)
-    })
-    .await
+    signed_in(&shell, move |api, access| api.verify(access, &token)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -133,8 +118,8 @@ pub async fn create_organisation(
         website: given(organisation.website),
         ..organisation
     };
-    signed_in(&shell, move |_, p, caller, now| {
-        Ok(p.create_organisation(caller, &organisation, now)?)
+    signed_in(&shell, move |api, access| {
+        api.create_organisation(access, &organisation)
     })
     .await
 }
@@ -147,10 +132,7 @@ pub async fn events(
     limit: Option<u32>,
 ) -> Result<Vec<Event>, UiError> {
     let limit = limit.unwrap_or(50).clamp(1, 100);
-    signed_in(&shell, move |_, p, caller, _| {
-        Ok(p.events(caller, after, limit)?)
-    })
-    .await
+    signed_in(&shell, move |api, access| api.events(access, after, limit)).await
 }
 
 /// The token in what a person pasted: the whole verification link, or the code. The backend alone

@@ -7,7 +7,7 @@ pub mod app;
 pub mod join;
 pub mod profile;
 
-use membership::{Caller, Programme, Timestamp};
+use membership::Secret;
 use tauri::State;
 
 use crate::error::UiError;
@@ -15,10 +15,6 @@ use crate::state::{Core, Shell};
 
 /// Every command name, as the build script's app manifest lists them.
 pub const NAMES: &[&str] = include!("names.in");
-
-fn now() -> Timestamp {
-    time::OffsetDateTime::now_utc()
-}
 
 /// Runs `f` on the blocking pool with the shell's state.
 async fn blocking<T, F>(shell: &State<'_, Shell>, f: F) -> Result<T, UiError>
@@ -32,19 +28,19 @@ where
         .map_err(|_| UiError::internal())?
 }
 
-/// Runs `f` on the blocking pool for the signed-in caller.
-async fn signed_in<T, F>(shell: &State<'_, Shell>, f: F) -> Result<T, UiError>
+/// Runs `call` on the blocking pool against the backend in use, with the signed-in person's
+/// access token (renewed once when it has expired, see [`Core::with_access`]).
+async fn signed_in<T, F>(shell: &State<'_, Shell>, call: F) -> Result<T, UiError>
 where
     T: Send + 'static,
-    F: FnOnce(&Core, &Programme, &Caller, Timestamp) -> Result<T, UiError> + Send + 'static,
+    F: Fn(&dyn client::Backend, &Secret) -> Result<T, membership::Error> + Send + 'static,
 {
-    blocking(shell, move |core| {
-        let programme = core.programme()?;
-        let now = now();
-        let caller = core.caller(&programme, now)?;
-        f(core, &programme, &caller, now)
-    })
-    .await
+    blocking(shell, move |core| core.with_access(call)).await
+}
+
+/// A privilege as the window names it (`action_pack`, …).
+fn parse_privilege(name: &str) -> Result<client::Privilege, membership::Error> {
+    Ok(client::Privilege::parse(name)?)
 }
 
 /// Text fields the UI leaves empty mean "not given".

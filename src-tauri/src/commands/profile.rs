@@ -4,14 +4,14 @@ use membership::{PrivilegeRequest, Profile, ProfilePatch};
 use serde::Serialize;
 use tauri::State;
 
-use super::{given, signed_in};
+use super::{given, parse_privilege, signed_in};
 use crate::error::UiError;
 use crate::state::Shell;
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn profile(shell: State<'_, Shell>, membership_id: String) -> Result<Profile, UiError> {
-    signed_in(&shell, move |_, p, caller, _| {
-        Ok(p.profile(caller, &membership_id)?)
+    signed_in(&shell, move |api, access| {
+        api.profile(access, &membership_id)
     })
     .await
 }
@@ -25,8 +25,8 @@ pub async fn update_profile(
     revision: u64,
     patch: ProfilePatch,
 ) -> Result<Profile, UiError> {
-    signed_in(&shell, move |_, p, caller, now| {
-        Ok(p.update_profile(caller, &membership_id, revision, &patch, now)?)
+    signed_in(&shell, move |api, access| {
+        api.update_profile(access, &membership_id, revision, &patch)
     })
     .await
 }
@@ -37,16 +37,16 @@ pub async fn link_mcp_id(
     membership_id: String,
     mcp_id: String,
 ) -> Result<Profile, UiError> {
-    signed_in(&shell, move |_, p, caller, now| {
-        Ok(p.link_mcp_id(caller, &membership_id, &mcp_id, now)?)
+    signed_in(&shell, move |api, access| {
+        api.link_mcp_id(access, &membership_id, &mcp_id)
     })
     .await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn unlink_mcp_id(shell: State<'_, Shell>, membership_id: String) -> Result<(), UiError> {
-    signed_in(&shell, move |_, p, caller, now| {
-        Ok(p.unlink_mcp_id(caller, &membership_id, now)?)
+    signed_in(&shell, move |api, access| {
+        api.unlink_mcp_id(access, &membership_id)
     })
     .await
 }
@@ -79,8 +79,13 @@ pub async fn request_privilege(
     note: Option<String>,
 ) -> Result<PrivilegeRequest, UiError> {
     let note = given(note);
-    signed_in(&shell, move |_, p, caller, now| {
-        Ok(p.request_privilege(caller, &membership_id, &privilege, note.as_deref(), now)?)
+    signed_in(&shell, move |api, access| {
+        api.request_privilege(
+            access,
+            &membership_id,
+            parse_privilege(&privilege)?,
+            note.as_deref(),
+        )
     })
     .await
 }

@@ -2,6 +2,7 @@
 mod errors;
 mod operations;
 mod retry;
+mod stream;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +17,7 @@ use errors::Failure;
 pub use errors::UNREACHABLE;
 pub use retry::RetryPolicy;
 use retry::{Attempt, Repeat};
+pub(crate) use retry::unit_random;
 
 /// Settings of a [`Remote`].
 #[derive(Debug, Clone)]

@@ -491,6 +491,16 @@ impl Backend for Remote {
         Ok(items)
     }
 
+    fn follow_events(
+        &self,
+        access: &Secret,
+        after: Option<i64>,
+        stop: &crate::follow::Stop,
+        on: &mut dyn FnMut(crate::follow::Heard) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), Error> {
+        self.follow_stream(access, after, stop, on)
+    }
+
     fn mailbox(&self, _access: &Secret) -> Result<Option<Vec<StoredMail>>, Error> {
         Ok(None)
     }

@@ -1,0 +1,526 @@
+//! What a person is told about an event: a [`Notice`] with a title, a sentence or two in the
+//! guide's words, what they can do about it ([`Action`]) and where "Open" takes them
+//! ([`Target`]). [`describe`] is a pure function of the event and the [`Facts`] fetched for it.
+use client::Privilege;
+use membership::{AssociationRequest, Event, RequestStatus, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The event kinds that become notices; every other kind only moves the cursor.
+pub const NOTIFIED_KINDS: [&str; 4] = [
+    "association_request.created",
+    "privilege_request.created",
+    "association_request.decided",
+    "membership.privileges_changed",
+];
+
+/// What a person can do with a notice, from the OS notification or the inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Accept an association request, or grant the privilege a member asked for.
+    Approve,
+    /// Deny an association request (with [`crate::DEFAULT_DENY_REASON`]).
+    Deny,
+    /// Show what the notice is about in the app.
+    Open,
+}
+
+impl Action {
+    /// The action key of the Desktop Notifications Specification; `default` is what a click on
+    /// the notification itself reports.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Approve => "approve",
+            Self::Deny => "deny",
+            Self::Open => "default",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        match key {
+            "approve" => Some(Self::Approve),
+            "deny" => Some(Self::Deny),
+            "default" | "open" => Some(Self::Open),
+            _ => None,
+        }
+    }
+}
+
+/// Where "Open" takes the person: the screen and the ids it needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "screen", rename_all = "snake_case")]
+pub enum Target {
+    /// Membership Centre → Association requests of the organisation, at this request.
+    AssociationRequest {
+        organisation_id: String,
+        request_id: String,
+    },
+    /// Membership Centre → Privilege requests of the organisation.
+    PrivilegeRequest {
+        organisation_id: String,
+        membership_id: String,
+        privilege: Privilege,
+    },
+    /// Home: the person's own request and its state.
+    OwnRequest {
+        organisation_id: String,
+        request_id: String,
+    },
+    /// Review privileges of the person's membership.
+    Privileges {
+        organisation_id: String,
+        membership_id: String,
+    },
+}
+
+/// One thing to tell the person; `id` is the event's id, unique per backend and account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub id: i64,
+    /// The event kind it came from (`association_request.created`, …).
+    pub kind: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: Timestamp,
+    pub title: String,
+    pub body: String,
+    /// `[Approve, Deny, Open]` for a request waiting for a decision (`[Approve, Open]` for a
+    /// privilege request: the API has no refusal for those), otherwise `[Open]`.
+    pub actions: Vec<Action>,
+    pub target: Target,
+    /// Already out of date when it arrived (the request was decided or withdrawn meanwhile): it
+    /// goes to the inbox as read and is never shown by the OS.
+    pub stale: bool,
+}
+
+impl Notice {
+    /// Whether it waits for the person's decision (the tray's pending count).
+    pub fn pending(&self) -> bool {
+        self.actions.contains(&Action::Approve)
+    }
+
+    /// The button text of `action` on this notice.
+    pub fn label(&self, action: Action) -> &'static str {
+        match (action, &self.target) {
+            (Action::Approve, Target::PrivilegeRequest { .. }) => "Grant",
+            (Action::Approve, _) => "Approve",
+            (Action::Deny, _) => "Deny",
+            (Action::Open, _) => "Open",
+        }
+    }
+}
+
+/// What the follower fetched through the backend to describe an event; anything it could not
+/// fetch is `None`, and the notice is made from the event's own data.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// The association request, as it is now (`association_request.*`).
+    pub request: Option<AssociationRequest>,
+    /// The organisation's name (privilege events carry only its id).
+    pub organisation_name: Option<String>,
+    /// Whether the privilege request is still open, and its note (`privilege_request.created`).
+    pub privilege_request: Option<PrivilegeRequestState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivilegeRequestState {
+    pub open: bool,
+    pub note: Option<String>,
+}
+
+fn text<'a>(data: &'a Value, field: &str) -> Option<&'a str> {
+    data.get(field)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// The notice for `event`, or `None` for a kind that is not notified (or data too broken to say
+/// anything true).
+pub fn describe(event: &Event, facts: &Facts) -> Option<Notice> {
+    let data = &event.data;
+    let org_id = text(data, "organisation_id")?.to_owned();
+    let org_name = facts
+        .request
+        .as_ref()
+        .map(|r| r.organisation_name.clone())
+        .or_else(|| facts.organisation_name.clone())
+        .or_else(|| text(data, "organisation_name").map(str::to_owned))
+        .unwrap_or_else(|| "your organisation".to_owned());
+    let notice = |title: String, body: String, actions: Vec<Action>, target, stale| Notice {
+        id: event.id,
+        kind: event.kind.clone(),
+        at: event.at,
+        title,
+        body,
+        actions,
+        target,
+        stale,
+    };
+    match event.kind.as_str() {
+        "association_request.created" => {
+            let request_id = text(data, "request_id")?.to_owned();
+            let r = facts.request.as_ref();
+            let name = r
+                .map(|r| format!("{} {}", r.first_name, r.last_name))
+                .unwrap_or_else(|| {
+                    format!(
+                        "{} {}",
+                        text(data, "first_name").unwrap_or(""),
+                        text(data, "last_name").unwrap_or("")
+                    )
+                });
+            let name = match name.trim() {
+                "" => "Someone".to_owned(),
+                n => n.to_owned(),
+            };
+            let email = r
+                .map(|r| r.organisation_email.clone())
+                .or_else(|| text(data, "organisation_email").map(str::to_owned));
+            let who = match &email {
+                Some(e) => format!("{name} ({e})"),
+                None => name.clone(),
+            };
+            let created_as = text(data, "status").unwrap_or("pending_approval");
+            let status = r.map(|r| r.status.as_str()).unwrap_or(created_as);
+            let target = Target::AssociationRequest {
+                organisation_id: org_id,
+                request_id,
+            };
+            Some(if created_as == "accepted" {
+                notice(
+                    format!("{name} is associating with {org_name}"),
+                    format!("{who} asked to associate with {org_name}. Their email domain is pre-approved, so the request was accepted at once; they become a member when they verify their Organisation Email."),
+                    vec![Action::Open],
+                    target,
+                    false,
+                )
+            } else if status == RequestStatus::PendingApproval.as_str() {
+                notice(
+                    format!("{name} asks to associate with {org_name}"),
+                    format!("{who} asked to associate with {org_name}. Their email domain is not pre-approved, so the request was sent to you, the program administrator."),
+                    vec![Action::Approve, Action::Deny, Action::Open],
+                    target,
+                    false,
+                )
+            } else {
+                notice(
+                    format!("{name} asked to associate with {org_name}"),
+                    format!(
+                        "{who} asked to associate with {org_name}. The request is no longer waiting: it is {}.",
+                        status_words(status)
+                    ),
+                    vec![Action::Open],
+                    target,
+                    true,
+                )
+            })
+        }
+        "privilege_request.created" => {
+            let membership_id = text(data, "membership_id")?.to_owned();
+            let privilege = Privilege::parse(text(data, "privilege")?).ok()?;
+            let member = text(data, "member_name").unwrap_or("A member").to_owned();
+            let state = facts.privilege_request.as_ref();
+            let note = state
+                .and_then(|s| s.note.as_deref())
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(|n| format!(" Their note: \u{201c}{n}\u{201d}"))
+                .unwrap_or_default();
+            let open = state.is_none_or(|s| s.open);
+            let target = Target::PrivilegeRequest {
+                organisation_id: org_id,
+                membership_id,
+                privilege,
+            };
+            let title = format!("{member} asks for {}", privilege.title());
+            Some(if open {
+                notice(
+                    title,
+                    format!(
+                        "{member} of {org_name} asked you to grant them {}.{note}",
+                        privilege.title()
+                    ),
+                    vec![Action::Approve, Action::Open],
+                    target,
+                    false,
+                )
+            } else {
+                notice(
+                    title,
+                    format!(
+                        "{member} of {org_name} asked for {}. The request is no longer open.",
+                        privilege.title()
+                    ),
+                    vec![Action::Open],
+                    target,
+                    true,
+                )
+            })
+        }
+        "association_request.decided" => {
+            let request_id = text(data, "request_id")?.to_owned();
+            let decided = text(data, "status")?;
+            let target = Target::OwnRequest {
+                organisation_id: org_id,
+                request_id,
+            };
+            match decided {
+                "accepted" => {
+                    let check = match facts.request.as_ref() {
+                        Some(r) => format!("Check your work email account ({}) for the verification email", r.organisation_email),
+                        None => "Check your work email account for the verification email".to_owned(),
+                    };
+                    Some(notice(
+                        format!("Your request to associate with {org_name} has been accepted"),
+                        format!("{check}, then follow the prompts to complete your individual profile and activate your association."),
+                        vec![Action::Open],
+                        target,
+                        false,
+                    ))
+                }
+                "denied" => {
+                    let reason = facts
+                        .request
+                        .as_ref()
+                        .and_then(|r| r.decision_reason.as_deref())
+                        .map(str::trim)
+                        .filter(|r| !r.is_empty())
+                        .map(|r| format!(" Reason: {r}"))
+                        .unwrap_or_default();
+                    Some(notice(
+                        format!("Your request to associate with {org_name} was not accepted"),
+                        format!("{org_name}\u{2019}s program administrator did not accept your request.{reason} If you think this is a mistake, contact your program administrator."),
+                        vec![Action::Open],
+                        target,
+                        false,
+                    ))
+                }
+                _ => None,
+            }
+        }
+        "membership.privileges_changed" => {
+            if data.get("granted").and_then(Value::as_bool) != Some(true) {
+                return None;
+            }
+            let membership_id = text(data, "membership_id")?.to_owned();
+            let privilege = Privilege::parse(text(data, "privilege")?).ok()?;
+            Some(notice(
+                format!("You have been granted {}", privilege.title()),
+                format!(
+                    "{org_name}\u{2019}s program administrator granted you {}: {} See it under Review privileges.",
+                    privilege.title(),
+                    privilege.benefits()
+                ),
+                vec![Action::Open],
+                Target::Privileges {
+                    organisation_id: org_id,
+                    membership_id,
+                },
+                false,
+            ))
+        }
+        _ => None,
+    }
+}
+
+fn status_words(status: &str) -> &'static str {
+    match status {
+        "accepted" => "accepted",
+        "active" => "accepted and verified",
+        "denied" => "denied",
+        "withdrawn" => "withdrawn by the requester",
+        "removed" => "closed",
+        _ => "decided",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(id: i64, kind: &str, data: Value) -> Event {
+        Event {
+            id,
+            kind: kind.to_owned(),
+            at: Timestamp::UNIX_EPOCH,
+            data,
+        }
+    }
+
+    fn created(status: &str) -> Event {
+        event(
+            7,
+            "association_request.created",
+            json!({"request_id": "r1", "organisation_id": "o1", "organisation_name": "Fabrikam Consulting",
+                   "first_name": "Ada", "last_name": "Lovelace", "organisation_email": "ada@fabrikam.com", "status": status}),
+        )
+    }
+
+    fn request(status: RequestStatus, reason: Option<&str>) -> AssociationRequest {
+        AssociationRequest {
+            request_id: "r1".into(),
+            organisation_id: "o1".into(),
+            organisation_name: "Fabrikam Consulting".into(),
+            account_id: "a1".into(),
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            organisation_email: "ada@fabrikam.com".into(),
+            status,
+            created_at: Timestamp::UNIX_EPOCH,
+            decided_at: None,
+            decision_reason: reason.map(str::to_owned),
+            membership_id: None,
+        }
+    }
+
+    #[test]
+    fn a_pending_association_request_names_who_and_which_organisation_and_offers_every_action() {
+        let n = describe(&created("pending_approval"), &Facts::default()).unwrap();
+        assert_eq!(n.id, 7);
+        assert!(n.title.contains("Ada Lovelace") && n.title.contains("Fabrikam Consulting"));
+        assert!(n.body.contains("ada@fabrikam.com"), "{}", n.body);
+        assert_eq!(n.actions, [Action::Approve, Action::Deny, Action::Open]);
+        assert!(n.pending() && !n.stale);
+        assert_eq!(n.label(Action::Approve), "Approve");
+        assert_eq!(
+            n.target,
+            Target::AssociationRequest {
+                organisation_id: "o1".into(),
+                request_id: "r1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_request_decided_before_the_notice_was_made_is_stale_and_offers_only_open() {
+        let facts = Facts {
+            request: Some(request(RequestStatus::Withdrawn, None)),
+            ..Facts::default()
+        };
+        let n = describe(&created("pending_approval"), &facts).unwrap();
+        assert!(n.stale && !n.pending());
+        assert_eq!(n.actions, [Action::Open]);
+        assert!(n.body.contains("withdrawn"), "{}", n.body);
+    }
+
+    #[test]
+    fn a_request_accepted_at_once_by_a_pre_approved_domain_is_news_without_a_decision() {
+        let n = describe(&created("accepted"), &Facts::default()).unwrap();
+        assert!(!n.stale && !n.pending());
+        assert_eq!(n.actions, [Action::Open]);
+        assert!(n.body.contains("pre-approved"));
+    }
+
+    #[test]
+    fn a_privilege_request_offers_grant_but_no_deny() {
+        let e = event(
+            9,
+            "privilege_request.created",
+            json!({"privilege_request_id": "p1", "membership_id": "m1", "organisation_id": "o1",
+                   "privilege": "action_pack", "member_name": "Sam Taylor"}),
+        );
+        let facts = Facts {
+            organisation_name: Some("Contoso Pty Ltd".into()),
+            privilege_request: Some(PrivilegeRequestState {
+                open: true,
+                note: Some("For the licences".into()),
+            }),
+            ..Facts::default()
+        };
+        let n = describe(&e, &facts).unwrap();
+        assert_eq!(n.title, "Sam Taylor asks for Action Pack");
+        assert!(n.body.contains("Contoso Pty Ltd") && n.body.contains("For the licences"));
+        assert_eq!(n.actions, [Action::Approve, Action::Open]);
+        assert_eq!(n.label(Action::Approve), "Grant");
+        let closed = Facts {
+            privilege_request: Some(PrivilegeRequestState {
+                open: false,
+                note: None,
+            }),
+            ..facts
+        };
+        assert!(describe(&e, &closed).unwrap().stale);
+    }
+
+    #[test]
+    fn staff_hear_the_guides_sentence_when_accepted_and_the_reason_when_denied() {
+        let accepted = event(
+            3,
+            "association_request.decided",
+            json!({"request_id": "r1", "organisation_id": "o1", "organisation_name": "Fabrikam Consulting", "status": "accepted"}),
+        );
+        let n = describe(&accepted, &Facts::default()).unwrap();
+        assert_eq!(
+            n.title,
+            "Your request to associate with Fabrikam Consulting has been accepted"
+        );
+        assert!(n.body.contains("complete your individual profile"));
+        assert_eq!(n.actions, [Action::Open]);
+        let denied = event(
+            4,
+            "association_request.decided",
+            json!({"request_id": "r1", "organisation_id": "o1", "organisation_name": "Fabrikam Consulting", "status": "denied"}),
+        );
+        let facts = Facts {
+            request: Some(request(RequestStatus::Denied, Some("Use your work address."))),
+            ..Facts::default()
+        };
+        let n = describe(&denied, &facts).unwrap();
+        assert!(n.title.contains("was not accepted"));
+        assert!(n.body.contains("Reason: Use your work address."), "{}", n.body);
+        assert!(matches!(n.target, Target::OwnRequest { .. }));
+    }
+
+    #[test]
+    fn a_granted_privilege_is_told_and_a_revoked_one_is_not() {
+        let data = |granted| {
+            json!({"membership_id": "m1", "organisation_id": "o1", "privilege": "global_admin", "granted": granted})
+        };
+        let facts = Facts {
+            organisation_name: Some("Contoso Pty Ltd".into()),
+            ..Facts::default()
+        };
+        let n = describe(
+            &event(5, "membership.privileges_changed", data(true)),
+            &facts,
+        )
+        .unwrap();
+        assert_eq!(n.title, "You have been granted Global Administrator");
+        assert!(n.body.contains("Contoso Pty Ltd"));
+        assert!(describe(
+            &event(6, "membership.privileges_changed", data(false)),
+            &facts
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn other_kinds_and_broken_data_make_no_notice() {
+        assert!(describe(
+            &event(1, "profile.updated", json!({"organisation_id": "o1"})),
+            &Facts::default()
+        )
+        .is_none());
+        assert!(describe(
+            &event(2, "association_request.created", json!({"organisation_id": "o1"})),
+            &Facts::default()
+        )
+        .is_none());
+        assert!(describe(
+            &event(2, "association_request.created", json!(null)),
+            &Facts::default()
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn action_keys_round_trip_and_a_click_on_the_notification_opens_it() {
+        for a in [Action::Approve, Action::Deny, Action::Open] {
+            assert_eq!(Action::from_key(a.key()), Some(a));
+        }
+        assert_eq!(Action::from_key("default"), Some(Action::Open));
+        assert_eq!(Action::from_key("delete-everything"), None);
+    }
+}

@@ -1,0 +1,837 @@
+//! Load with faults: 100 concurrent clients run the mixed journey against the real server binary
+//! for 60 seconds while the server is killed (SIGKILL, no graceful shutdown) and started again on
+//! the same database and port, twice. Then:
+//!
+//! - zero acknowledged writes lost: every write that got a 2xx (association requests,
+//!   approvals, verifications, profile edits, leaving) is in the database afterwards;
+//! - zero duplicate effects: each `Idempotency-Key` made at most one request (one row per
+//!   organisation email, each used by one key only) and each address got at most one
+//!   verification mail per mail the journey asked for;
+//! - every client recovers: each completes at least one whole journey after the last restart.
+//!
+//! Staff clients (95) each sign in, look up Contoso, ask to join it with `Idempotency-Key` (at
+//! once with a contoso.com address, or through the PPC with another one), wait for the mail,
+//! verify, edit their profile twice with `If-Match`, and leave, so the next journey can start.
+//! PPC clients (5) sign in as Contoso's PPC and approve whatever waits. A call that gets no
+//! answer (the server is down, or died mid-request) or a 5xx/408 is retried: a creating write
+//! with the same key; other writes are resolved by what a retry answers (410/409/412 tell
+//! whether the first attempt went through).
+//!
+//! `FAULTS_SECS` (default 60) and `FAULTS_CLIENTS` (default 100) change the run for local use.
+//! The test prints its counts.
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{ETAG, IF_MATCH};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use support::{Launch, ServerProcess, SmtpSink, DEMO_PASSWORD};
+
+const PPC_CLIENTS: usize = 5;
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// What one call came back with.
+enum Answer {
+    /// The server answered (not with a 5xx or 408).
+    Status(StatusCode, reqwest::header::HeaderMap, Value),
+    /// No answer, a 5xx or a 408: the write may or may not have happened.
+    Unknown,
+}
+
+/// Everything the clients learnt, to be checked against the database afterwards.
+#[derive(Default)]
+struct Ledger {
+    /// Request id → organisation email, for every 2xx to a creating write.
+    requests_acked: BTreeMap<String, String>,
+    /// Requests whose creation was only learnt after a retry (the first answer was lost).
+    requests_recovered: BTreeMap<String, String>,
+    /// Idempotency keys used, and the email each was for.
+    keys: BTreeMap<String, String>,
+    approvals_acked: BTreeSet<String>,
+    memberships_acked: BTreeSet<String>,
+    /// Membership → (revision, job title) of the newest edit known to be applied.
+    profiles: BTreeMap<String, (i64, String)>,
+    leaves_acked: BTreeSet<String>,
+    /// Address → resends asked for.
+    resends: BTreeMap<String, u32>,
+    replays: u64,
+    retries: u64,
+    unknown_outcomes: u64,
+    server_errors: u64,
+    failures: Vec<String>,
+    /// Client → journeys completed, and how many after the last restart.
+    journeys: BTreeMap<usize, (u64, u64)>,
+}
+
+struct Shared {
+    base: String,
+    http: reqwest::Client,
+    contoso: String,
+    ledger: Mutex<Ledger>,
+    /// Mail received so far, by address (filled from the SMTP sink by one task).
+    mail: Mutex<BTreeMap<String, Vec<String>>>,
+    /// Milliseconds since `epoch` of the last restart (0 before any).
+    last_restart_ms: AtomicU64,
+    restarts: AtomicU64,
+    /// Staff clients still running; the PPC clients approve until none is.
+    staff_left: AtomicUsize,
+    epoch: Instant,
+    /// When clients stop starting journeys (if they have finished one since the last restart).
+    stop_at: Instant,
+    /// When every client must be done, whatever happened.
+    hard_stop: Instant,
+}
+
+impl Shared {
+    fn fail(&self, what: String) {
+        eprintln!("faults: {what}");
+        self.ledger.lock().unwrap().failures.push(what);
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, String)],
+    ) -> Answer {
+        let mut r = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        for (name, value) in headers {
+            r = r.header(*name, value);
+        }
+        if let Some(b) = body {
+            r = r.json(b);
+        }
+        let Ok(response) = r.send().await else {
+            return Answer::Unknown;
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let Ok(text) = response.text().await else {
+            return Answer::Unknown;
+        };
+        if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
+            if status.is_server_error() {
+                eprintln!("faults: {status} {path}: {text}");
+                self.ledger.lock().unwrap().server_errors += 1;
+            }
+            return Answer::Unknown;
+        }
+        if headers.contains_key("idempotent-replayed") {
+            self.ledger.lock().unwrap().replays += 1;
+        }
+        let value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer::Status(status, headers, value)
+    }
+
+    /// Calls until the server gives an answer that says what happened. For reads and for
+    /// writes whose repeat is harmless (sign-in, keyed creates) this is all the retrying needed.
+    async fn settle(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, String)],
+    ) -> Option<(StatusCode, reqwest::header::HeaderMap, Value)> {
+        let mut attempt = 0u32;
+        loop {
+            match self.call(method.clone(), path, token, body, headers).await {
+                Answer::Status(s, _, v)
+                    if s == StatusCode::CONFLICT && code(&v) == "idempotency_key_in_progress"
+                        || s == StatusCode::TOO_MANY_REQUESTS => {}
+                Answer::Status(s, h, v) => return Some((s, h, v)),
+                Answer::Unknown => {}
+            }
+            attempt += 1;
+            {
+                let mut l = self.ledger.lock().unwrap();
+                l.retries += 1;
+            }
+            if Instant::now() > self.hard_stop {
+                self.fail(format!("{method} {path}: no answer after {attempt} attempts"));
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(100 + 50 * u64::from(attempt.min(8)))).await;
+        }
+    }
+
+    /// The first attempt of a write that has no key: `None` when its outcome is unknown, so the
+    /// caller resolves it with a retry whose answer tells.
+    async fn once(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+        headers: &[(&str, String)],
+    ) -> Option<(StatusCode, reqwest::header::HeaderMap, Value)> {
+        match self.call(method, path, Some(token), body, headers).await {
+            Answer::Status(s, h, v) if s != StatusCode::TOO_MANY_REQUESTS => Some((s, h, v)),
+            _ => {
+                self.ledger.lock().unwrap().unknown_outcomes += 1;
+                None
+            }
+        }
+    }
+
+    async fn sign_in(&self, email: &str) -> Option<String> {
+        let body = json!({"email": email, "password": DEMO_PASSWORD});
+        let (s, _, v) = self
+            .settle(Method::POST, "/v1/sessions", None, Some(&body), &[])
+            .await?;
+        if s != StatusCode::OK {
+            self.fail(format!("sign-in of {email}: {s} {v}"));
+            return None;
+        }
+        v["access_token"].as_str().map(str::to_owned)
+    }
+
+    fn after_last_restart(&self, at: Instant) -> bool {
+        let restarts = self.restarts.load(Ordering::SeqCst);
+        let last = self.last_restart_ms.load(Ordering::SeqCst);
+        restarts >= 2 && at.duration_since(self.epoch).as_millis() as u64 > last
+    }
+
+    fn journey_done(&self, client: usize, started: Instant) {
+        let after = self.after_last_restart(started);
+        let mut l = self.ledger.lock().unwrap();
+        let e = l.journeys.entry(client).or_default();
+        e.0 += 1;
+        if after {
+            e.1 += 1;
+        }
+    }
+
+    /// Whether `client` should start another journey.
+    fn go_on(&self, client: usize) -> bool {
+        let now = Instant::now();
+        if now >= self.hard_stop {
+            return false;
+        }
+        if now < self.stop_at {
+            return true;
+        }
+        let l = self.ledger.lock().unwrap();
+        l.journeys.get(&client).is_none_or(|e| e.1 == 0)
+    }
+
+    async fn mail_to(&self, address: &str, count: usize, wait: Duration) -> Option<String> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(m) = self.mail.lock().unwrap().get(address) {
+                if m.len() >= count {
+                    return m.last().cloned();
+                }
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+}
+
+fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
+fn etag_revision(h: &reqwest::header::HeaderMap) -> Option<i64> {
+    h.get(ETAG)?.to_str().ok()?.trim_matches('"').parse().ok()
+}
+
+/// One staff client: whole journeys until told to stop.
+async fn staff(shared: Arc<Shared>, client: usize) {
+    let email = format!("faults.staff{client}@example.net");
+    let mut journey = 0u64;
+    while shared.go_on(client) {
+        journey += 1;
+        let started = Instant::now();
+        if staff_journey(&shared, client, &email, journey).await.is_some() {
+            shared.journey_done(client, started);
+        } else {
+            // A failed journey is recorded; back off a little and start a new one.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    shared.staff_left.fetch_sub(1, Ordering::SeqCst);
+}
+
+async fn staff_journey(s: &Shared, client: usize, email: &str, journey: u64) -> Option<()> {
+    let token = s.sign_in(email).await?;
+    let t = Some(token.as_str());
+
+    let (status, _, found) = s
+        .settle(Method::GET, "/v1/organisations?q=Contoso", t, None, &[])
+        .await?;
+    if status != StatusCode::OK || found["items"].as_array().is_none_or(|i| i.is_empty()) {
+        s.fail(format!("lookup: {status} {found}"));
+        return None;
+    }
+
+    // Ask to join Contoso: at once with a contoso.com address, through the PPC otherwise.
+    let work = if journey % 2 == 0 {
+        format!("c{client}j{journey}@partner{client}.example")
+    } else {
+        format!("c{client}j{journey}@contoso.com")
+    };
+    let key = format!("faults-{client}-{journey}-{}", std::process::id());
+    s.ledger
+        .lock()
+        .unwrap()
+        .keys
+        .insert(key.clone(), work.clone());
+    let body = json!({"organisation_id": s.contoso, "first_name": "Fault", "last_name": format!("Tester{client}"), "organisation_email": work});
+    let (status, _, created) = s
+        .settle(
+            Method::POST,
+            "/v1/association-requests",
+            t,
+            Some(&body),
+            &[("idempotency-key", key.clone())],
+        )
+        .await?;
+    let request_id = if status == StatusCode::CREATED {
+        let id = created["request_id"].as_str()?.to_owned();
+        s.ledger
+            .lock()
+            .unwrap()
+            .requests_acked
+            .insert(id.clone(), work.clone());
+        id
+    } else if status == StatusCode::CONFLICT && code(&created) == "request_open" {
+        // The first attempt went through but its answer was lost with the server, and the key's
+        // claim died with it: the service's own rule refused the repeat. Find the request.
+        let (_, _, me) = s.settle(Method::GET, "/v1/me", t, None, &[]).await?;
+        let Some(id) = me["requests"].as_array().and_then(|rs| {
+            rs.iter()
+                .find(|r| r["organisation_email"] == work.as_str())
+                .and_then(|r| r["request_id"].as_str())
+        }) else {
+            s.fail(format!("request for {work}: 409 request_open but no such request"));
+            return None;
+        };
+        s.ledger
+            .lock()
+            .unwrap()
+            .requests_recovered
+            .insert(id.to_owned(), work.clone());
+        id.to_owned()
+    } else {
+        s.fail(format!("request for {work}: {status} {created}"));
+        return None;
+    };
+
+    // Wait for the PPC's approval where it is needed.
+    let path = format!("/v1/association-requests/{request_id}");
+    loop {
+        let (status, _, r) = s.settle(Method::GET, &path, t, None, &[]).await?;
+        match r["status"].as_str() {
+            Some("accepted") => break,
+            Some("pending_approval") if Instant::now() < s.hard_stop => {
+                tokio::time::sleep(Duration::from_millis(300)).await
+            }
+            _ => {
+                s.fail(format!("request {request_id}: {status} {r}"));
+                return None;
+            }
+        }
+    }
+
+    // The verification mail. The server may have died between the commit and the mail; then
+    // the client asks for it again, as a person would.
+    let mut resends = 0;
+    let mail = loop {
+        if let Some(m) = s.mail_to(&work, resends + 1, Duration::from_secs(8)).await {
+            break m;
+        }
+        if Instant::now() > s.hard_stop {
+            s.fail(format!("no verification mail for {work}"));
+            return None;
+        }
+        let (status, _, v) = s
+            .settle(Method::POST, &format!("{path}/resend-verification"), t, None, &[])
+            .await?;
+        if status.is_success() {
+            resends += 1;
+            *s.ledger.lock().unwrap().resends.entry(work.clone()).or_default() += 1;
+        } else if code(&v) != "resend_cooldown" {
+            s.fail(format!("resend for {work}: {status} {v}"));
+            return None;
+        }
+    };
+    let Some(code_in_mail) = support::token_in(&mail) else {
+        s.fail(format!("no code in the mail to {work}"));
+        return None;
+    };
+
+    // Verify. A lost answer shows up on the retry as `token_used`; the request then names the
+    // membership it became.
+    let verify = json!({"token": code_in_mail});
+    let membership = loop {
+        match s.once(Method::POST, "/v1/verifications", &token, Some(&verify), &[]).await {
+            Some((StatusCode::OK, _, v)) => {
+                let m = v["membership_id"].as_str()?.to_owned();
+                s.ledger.lock().unwrap().memberships_acked.insert(m.clone());
+                break m;
+            }
+            Some((status, _, v)) if status == StatusCode::GONE && code(&v) == "token_used" => {
+                let (_, _, r) = s.settle(Method::GET, &path, t, None, &[]).await?;
+                match r["membership_id"].as_str() {
+                    Some(m) => break m.to_owned(),
+                    None => {
+                        s.fail(format!("verify {work}: token used but no membership: {r}"));
+                        return None;
+                    }
+                }
+            }
+            Some((status, _, v)) => {
+                s.fail(format!("verify {work}: {status} {v}"));
+                return None;
+            }
+            None => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+        if Instant::now() > s.hard_stop {
+            s.fail(format!("verify {work}: gave up"));
+            return None;
+        }
+    };
+
+    // Two profile edits, each guarded by If-Match.
+    let profile = format!("/v1/memberships/{membership}/profile");
+    let (status, headers, _) = s.settle(Method::GET, &profile, t, None, &[]).await?;
+    let Some(mut revision) = etag_revision(&headers).filter(|_| status == StatusCode::OK) else {
+        s.fail(format!("profile of {membership}: {status}"));
+        return None;
+    };
+    for edit in 0..2 {
+        let title = format!("Tester c{client} j{journey} e{edit}");
+        let patch = json!({"job_title": title});
+        loop {
+            let answer = s
+                .once(Method::PATCH, &profile, &token, Some(&patch), &[(IF_MATCH.as_str(), format!("\"{revision}\""))])
+                .await;
+            match answer {
+                Some((StatusCode::OK, h, _)) => {
+                    revision = etag_revision(&h)?;
+                    s.ledger
+                        .lock()
+                        .unwrap()
+                        .profiles
+                        .insert(membership.clone(), (revision, title.clone()));
+                    break;
+                }
+                Some((StatusCode::PRECONDITION_FAILED, _, v)) => {
+                    // Our edit went through before its answer was lost, or not at all.
+                    let current = &v["error"]["current"];
+                    revision = current["revision"].as_i64()?;
+                    if current["job_title"] == title.as_str() {
+                        s.ledger
+                            .lock()
+                            .unwrap()
+                            .profiles
+                            .insert(membership.clone(), (revision, title.clone()));
+                        break;
+                    }
+                }
+                Some((status, _, v)) => {
+                    s.fail(format!("edit {membership}: {status} {v}"));
+                    return None;
+                }
+                None => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+            if Instant::now() > s.hard_stop {
+                s.fail(format!("edit {membership}: gave up"));
+                return None;
+            }
+        }
+    }
+
+    // Leave, so the next journey can ask again.
+    let leave = format!("/v1/memberships/{membership}");
+    loop {
+        match s.once(Method::DELETE, &leave, &token, None, &[]).await {
+            Some((StatusCode::NO_CONTENT, _, _)) => {
+                s.ledger.lock().unwrap().leaves_acked.insert(membership.clone());
+                break;
+            }
+            Some((StatusCode::GONE, _, v)) if code(&v) == "membership_removed" => break,
+            Some((status, _, v)) => {
+                s.fail(format!("leave {membership}: {status} {v}"));
+                return None;
+            }
+            None => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+        if Instant::now() > s.hard_stop {
+            s.fail(format!("leave {membership}: gave up"));
+            return None;
+        }
+    }
+    Some(())
+}
+
+/// One PPC client: approves whatever waits, round after round.
+async fn ppc(shared: Arc<Shared>, client: usize) {
+    let queue = format!(
+        "/v1/organisations/{}/association-requests?status=pending_approval&limit=100",
+        shared.contoso
+    );
+    while shared.go_on(client)
+        || shared.staff_left.load(Ordering::SeqCst) > 0 && Instant::now() < shared.hard_stop
+    {
+        let started = Instant::now();
+        let Some(token) = shared.sign_in("ppc@contoso.com").await else {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            continue;
+        };
+        // A round: a few passes over the queue with one session.
+        let mut ok = true;
+        for _ in 0..10 {
+            let Some((status, _, page)) = shared
+                .settle(Method::GET, &queue, Some(&token), None, &[])
+                .await
+            else {
+                ok = false;
+                break;
+            };
+            if status != StatusCode::OK {
+                shared.fail(format!("queue: {status} {page}"));
+                ok = false;
+                break;
+            }
+            let ids: Vec<String> = page["items"]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|r| r["request_id"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for id in ids {
+                let path = format!("/v1/association-requests/{id}/approve");
+                loop {
+                    match shared.once(Method::POST, &path, &token, None, &[]).await {
+                        Some((StatusCode::OK, _, _)) => {
+                            shared.ledger.lock().unwrap().approvals_acked.insert(id.clone());
+                            break;
+                        }
+                        // Another PPC client (or our own lost first attempt) decided it.
+                        Some((StatusCode::CONFLICT, _, _)) => break,
+                        Some((status, _, v)) => {
+                            shared.fail(format!("approve {id}: {status} {v}"));
+                            break;
+                        }
+                        None if Instant::now() > shared.hard_stop => break,
+                        None => tokio::time::sleep(Duration::from_millis(200)).await,
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        if ok {
+            shared.journey_done(client, started);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_recover_from_server_kills_without_losing_or_repeating_writes() {
+    let secs = env_or("FAULTS_SECS", 60);
+    let clients = env_or("FAULTS_CLIENTS", 100) as usize;
+    assert!(clients > PPC_CLIENTS, "FAULTS_CLIENTS must be more than {PPC_CLIENTS}");
+    let staff_clients = clients - PPC_CLIENTS;
+
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let database = dir.path().join("server.sqlite3");
+    let sink = SmtpSink::start();
+    let mut launch = Launch::new(&database, &sink);
+    launch.listen = format!("127.0.0.1:{}", support::free_port());
+    launch.extra.extend(
+        [
+            // A claim left by a killed process is taken over after 4 × this.
+            "--request-timeout-secs",
+            "3",
+            "--resend-cooldown-secs",
+            "1",
+            "--event-poll-ms",
+            "60000",
+        ]
+        .map(String::from),
+    );
+    let server = Arc::new(Mutex::new(ServerProcess::start(launch)));
+    let base = server.lock().unwrap().base();
+    let http = support::http_client(Duration::from_secs(10));
+
+    // Accounts for the staff clients, made before the clock starts.
+    let setup = Shared {
+        base: base.clone(),
+        http: http.clone(),
+        contoso: String::new(),
+        ledger: Mutex::default(),
+        mail: Mutex::default(),
+        last_restart_ms: AtomicU64::new(0),
+        restarts: AtomicU64::new(0),
+        staff_left: AtomicUsize::new(0),
+        epoch: Instant::now(),
+        stop_at: Instant::now(),
+        hard_stop: Instant::now() + Duration::from_secs(120),
+    };
+    let setup = Arc::new(setup);
+    let mut made = Vec::new();
+    for c in 0..staff_clients {
+        let s = setup.clone();
+        made.push(tokio::spawn(async move {
+            let email = format!("faults.staff{c}@example.net");
+            let body = json!({"email": email, "display_name": format!("Staff {c}"), "password": DEMO_PASSWORD});
+            let (status, _, v) = s
+                .settle(Method::POST, "/v1/accounts", None, Some(&body), &[])
+                .await
+                .expect("account creation answers");
+            assert_eq!(status, StatusCode::CREATED, "{v}");
+        }));
+    }
+    for m in made {
+        m.await.expect("account setup");
+    }
+    let ppc_token = setup.sign_in("ppc@contoso.com").await.expect("the PPC signs in");
+    let (_, _, org) = setup
+        .settle(Method::GET, "/v1/organisations?partner_id=4512345", Some(&ppc_token), None, &[])
+        .await
+        .expect("lookup");
+    let contoso = org["items"][0]["organisation_id"]
+        .as_str()
+        .expect("Contoso")
+        .to_owned();
+
+    let epoch = Instant::now();
+    let shared = Arc::new(Shared {
+        base,
+        http,
+        contoso,
+        ledger: Mutex::default(),
+        mail: Mutex::default(),
+        last_restart_ms: AtomicU64::new(0),
+        restarts: AtomicU64::new(0),
+        staff_left: AtomicUsize::new(staff_clients),
+        epoch,
+        stop_at: epoch + Duration::from_secs(secs),
+        hard_stop: epoch + Duration::from_secs(secs + 50),
+    });
+
+    // The mail index: one task reads the sink, the clients read the index.
+    let indexer = {
+        let shared = shared.clone();
+        let sink = sink.clone();
+        tokio::spawn(async move {
+            loop {
+                let all = sink.all();
+                let mut index: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                for m in all {
+                    for to in &m.to {
+                        index.entry(to.to_ascii_lowercase()).or_default().push(m.body.clone());
+                    }
+                }
+                *shared.mail.lock().unwrap() = index;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
+
+    let mut tasks = Vec::new();
+    for c in 0..staff_clients {
+        tasks.push(tokio::spawn(staff(shared.clone(), c)));
+    }
+    for c in staff_clients..clients {
+        tasks.push(tokio::spawn(ppc(shared.clone(), c)));
+    }
+
+    // The faults: SIGKILL at a third and two thirds of the run, each followed by a restart on the
+    // same database and port.
+    let mut downtime = Vec::new();
+    for k in 1..=2u32 {
+        tokio::time::sleep_until((epoch + Duration::from_secs(secs) * k / 3).into()).await;
+        let server = server.clone();
+        let down = tokio::task::spawn_blocking(move || {
+            let mut server = server.lock().unwrap();
+            server.kill();
+            let killed = Instant::now();
+            std::thread::sleep(Duration::from_millis(500));
+            server.restart();
+            killed.elapsed()
+        })
+        .await
+        .expect("kill and restart");
+        shared
+            .last_restart_ms
+            .store(epoch.elapsed().as_millis() as u64, Ordering::SeqCst);
+        shared.restarts.fetch_add(1, Ordering::SeqCst);
+        println!("faults: killed and restarted at {:?}, down {down:?}", epoch.elapsed());
+        downtime.push(down);
+    }
+
+    for t in tasks {
+        t.await.expect("a client task");
+    }
+    indexer.abort();
+    let elapsed = epoch.elapsed();
+    let stopped_cleanly = tokio::task::spawn_blocking({
+        let server = server.clone();
+        move || server.lock().unwrap().stop()
+    })
+    .await
+    .expect("stop");
+
+    // Mail that was still on its way when the last client finished has arrived by now.
+    let mut mail_count: BTreeMap<String, usize> = BTreeMap::new();
+    for m in sink.all() {
+        for to in m.to {
+            *mail_count.entry(to.to_ascii_lowercase()).or_default() += 1;
+        }
+    }
+
+    let ledger = std::mem::take(&mut *shared.ledger.lock().unwrap());
+    let db = rusqlite::Connection::open(&database).expect("the database opens");
+    let request_rows: Vec<(String, String, String)> = {
+        let mut stmt = db
+            .prepare("SELECT id, organisation_email, status FROM association_requests WHERE first_name = 'Fault'")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let rows_by_id: BTreeMap<&str, (&str, &str)> = request_rows
+        .iter()
+        .map(|(id, e, s)| (id.as_str(), (e.as_str(), s.as_str())))
+        .collect();
+    let mut per_email: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, email, _) in &request_rows {
+        *per_email.entry(email.as_str()).or_default() += 1;
+    }
+    let memberships: BTreeMap<String, (String, i64, Option<String>)> = {
+        let mut stmt = db
+            .prepare("SELECT id, status, revision, job_title FROM memberships WHERE first_name = 'Fault'")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+
+    let mut lost = Vec::new();
+    for (id, email) in ledger.requests_acked.iter().chain(&ledger.requests_recovered) {
+        match rows_by_id.get(id.as_str()) {
+            Some((e, _)) if *e == email.as_str() => {}
+            other => lost.push(format!("request {id} for {email}: {other:?}")),
+        }
+    }
+    for id in &ledger.approvals_acked {
+        match rows_by_id.get(id.as_str()) {
+            Some((_, status)) if *status != "pending_approval" => {}
+            other => lost.push(format!("approval of {id}: {other:?}")),
+        }
+    }
+    for id in &ledger.memberships_acked {
+        if !memberships.contains_key(id) {
+            lost.push(format!("membership {id}"));
+        }
+    }
+    for (id, (revision, title)) in &ledger.profiles {
+        match memberships.get(id) {
+            // Leaving adds one to the revision and leaves the title alone.
+            Some((_, r, Some(t))) if r >= revision && t == title => {}
+            other => lost.push(format!("profile edit {id} r{revision} {title:?}: {other:?}")),
+        }
+    }
+    for id in &ledger.leaves_acked {
+        match memberships.get(id) {
+            Some((status, _, _)) if status == "removed" => {}
+            other => lost.push(format!("leaving {id}: {other:?}")),
+        }
+    }
+
+    let mut duplicates = Vec::new();
+    for (email, n) in &per_email {
+        if *n > 1 {
+            duplicates.push(format!("{n} requests for {email}"));
+        }
+    }
+    let keyed_emails: BTreeSet<&str> = ledger.keys.values().map(String::as_str).collect();
+    for (_, email, _) in &request_rows {
+        if !keyed_emails.contains(email.as_str()) {
+            duplicates.push(format!("a request for {email} that no key asked for"));
+        }
+    }
+    let mut mails = 0;
+    for email in &keyed_emails {
+        let got = mail_count.get(&email.to_ascii_lowercase()).copied().unwrap_or(0);
+        mails += got;
+        let asked = 1 + ledger.resends.get(*email).copied().unwrap_or(0) as usize;
+        if got > asked {
+            duplicates.push(format!("{got} mails to {email} for {asked} asked"));
+        }
+    }
+
+    let not_recovered: Vec<usize> = (0..clients)
+        .filter(|c| ledger.journeys.get(c).is_none_or(|e| e.1 == 0))
+        .collect();
+    let journeys: u64 = ledger.journeys.values().map(|e| e.0).sum();
+    let journeys_after: u64 = ledger.journeys.values().map(|e| e.1).sum();
+    let resends: u32 = ledger.resends.values().sum();
+
+    println!(
+        "faults: {clients} clients ({staff_clients} staff, {PPC_CLIENTS} PPC) for {secs}s (ran {:.1}s), \
+         2 SIGKILLs + restarts (down {downtime:?}), clean final stop: {stopped_cleanly}",
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "faults: journeys {journeys} ({journeys_after} after the last restart); requests acknowledged {}, \
+         recovered after a lost answer {}, rows {}; approvals acknowledged {}; memberships acknowledged {}; \
+         profile edits kept {}; leaves acknowledged {}; mails {mails} (resends {resends}); \
+         idempotent replays {}; retries {}; unknown outcomes resolved {}; 5xx answers {}",
+        ledger.requests_acked.len(),
+        ledger.requests_recovered.len(),
+        request_rows.len(),
+        ledger.approvals_acked.len(),
+        ledger.memberships_acked.len(),
+        ledger.profiles.len(),
+        ledger.leaves_acked.len(),
+        ledger.replays,
+        ledger.retries,
+        ledger.unknown_outcomes,
+        ledger.server_errors,
+    );
+    println!(
+        "faults: lost acknowledged writes {}, duplicate effects {}, clients not recovered {}, failures {}",
+        lost.len(),
+        duplicates.len(),
+        not_recovered.len(),
+        ledger.failures.len()
+    );
+
+    assert!(lost.is_empty(), "acknowledged writes lost: {lost:#?}");
+    assert!(duplicates.is_empty(), "duplicate effects: {duplicates:#?}");
+    assert!(
+        not_recovered.is_empty(),
+        "clients with no journey after the last restart: {not_recovered:?}"
+    );
+    assert!(ledger.failures.is_empty(), "client failures: {:#?}", ledger.failures);
+    assert_eq!(ledger.server_errors, 0, "the server answered with 5xx");
+    assert!(journeys_after >= clients as u64);
+    assert!(stopped_cleanly, "the server stops cleanly after the run");
+}
