@@ -98,3 +98,4 @@ export const audit = (org_id, cursor) => invoke('audit', { org_id, page: cursor 
 export const helpContacts = () => invoke('help_contacts');
 export const settings = () => invoke('settings');
 export const saveSettings = (settings) => invoke('save_settings', { settings });
+export const backendStatus = () => invoke('backend_status');

@@ -54,6 +54,17 @@ export const app = {
     renderHeader();
   },
 
+  /** Asks the shell who is signed in now (after switching backends, nobody until they sign in). */
+  async refreshSession() {
+    const account = await api.session().catch(() => null);
+    if (account) {
+      this.signedIn(account);
+      await this.refreshMe();
+    } else {
+      this.signedOut();
+    }
+  },
+
   /** Shows a screen. `keepMessages` keeps the status sentence from the step that led here. */
   async go(name, params = {}, { keepMessages = false } = {}) {
     if (this.account && this.pendingLink && name === 'home') {

@@ -411,3 +411,28 @@ fn a_member_links_an_mcp_id_asks_for_a_privilege_and_the_ppc_grants_it() {
     );
     s.screenshot("privilege-held");
 }
+
+/// Settings point the window at the real server binary on a loopback port: the screen says it
+/// answers, and signing in and looking up organisations then go to the server.
+#[test]
+fn settings_point_the_app_at_a_server() {
+    let server = testkit::TestServer::start();
+    let (mut s, _data) = launch("server");
+    s.click("#nav-settings");
+    s.wait_for_view("settings");
+    s.wait_for_text("#backend-reachability", "Ready");
+    s.click("#backend-remote");
+    s.type_into("#backend-url", server.base());
+    s.click("#settings-save");
+    s.wait_for_text("#backend-reachability", "Connected");
+    s.wait_for_text("[data-testid=settings-active]", server.base());
+    s.screenshot("settings-server");
+    s.click("#nav-signin");
+    sign_in(&mut s, PPC);
+    s.click("#nav-join");
+    s.wait_for_view("join");
+    s.type_into("#lookup-name", "Fabrikam");
+    s.click("#lookup-submit");
+    s.wait_for_text("#lookup-results", "Fabrikam");
+    s.screenshot("lookup-on-server");
+}

@@ -6,6 +6,15 @@ import { verifyAndContinue } from './verify.js';
 
 export async function render(params, app) {
   const mails = await api.myMail();
+  if (mails === null) {
+    return h(
+      'div',
+      {},
+      h('h1', {}, 'Mailbox'),
+      h('p', { class: 'lead', testid: 'mailbox-server' }, 'Your programme\u2019s server sends mail to your real email inbox. Open the verification email there, then use its link, or paste the link or the code on the Verify screen.'),
+      h('p', { class: 'button-row' }, h('button', { type: 'button', class: 'primary', on: { click: () => app.go('verify') } }, 'Go to Verify')),
+    );
+  }
   const refresh = h('button', { type: 'button', id: 'mailbox-refresh', testid: 'mailbox-refresh', on: { click: () => app.go('mailbox') } }, 'Refresh');
   const list = mails.map((m) => {
     const open = m.link

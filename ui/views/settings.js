@@ -2,14 +2,14 @@
 import * as api from '../api.js';
 import { h, field, act, announce } from '../dom.js';
 
-export async function render() {
+export async function render(params, app) {
   const view = await api.settings();
   const s = view.settings;
 
   const embedded = h('input', { type: 'radio', name: 'backend', id: 'backend-embedded', testid: 'backend-embedded', value: 'embedded', checked: s.backend === 'embedded' });
   const remote = h('input', { type: 'radio', name: 'backend', id: 'backend-remote', testid: 'backend-remote', value: 'remote', checked: s.backend === 'remote' });
   const url = h('input', { type: 'url', id: 'backend-url', testid: 'backend-url', value: s.remote_url ?? '', spellcheck: 'false' });
-  const urlField = field('Remote backend address', url, 'The address your programme gives you, starting with https. The remote backend is coming soon; its address is kept for then.');
+  const urlField = field('Server address', url, 'The address your programme gives you, starting with https (http only for a test server on this computer).');
   const syncUrl = () => { urlField.hidden = !remote.checked; };
   embedded.addEventListener('change', syncUrl);
   remote.addEventListener('change', syncUrl);
@@ -35,8 +35,33 @@ export async function render() {
   add.addEventListener('click', () => addRow().focus());
 
   const save = h('button', { type: 'submit', id: 'settings-save', testid: 'settings-save', class: 'primary' }, 'Save settings');
-  const notice = h('p', { id: 'settings-notice', testid: 'settings-notice', class: 'note' }, view.notice ?? '');
-  notice.hidden = !view.notice;
+  const inUse = h('p', { class: 'lead', testid: 'settings-active' });
+  const showInUse = (v) => {
+    inUse.textContent = v.active_backend === 'remote'
+      ? `In use now: your programme's server at ${v.location}.`
+      : `In use now: the built-in (embedded) backend${v.location ? `, with its data in ${v.location}` : ''}.`;
+  };
+  showInUse(view);
+
+  // Whether the backend in use answers: asked when the screen opens, after saving, and on demand.
+  const reach = h('p', { id: 'backend-reachability', testid: 'backend-reachability', role: 'status', class: 'note' }, 'Checking the connection\u2026');
+  const check = h('button', { type: 'button', id: 'backend-check', testid: 'backend-check' }, 'Check the connection');
+  const checkNow = async () => {
+    reach.textContent = 'Checking the connection\u2026';
+    reach.dataset.reachable = '';
+    try {
+      const st = await api.backendStatus();
+      reach.dataset.reachable = String(st.reachable);
+      reach.textContent = st.reachable
+        ? (st.kind === 'remote' ? `Connected: the server at ${st.location} answers.` : 'Ready: the built-in backend answers.')
+        : `Not reachable. ${st.message ?? ''}`;
+    } catch (e) {
+      reach.dataset.reachable = 'false';
+      reach.textContent = e.message ?? String(e);
+    }
+  };
+  check.addEventListener('click', checkNow);
+  checkNow();
   const form = h(
     'form',
     {},
@@ -44,8 +69,8 @@ export async function render() {
       h('legend', {}, 'Backend'),
       h('div', { class: 'check' }, embedded, h('label', { for: embedded.id }, 'Built in (embedded): everything stays on this computer, with demo organisations')),
       h('div', { class: 'check' }, remote, h('label', { for: remote.id }, 'Remote: your programme\'s membership server')),
-      urlField),
-    notice,
+      urlField,
+      h('p', { class: 'note' }, 'Choosing another backend signs you out here; your session stays kept, so switching back needs no password.')),
     h('h2', {}, 'Help contacts'),
     contactRows,
     h('p', { class: 'button-row' }, add),
@@ -58,20 +83,23 @@ export async function render() {
       remote_url: url.value,
       help_contacts: [...contactRows.children].map((row) => row.read()),
     };
+    const before = view.active_backend + (view.location ?? '');
     const saved = await act(save, () => api.saveSettings(next));
     if (!saved) return;
-    notice.textContent = saved.notice ?? '';
-    notice.hidden = !saved.notice;
-    announce(saved.notice ? `Settings saved. ${saved.notice}` : 'Settings saved.');
+    showInUse(saved);
+    announce('Settings saved.');
+    await checkNow();
+    // Another backend means another session: the app starts again at the sign-in screen.
+    if (saved.active_backend + (saved.location ?? '') !== before) app.refreshSession();
   });
 
   return h(
     'div',
     {},
     h('h1', {}, 'Settings'),
-    h('p', { class: 'lead', testid: 'settings-active' },
-      `In use now: the ${view.active_backend === 'embedded' ? 'built-in (embedded)' : view.active_backend} backend`,
-      view.location ? `, with its data in ${view.location}.` : '.'),
+    inUse,
+    h('p', { class: 'button-row' }, check),
+    reach,
     form,
   );
 }
