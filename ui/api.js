@@ -99,3 +99,4 @@ export const helpContacts = () => invoke('help_contacts');
 export const settings = () => invoke('settings');
 export const saveSettings = (settings) => invoke('save_settings', { settings });
 export const backendStatus = () => invoke('backend_status');
+export const appReady = () => invoke('app_ready');

@@ -10,6 +10,7 @@ pub mod deeplink;
 pub mod error;
 pub mod keychain;
 pub mod settings;
+pub mod startup;
 pub mod state;
 
 use tauri::{Manager, Runtime};
@@ -19,6 +20,7 @@ pub use state::{DataDirs, Shell};
 
 /// Adds the shell's state and commands to `builder`.
 pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, dirs: DataDirs) -> tauri::Builder<R> {
+    let builder = builder.manage(startup::Startup::from_args(std::time::Instant::now()));
     let builder = match dirs {
         // Known up front (tests, `--data-dir`): open now, so the state exists before any call.
         DataDirs::Fixed(dir) => builder.manage(Shell::open(&dir, &dir)),
@@ -76,6 +78,7 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, dirs: DataDirs) -> taur
         commands::app::settings,
         commands::app::save_settings,
         commands::app::backend_status,
+        startup::app_ready,
     ])
 }
 
