@@ -96,6 +96,14 @@ impl Backend {
         &self.location
     }
 
+    /// Names this backend in the app's own stores: `embedded`, or the server's address.
+    pub fn id(&self) -> String {
+        match self.kind {
+            BackendKind::Embedded => "embedded".to_owned(),
+            BackendKind::Remote => self.location.clone(),
+        }
+    }
+
     /// The keychain entry name of `email`'s session on this backend: sessions of one address on
     /// two backends are different sessions. The embedded backend keeps the plain address (as
     /// before servers existed), a server adds its address.

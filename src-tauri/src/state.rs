@@ -74,7 +74,23 @@ pub struct Core {
     notice: Mutex<Option<String>>,
     settings: Mutex<Settings>,
     settings_path: PathBuf,
+    /// Told whenever who is signed in changes (see [`Core::on_session_change`]).
+    listeners: Mutex<Vec<Listener>>,
 }
+
+/// Who is signed in now, on which backend: what the parts of the app that work in the background
+/// (notifications, offline sync) follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionChange {
+    SignedIn {
+        account: Account,
+        /// [`Backend::id`] of the backend the session belongs to.
+        backend: String,
+    },
+    SignedOut,
+}
+
+type Listener = Box<dyn Fn(&SessionChange) + Send + Sync>;
 
 /// What the sign-in screen says about where sessions are kept.
 #[derive(Debug, Clone, Serialize)]
@@ -136,6 +152,7 @@ impl Shell {
             notice: Mutex::new(None),
             settings: Mutex::new(Settings::load(&settings_path)),
             settings_path,
+            listeners: Mutex::new(Vec::new()),
         }));
         shell.0.restore_at_startup();
         shell
@@ -194,23 +211,31 @@ impl Core {
             account: account.clone(),
         });
         self.remember(&account.email, true);
+        self.session_changed();
         account
     }
 
     /// Signs out here: forgets the current session and deletes its keychain entry (revoking it at
     /// the backend is the caller's part). The email stays remembered.
     pub fn end_session(&self) {
-        if let Some(s) = lock(&self.session).take() {
+        let ended = lock(&self.session).take();
+        if let Some(s) = &ended {
             let _ = self.keystore.delete(&self.entry(&s.account.email));
         }
         self.update_accounts(|s| s.last_account = None);
+        if ended.is_some() {
+            self.session_changed();
+        }
     }
 
     /// Leaves the current session without ending it ("Switch account"): its tokens stay in the
     /// keychain, so choosing the account again needs no password.
     pub fn park_session(&self) {
-        *lock(&self.session) = None;
+        let parked = lock(&self.session).take();
         self.update_accounts(|s| s.last_account = None);
+        if parked.is_some() {
+            self.session_changed();
+        }
     }
 
     /// The remembered accounts' email addresses, newest first.
@@ -237,14 +262,18 @@ impl Core {
     /// Forgets `email` entirely: its keychain entry and its remembered address. Ends the current
     /// session here if it is that account's.
     pub fn forget_account(&self, email: &str) {
-        {
+        let ended = {
             let mut session = lock(&self.session);
-            if session
+            let current = session
                 .as_ref()
-                .is_some_and(|s| s.account.email.eq_ignore_ascii_case(email))
-            {
+                .is_some_and(|s| s.account.email.eq_ignore_ascii_case(email));
+            if current {
                 *session = None;
             }
+            current
+        };
+        if ended {
+            self.session_changed();
         }
         let _ = self.keystore.delete(&self.entry(email));
         self.update_accounts(|s| {
@@ -327,6 +356,7 @@ impl Core {
         let account = session.account.clone();
         *lock(&self.session) = Some(session);
         self.remember(&account.email, true);
+        self.session_changed();
         Ok(account)
     }
 
@@ -403,6 +433,36 @@ impl Core {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Calls `listener` now with who is signed in, and again after every change (sign-in, sign-out,
+    /// switching accounts or backends). Listeners run on the thread that made the change, with no
+    /// lock held: they should hand work to their own thread rather than do it there.
+    pub fn on_session_change(&self, listener: impl Fn(&SessionChange) + Send + Sync + 'static) {
+        listener(&self.session_now());
+        lock(&self.listeners).push(Box::new(listener));
+    }
+
+    fn session_now(&self) -> SessionChange {
+        match (self.account(), self.backend()) {
+            (Some(account), Ok(backend)) => SessionChange::SignedIn {
+                account,
+                backend: backend.id(),
+            },
+            _ => SessionChange::SignedOut,
+        }
+    }
+
+    fn session_changed(&self) {
+        let now = self.session_now();
+        for listener in lock(&self.listeners).iter() {
+            listener(&now);
+        }
+    }
+
+    /// Where the app keeps its data (the embedded database, and the app's own stores).
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
     }
 
     /// Keeps `email`'s tokens; a keychain that refuses leaves them in memory for this session and
@@ -639,5 +699,38 @@ mod tests {
         assert_eq!(core.backend().unwrap().kind(), BackendKind::Embedded);
         assert_eq!(core.settings().backend, BackendKind::Embedded);
         assert_eq!(core.account().unwrap().email, PPC);
+    }
+
+    #[test]
+    fn listeners_hear_every_change_of_who_is_signed_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let (shell, _) = shell(dir.path());
+        let core = &shell.0;
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let log = heard.clone();
+        core.on_session_change(move |change| {
+            lock(&log).push(match change {
+                SessionChange::SignedIn { account, backend } => {
+                    format!("in {} {backend}", account.email)
+                }
+                SessionChange::SignedOut => "out".to_owned(),
+            })
+        });
+        signed_in(core);
+        core.park_session();
+        core.restore(PPC).unwrap();
+        core.end_session();
+        core.end_session();
+        assert_eq!(
+            *lock(&heard),
+            [
+                "out",
+                "in ppc@contoso.com embedded",
+                "out",
+                "in ppc@contoso.com embedded",
+                "out"
+            ],
+            "told once per change, nothing for a change that changes nothing"
+        );
     }
 }
