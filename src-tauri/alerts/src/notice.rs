@@ -268,8 +268,13 @@ pub fn describe(event: &Event, facts: &Facts) -> Option<Notice> {
             match decided {
                 "accepted" => {
                     let check = match facts.request.as_ref() {
-                        Some(r) => format!("Check your work email account ({}) for the verification email", r.organisation_email),
-                        None => "Check your work email account for the verification email".to_owned(),
+                        Some(r) => format!(
+                            "Check your work email account ({}) for the verification email",
+                            r.organisation_email
+                        ),
+                        None => {
+                            "Check your work email account for the verification email".to_owned()
+                        }
                     };
                     Some(notice(
                         format!("Your request to associate with {org_name} has been accepted"),
@@ -464,20 +469,25 @@ mod tests {
             json!({"request_id": "r1", "organisation_id": "o1", "organisation_name": "Fabrikam Consulting", "status": "denied"}),
         );
         let facts = Facts {
-            request: Some(request(RequestStatus::Denied, Some("Use your work address."))),
+            request: Some(request(
+                RequestStatus::Denied,
+                Some("Use your work address."),
+            )),
             ..Facts::default()
         };
         let n = describe(&denied, &facts).unwrap();
         assert!(n.title.contains("was not accepted"));
-        assert!(n.body.contains("Reason: Use your work address."), "{}", n.body);
+        assert!(
+            n.body.contains("Reason: Use your work address."),
+            "{}",
+            n.body
+        );
         assert!(matches!(n.target, Target::OwnRequest { .. }));
     }
 
     #[test]
     fn a_granted_privilege_is_told_and_a_revoked_one_is_not() {
-        let data = |granted| {
-            json!({"membership_id": "m1", "organisation_id": "o1", "privilege": "global_admin", "granted": granted})
-        };
+        let data = |granted| json!({"membership_id": "m1", "organisation_id": "o1", "privilege": "global_admin", "granted": granted});
         let facts = Facts {
             organisation_name: Some("Contoso Pty Ltd".into()),
             ..Facts::default()
@@ -504,7 +514,11 @@ mod tests {
         )
         .is_none());
         assert!(describe(
-            &event(2, "association_request.created", json!({"organisation_id": "o1"})),
+            &event(
+                2,
+                "association_request.created",
+                json!({"organisation_id": "o1"})
+            ),
             &Facts::default()
         )
         .is_none());

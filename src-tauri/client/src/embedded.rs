@@ -262,6 +262,20 @@ impl Backend for Embedded {
         ))
     }
 
+    /// The key has nothing to add here: an edit sent again after a crash carries the revision it
+    /// was based on, which the first application already moved on, so the service refuses the
+    /// repeat with `revision_mismatch` and the offline merge finds the edit already there.
+    fn update_profile_keyed(
+        &self,
+        access: &Secret,
+        membership: &str,
+        if_match: u64,
+        patch: &ProfilePatch,
+        _idempotency_key: &str,
+    ) -> Result<Profile, Error> {
+        self.update_profile(access, membership, if_match, patch)
+    }
+
     fn link_mcp_id(
         &self,
         access: &Secret,

@@ -182,4 +182,18 @@ pub trait Backend: Send + Sync {
     /// The mail the embedded backend kept for the caller, newest first; `None` for a backend
     /// whose mail goes to real inboxes.
     fn mailbox(&self, access: &Secret) -> Result<Option<Vec<StoredMail>>, Error>;
+
+    /// [`Backend::update_profile`] under the caller's own `Idempotency-Key`, for an edit that may
+    /// be sent again after a crash (the offline outbox keeps the key with the edit). The remote
+    /// backend sends the key, so a repeat gets the first answer replayed and changes nothing, and
+    /// retries a lost answer itself. The embedded backend has no answer to lose: the `if_match`
+    /// revision alone refuses a second application with `revision_mismatch`.
+    fn update_profile_keyed(
+        &self,
+        access: &Secret,
+        membership: &str,
+        if_match: u64,
+        patch: &ProfilePatch,
+        idempotency_key: &str,
+    ) -> Result<Profile, Error>;
 }

@@ -1,5 +1,6 @@
-//! `Idempotency-Key` on creating writes: a repeat with the same key and the same request gets the
-//! first answer, replayed, and changes nothing; the same key with another request is refused.
+//! `Idempotency-Key` on creating writes and on the profile edit: a repeat with the same key and the
+//! same request (method, path, body and `If-Match`) gets the first answer, replayed, and changes
+//! nothing; the same key with another request is refused.
 //!
 //! Keys live in the server's own small SQLite database, keyed by (account or `anonymous`, key).
 //! Claiming a key is one `INSERT` under `BEGIN IMMEDIATE`, so of two simultaneous identical
@@ -172,13 +173,27 @@ impl IdempotencyStore {
     }
 }
 
-fn fingerprint(salt: &[u8], method: &str, path: &str, body: &[u8]) -> Vec<u8> {
+/// `if_match` is part of the request: the same edit based on another revision is another request
+/// (its first answer, a 412 for example, says nothing about it). Only mixed in when present, so
+/// the fingerprints of creating writes stay what they were.
+fn fingerprint(
+    salt: &[u8],
+    method: &str,
+    path: &str,
+    if_match: Option<&[u8]>,
+    body: &[u8],
+) -> Vec<u8> {
     let mut h = Sha256::new();
     h.update(salt);
     h.update(method.as_bytes());
     h.update([0]);
     h.update(path.as_bytes());
     h.update([0]);
+    if let Some(tag) = if_match {
+        h.update(b"if-match:");
+        h.update(tag);
+        h.update([0]);
+    }
     h.update(body);
     h.finalize().to_vec()
 }
@@ -227,7 +242,7 @@ fn replay(stored: Stored) -> Response {
     response
 }
 
-/// The middleware on every creating route.
+/// The middleware on every route marked `idempotent`.
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     match run(state, request, next).await {
         Ok(response) => response,
@@ -277,9 +292,32 @@ async fn run(state: AppState, request: Request, next: Next) -> Result<Response, 
         &state.idempotency.salt,
         parts.method.as_str(),
         parts.uri.path(),
+        parts
+            .headers
+            .get(header::IF_MATCH)
+            .map(HeaderValue::as_bytes),
         &bytes,
     );
 
+    // From the claim on, everything runs in its own task, which a client that goes away (an app
+    // killed mid-request) cannot cancel: a claim whose request never ran, or whose answer was
+    // never recorded, would refuse every retry as "in progress" until it turned stale, and a
+    // later takeover could run the write twice.
+    let request = Request::from_parts(parts, Body::from(bytes));
+    let owned = tokio::spawn(claim_and_run(state, scope, key, fp, next, request));
+    owned.await.unwrap_or_else(|_| Err(ApiError::internal()))
+}
+
+/// Claims the key (waiting for a first request with it that is still running) and runs the
+/// request as its owner, or answers with the first answer or a refusal.
+async fn claim_and_run(
+    state: AppState,
+    scope: String,
+    key: String,
+    fp: Vec<u8>,
+    next: Next,
+    request: Request,
+) -> Result<Response, ApiError> {
     let deadline = Instant::now() + state.request_timeout;
     loop {
         let (s, k, f) = (scope.clone(), key.clone(), fp.clone());
@@ -306,14 +344,7 @@ async fn run(state: AppState, request: Request, next: Next) -> Result<Response, 
             }
         }
     }
-
-    // The claimed request runs in its own task, so it finishes and records its answer even when
-    // the client goes away or the timeout answers first; otherwise the key would stay claimed
-    // and a later takeover could run the write twice.
-    let request = Request::from_parts(parts, Body::from(bytes));
-    let task_state = state.clone();
-    let owned = tokio::spawn(async move { finish(task_state, scope, key, next, request).await });
-    owned.await.unwrap_or_else(|_| Err(ApiError::internal()))
+    finish(state, scope, key, next, request).await
 }
 
 /// Runs the claimed request and records its answer (or releases the key when the answer is
@@ -425,8 +456,16 @@ mod tests {
         assert_eq!(first.salt.len(), 32);
         let (_d, other) = store();
         assert_ne!(
-            fingerprint(&first.salt, "POST", "/v1/accounts", b"{}"),
-            fingerprint(&other.salt, "POST", "/v1/accounts", b"{}"),
+            fingerprint(&first.salt, "POST", "/v1/accounts", None, b"{}"),
+            fingerprint(&other.salt, "POST", "/v1/accounts", None, b"{}"),
         );
+    }
+
+    #[test]
+    fn the_same_edit_on_another_revision_is_another_request() {
+        let fp = |tag: Option<&[u8]>| fingerprint(b"salt", "PATCH", "/v1/p", tag, b"{}");
+        assert_ne!(fp(Some(b"\"1\"")), fp(Some(b"\"2\"")));
+        assert_ne!(fp(Some(b"\"1\"")), fp(None));
+        assert_eq!(fp(Some(b"\"1\"")), fp(Some(b"\"1\"")));
     }
 }

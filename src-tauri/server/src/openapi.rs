@@ -10,7 +10,7 @@ use crate::routes::{accounts, events, memberships, organisations, requests};
 #[openapi(
     info(
         title = "Partner Desk membership API",
-        description = "The remote membership backend of Partner Desk (API.md, v1). Errors are `{\"error\": {\"code\", \"message\"}}`; creating writes accept `Idempotency-Key`; lists take `limit` and `cursor`.",
+        description = "The remote membership backend of Partner Desk (API.md, v1). Errors are `{\"error\": {\"code\", \"message\"}}`; creating writes and profile edits accept `Idempotency-Key`; lists take `limit` and `cursor`.",
         license(name = "MIT OR Apache-2.0")
     ),
     paths(

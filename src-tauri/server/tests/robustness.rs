@@ -2,7 +2,11 @@
 //! malformed JSON, wrong types, missing and extra fields, huge bodies, odd content types, and
 //! unicode edge cases (look-alikes, zero-width, bidi controls, combining marks, noncharacters) in
 //! its body, path, query and headers. Every answer must be a 2xx, or a 4xx whose body is JSON with
-//! an error code and a message; never a 5xx, a dropped connection (a panic) or a timeout.
+//! an error code and a message; never a 5xx, a dropped connection (a panic) or a timeout. Text
+//! with invisible or direction-changing characters (zero-width, bidi marks and overrides,
+//! controls) in any field but a password must be refused; look-alike letters are real letters
+//! (Cyrillic names, IDN domains) and may be accepted: domains are canonicalised, so a look-alike
+//! never matches the domain it imitates (tests/domain.rs in the membership crate).
 //!
 //! Two passes: a systematic sweep (each operation × each field × a fixed table of bad values),
 //! then a proptest pass of random operations with random mutations (`ROBUSTNESS_CASES`, default
@@ -139,7 +143,11 @@ impl World {
             .json(&json!({"email": email, "password": DEMO_PASSWORD}))
             .send()
             .expect("sign-in answers");
-        assert!(r.status().is_success(), "sign-in of {email}: {}", r.status());
+        assert!(
+            r.status().is_success(),
+            "sign-in of {email}: {}",
+            r.status()
+        );
         r.json::<Value>().expect("a session")["access_token"]
             .as_str()
             .expect("an access token")
@@ -176,6 +184,9 @@ impl World {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = Client::builder()
             .timeout(Duration::from_secs(20))
+            // A connection per request: a refusal sent before a large body was read ends its
+            // connection (as HTTP allows), and must not be blamed on the next request.
+            .pool_max_idle_per_host(0)
             .build()
             .expect("an HTTP client");
         for (email, name) in [(MEMBER, "Robin Member"), (APPLICANT, "Sam Applicant")] {
@@ -240,13 +251,19 @@ impl World {
             .send()
             .and_then(|r| r.json::<Value>())
             .expect("verification");
-        self.fixtures.membership = r["membership_id"].as_str().expect("a membership").to_owned();
+        self.fixtures.membership = r["membership_id"]
+            .as_str()
+            .expect("a membership")
+            .to_owned();
     }
 
     /// Who the operation is meant for, so its body is checked past authorisation.
     fn caller(op: &Operation) -> Who {
         let p = op.path.as_str();
-        if matches!(p, "/v1/accounts" | "/v1/sessions" | "/v1/sessions/refresh" | "/healthz" | "/verify") {
+        if matches!(
+            p,
+            "/v1/accounts" | "/v1/sessions" | "/v1/sessions/refresh" | "/healthz" | "/verify"
+        ) {
             Who::Nobody
         } else if p == "/v1/verifications"
             || (p.starts_with("/v1/association-requests/{id}")
@@ -357,7 +374,9 @@ impl World {
             url.push('?');
             url.push_str(&req.query);
         }
-        let mut r = self.http.request(req.method.clone().unwrap_or(op.method.clone()), &url);
+        let mut r = self
+            .http
+            .request(req.method.clone().unwrap_or(op.method.clone()), &url);
         if let Some(token) = self.token(who) {
             r = r.bearer_auth(token);
         }
@@ -379,11 +398,22 @@ impl World {
             }
         }
         let started = Instant::now();
-        let response = r
-            .send()
-            .map_err(|e| format!("no answer (a crash or a dropped connection): {e}"))?;
+        let response = r.send().map_err(|e| {
+            let mut why = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                why.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            format!("no answer (a crash or a dropped connection): {why}")
+        })?;
         let status = response.status();
-        *self.answers.lock().unwrap().entry(status.as_u16()).or_default() += 1;
+        *self
+            .answers
+            .lock()
+            .unwrap()
+            .entry(status.as_u16())
+            .or_default() += 1;
         let event_stream = response
             .headers()
             .get(CONTENT_TYPE)
@@ -397,19 +427,25 @@ impl World {
                 .text()
                 .map_err(|e| format!("{status} with an unreadable body: {e}"))?
         };
-        if status.is_server_error() || status.as_u16() == 408 {
+        if status.is_success() && req.must_refuse {
             return Err(format!(
-                "{status} after {:?}: {text}",
-                started.elapsed()
+                "{status}: accepted invisible or bidi characters in {}",
+                req.label.as_deref().unwrap_or("a field")
             ));
         }
-        if status.is_client_error() {
+        if status.is_server_error() || status.as_u16() == 408 {
+            return Err(format!("{status} after {:?}: {text}", started.elapsed()));
+        }
+        // A HEAD answer has no body by definition.
+        if status.is_client_error() && req.method != Some(Method::HEAD) {
             let body: Value = serde_json::from_str(&text)
                 .map_err(|_| format!("{status} without a JSON body: {text:?}"))?;
             let code = body["error"]["code"].as_str().unwrap_or("");
             let message = body["error"]["message"].as_str().unwrap_or("");
             if code.is_empty() || message.is_empty() {
-                return Err(format!("{status} without an error code and message: {body}"));
+                return Err(format!(
+                    "{status} without an error code and message: {body}"
+                ));
             }
             if status.as_u16() == 401 && who != Who::Nobody {
                 // The mutation may have signed this session out (DELETE /v1/sessions/current).
@@ -430,6 +466,21 @@ struct Req {
     headers: Vec<(String, Vec<u8>)>,
     body: Option<Vec<u8>>,
     content_type: Option<String>,
+    /// What the mutation was, for the report of what was accepted.
+    label: Option<String>,
+    /// Invisible or direction-changing characters in a field other than a password: a 2xx
+    /// would let text that reads as something else into the records.
+    must_refuse: bool,
+}
+
+/// Characters a reader cannot see, or that reorder what they see: format characters (zero-width,
+/// joiners, bidi marks, overrides and isolates, the byte-order mark, the soft hyphen) and control
+/// characters other than ordinary whitespace.
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+        || (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
 }
 
 impl Req {
@@ -449,32 +500,32 @@ impl Req {
 /// Strings that look like something else, or carry invisible or direction-changing characters.
 fn unicode_edges() -> Vec<String> {
     let mut v: Vec<String> = [
-        "соntoso.com",                 // Cyrillic о
-        "contoso.com\u{200B}",         // zero-width space
-        "con\u{200D}toso",             // zero-width joiner
-        "\u{FEFF}robin",               // byte-order mark
-        "\u{202E}moc.osotnoc",         // right-to-left override
-        "robin\u{200F}",               // right-to-left mark
-        "\u{2066}robin\u{2069}",       // isolates
-        "ｃｏｎｔｏｓｏ",              // fullwidth
-        "𝕔𝕠𝕟𝕥𝕠𝕤𝕠",                     // mathematical double-struck
-        "e\u{0301}",                   // combining acute
-        "İı ß ﬁ",                      // case-mapping oddities
-        "\u{0000}",                    // NUL
-        "a\u{0007}b\u{001B}[31m",      // control characters, an escape sequence
-        "\u{FFFF}\u{FFFE}",            // noncharacters
-        "\u{10FFFF}",                  // the last code point
+        "соntoso.com",                                 // Cyrillic о
+        "contoso.com\u{200B}",                         // zero-width space
+        "con\u{200D}toso",                             // zero-width joiner
+        "\u{FEFF}robin",                               // byte-order mark
+        "\u{202E}moc.osotnoc",                         // right-to-left override
+        "robin\u{200F}",                               // right-to-left mark
+        "\u{2066}robin\u{2069}",                       // isolates
+        "ｃｏｎｔｏｓｏ",                              // fullwidth
+        "𝕔𝕠𝕟𝕥𝕠𝕤𝕠",                                     // mathematical double-struck
+        "e\u{0301}",                                   // combining acute
+        "İı ß ﬁ",                                      // case-mapping oddities
+        "\u{0000}",                                    // NUL
+        "a\u{0007}b\u{001B}[31m",                      // control characters, an escape sequence
+        "\u{FFFF}\u{FFFE}",                            // noncharacters
+        "\u{10FFFF}",                                  // the last code point
         "\u{1F600}\u{1F3F3}\u{FE0F}\u{200D}\u{1F308}", // emoji with ZWJ
-        "\u{00A0}\u{3000}",            // no-break and ideographic spaces
+        "\u{00A0}\u{3000}",                            // no-break and ideographic spaces
         "",
         " ",
         "\t\r\n",
         "<script>alert(1)</script>",
         "' OR 1=1 --",
-        "\"robin\" NEAR/2 * OR ^",     // FTS5 syntax
+        "\"robin\" NEAR/2 * OR ^", // FTS5 syntax
         "../../etc/passwd",
         "%00%2e%2e",
-        "xn--80ak6aa92e.com",          // punycode of a look-alike
+        "xn--80ak6aa92e.com", // punycode of a look-alike
         "robin@contoso.com.evil.test",
         "robin@xn--ntoso-3ve.com",
     ]
@@ -508,8 +559,21 @@ fn wrong_types() -> Vec<Value> {
 /// Bodies that are not JSON, or not the JSON of any request.
 fn malformed_bodies() -> Vec<Vec<u8>> {
     let mut v: Vec<Vec<u8>> = [
-        "", "{", "}", "{\"a\":", "{'a': 1}", "{\"a\": 1,}", "nul", "[]", "\"text\"", "1", "null",
-        "true", "{} {}", "{\"a\":\"\\ud800\"}", "{\"a\":\"\\u0000\"}",
+        "",
+        "{",
+        "}",
+        "{\"a\":",
+        "{'a': 1}",
+        "{\"a\": 1,}",
+        "nul",
+        "[]",
+        "\"text\"",
+        "1",
+        "null",
+        "true",
+        "{} {}",
+        "{\"a\":\"\\ud800\"}",
+        "{\"a\":\"\\u0000\"}",
     ]
     .into_iter()
     .map(|s| s.as_bytes().to_vec())
@@ -518,7 +582,7 @@ fn malformed_bodies() -> Vec<Vec<u8>> {
     v.push(b"\xEF\xBB\xBF{}".to_vec());
     v.push(b"{\"a\": \"\xC3\x28\"}".to_vec());
     v.push("[".repeat(100_000).into_bytes());
-    v.push(format!("{}", "9".repeat(20_000)).into_bytes());
+    v.push("9".repeat(20_000).into_bytes());
     // Well over the 64 KiB limit, and just over it.
     v.push(format!("{{\"a\": \"{}\"}}", "x".repeat(1 << 20)).into_bytes());
     v.push(format!("{{\"a\": \"{}\"}}", "x".repeat(64 * 1024)).into_bytes());
@@ -527,8 +591,24 @@ fn malformed_bodies() -> Vec<Vec<u8>> {
 
 fn path_edges() -> Vec<String> {
     let mut v: Vec<String> = [
-        "", "x", "0", "-1", "null", "%00", "%FF%FE", "%E2%80%8B", "..", "%2E%2E%2F", "a%2Fb",
-        "org_%D0%BE", "соntoso", "\u{202E}abc", "' OR 1=1", "*", "%", "%zz",
+        "",
+        "x",
+        "0",
+        "-1",
+        "null",
+        "%00",
+        "%FF%FE",
+        "%E2%80%8B",
+        "..",
+        "%2E%2E%2F",
+        "a%2Fb",
+        "org_%D0%BE",
+        "соntoso",
+        "\u{202E}abc",
+        "' OR 1=1",
+        "*",
+        "%",
+        "%zz",
     ]
     .into_iter()
     .map(String::from)
@@ -539,8 +619,21 @@ fn path_edges() -> Vec<String> {
 
 fn query_edges() -> Vec<String> {
     [
-        "", "-1", "0", "101", "4294967296", "99999999999999999999", "1.5", "abc", "%00",
-        "%FF", "%E2%80%8B", "%D1%81%D0%BE", "%E2%80%AE", "'%20OR%201=1", "%22%2A",
+        "",
+        "-1",
+        "0",
+        "101",
+        "4294967296",
+        "99999999999999999999",
+        "1.5",
+        "abc",
+        "%00",
+        "%FF",
+        "%E2%80%8B",
+        "%D1%81%D0%BE",
+        "%E2%80%AE",
+        "'%20OR%201=1",
+        "%22%2A",
     ]
     .into_iter()
     .map(String::from)
@@ -580,13 +673,24 @@ fn sweep(world: &World, op: &Operation) -> Vec<Req> {
             for edge in unicode_edges() {
                 let mut whole = fresh();
                 whole.insert(prop.clone(), json!(edge));
-                out.push(Req::json(&Value::Object(whole)));
+                let hidden = prop != "password" && edge.chars().any(invisible);
+                let mut r = Req::json(&Value::Object(whole));
+                r.label = Some(format!("{prop} = {edge:?}"));
+                r.must_refuse = hidden;
+                out.push(r);
                 // Hidden inside a well-formed value, where it is hardest to see.
                 let mut inside = fresh();
                 if let Some(Value::String(s)) = inside.get(prop).cloned() {
-                    let mid = s.char_indices().nth(s.chars().count() / 2).map_or(0, |(i, _)| i);
-                    inside.insert(prop.clone(), json!(format!("{}{edge}{}", &s[..mid], &s[mid..])));
-                    out.push(Req::json(&Value::Object(inside)));
+                    let mid = s
+                        .char_indices()
+                        .nth(s.chars().count() / 2)
+                        .map_or(0, |(i, _)| i);
+                    let spliced = format!("{}{edge}{}", &s[..mid], &s[mid..]);
+                    inside.insert(prop.clone(), json!(spliced));
+                    let mut r = Req::json(&Value::Object(inside));
+                    r.label = Some(format!("{prop} = {spliced:?}"));
+                    r.must_refuse = hidden;
+                    out.push(r);
                 }
             }
         }
@@ -610,7 +714,9 @@ fn sweep(world: &World, op: &Operation) -> Vec<Req> {
         }
         // Duplicate keys.
         if let Some(first) = props.first() {
-            out.push(Req::raw(format!("{{\"{first}\": \"a\", \"{first}\": \"b\"}}")));
+            out.push(Req::raw(format!(
+                "{{\"{first}\": \"a\", \"{first}\": \"b\"}}"
+            )));
         }
         for raw in malformed_bodies() {
             out.push(Req::raw(raw));
@@ -659,11 +765,20 @@ fn sweep(world: &World, op: &Operation) -> Vec<Req> {
     let mut headers: Vec<(String, Vec<u8>)> = vec![
         ("authorization".into(), b"Bearer".to_vec()),
         ("authorization".into(), b"Basic cm9iaW46cGFzcw==".to_vec()),
-        ("authorization".into(), format!("Bearer {}", "A".repeat(6000)).into_bytes()),
-        ("authorization".into(), "Bearer \u{200B}".as_bytes().to_vec()),
+        (
+            "authorization".into(),
+            format!("Bearer {}", "A".repeat(6000)).into_bytes(),
+        ),
+        (
+            "authorization".into(),
+            "Bearer \u{200B}".as_bytes().to_vec(),
+        ),
         ("accept".into(), b"application/json".to_vec()),
         ("accept".into(), b"*/*;q=\xff".to_vec()),
-        ("x-forwarded-for".into(), b"not-an-address, 300.1.1.1".to_vec()),
+        (
+            "x-forwarded-for".into(),
+            b"not-an-address, 300.1.1.1".to_vec(),
+        ),
     ];
     for h in &op.header_params {
         for v in [
@@ -755,14 +870,15 @@ fn json_value() -> impl Strategy<Value = Value> {
 
 fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
-        (0..8usize, json_value()).prop_map(|(i, v)| Mutation::Field(i, v)),
+        2 => (0..8usize, json_value()).prop_map(|(i, v)| Mutation::Field(i, v)),
         3 => (0..8usize, tricky_text()).prop_map(|(i, s)| Mutation::FieldText(i, s)),
-        (0..8usize).prop_map(Mutation::Remove),
-        proptest::collection::vec(any::<u8>(), 0..200).prop_map(Mutation::Raw),
-        json_value().prop_map(|v| Mutation::Raw(serde_json::to_vec(&v).unwrap_or_default())),
-        (0..3usize, tricky_text()).prop_map(|(i, s)| Mutation::Path(i, s)),
-        (0..6usize, tricky_text()).prop_map(|(i, s)| Mutation::Query(i, s)),
-        (0..4usize, proptest::collection::vec(any::<u8>(), 0..60)).prop_map(|(i, v)| Mutation::Header(i, v)),
+        1 => (0..8usize).prop_map(Mutation::Remove),
+        1 => proptest::collection::vec(any::<u8>(), 0..200).prop_map(Mutation::Raw),
+        1 => json_value().prop_map(|v| Mutation::Raw(serde_json::to_vec(&v).unwrap_or_default())),
+        1 => (0..3usize, tricky_text()).prop_map(|(i, s)| Mutation::Path(i, s)),
+        1 => (0..6usize, tricky_text()).prop_map(|(i, s)| Mutation::Query(i, s)),
+        1 => (0..4usize, proptest::collection::vec(any::<u8>(), 0..60))
+            .prop_map(|(i, v)| Mutation::Header(i, v)),
     ]
 }
 
@@ -781,7 +897,10 @@ fn encode(s: &str) -> String {
 
 fn apply(world: &World, op: &Operation, m: &Mutation) -> Req {
     let good = op.body.as_ref().map(|s| world.good_body(s));
-    let keys: Vec<String> = good.as_ref().map(|b| b.keys().cloned().collect()).unwrap_or_default();
+    let keys: Vec<String> = good
+        .as_ref()
+        .map(|b| b.keys().cloned().collect())
+        .unwrap_or_default();
     let with_body = |b: Map<String, Value>| Req::json(&Value::Object(b));
     let base = || good.clone().map(with_body).unwrap_or_default();
     let field = |i: &usize| (!keys.is_empty()).then(|| keys[i % keys.len()].clone());
@@ -820,7 +939,12 @@ fn apply(world: &World, op: &Operation, m: &Mutation) -> Req {
         }
         Mutation::Header(i, v) => {
             let mut r = base();
-            let names = ["authorization", "idempotency-key", "if-match", "last-event-id"];
+            let names = [
+                "authorization",
+                "idempotency-key",
+                "if-match",
+                "last-event-id",
+            ];
             let name = names[i % names.len()];
             if name == "authorization" {
                 r.who = Some(Who::Nobody);
@@ -838,13 +962,19 @@ fn every_operation_answers_bad_input_with_a_coded_4xx_never_a_5xx() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let sink = SmtpSink::start();
     let mut launch = Launch::new(&dir.path().join("server.sqlite3"), &sink);
-    launch.extra.extend(["--request-timeout-secs".into(), "20".into()]);
+    launch
+        .extra
+        .extend(["--request-timeout-secs".into(), "20".into()]);
     let mut server = ServerProcess::start(launch);
 
     let doc: Value = serde_json::from_str(include_str!("../../../docs/openapi.json"))
         .expect("docs/openapi.json is JSON");
     let ops = operations(&doc);
-    assert!(ops.len() >= 30, "the document lists {} operations", ops.len());
+    assert!(
+        ops.len() >= 30,
+        "the document lists {} operations",
+        ops.len()
+    );
 
     let mut world = World::setup(server.base());
     world.verify_member(&sink);
@@ -858,10 +988,18 @@ fn every_operation_answers_bad_input_with_a_coded_4xx_never_a_5xx() {
         for req in reqs {
             sent += 1;
             if let Err(e) = world.send(op, &req) {
-                failures.push(format!("{} {}: {e}\n    request: {req:?}", op.method, op.path));
+                failures.push(format!(
+                    "{} {}: {e}\n    request: {req:?}",
+                    op.method, op.path
+                ));
             }
         }
-        assert!(server.alive(), "the server died during {} {}", op.method, op.path);
+        assert!(
+            server.alive(),
+            "the server died during {} {}",
+            op.method,
+            op.path
+        );
     }
     let sweep_time = started.elapsed();
 
@@ -903,7 +1041,7 @@ fn every_operation_answers_bad_input_with_a_coded_4xx_never_a_5xx() {
     }
     assert!(
         failures.is_empty(),
-        "{} of {sent} requests were not answered with a coded 4xx or a 2xx:\n{}",
+        "{} of {sent} requests got a wrong answer:\n{}",
         failures.len(),
         failures.join("\n")
     );

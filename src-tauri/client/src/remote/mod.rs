@@ -15,9 +15,9 @@ use serde::de::DeserializeOwned;
 
 use errors::Failure;
 pub use errors::UNREACHABLE;
+pub(crate) use retry::unit_random;
 pub use retry::RetryPolicy;
 use retry::{Attempt, Repeat};
-pub(crate) use retry::unit_random;
 
 /// Settings of a [`Remote`].
 #[derive(Debug, Clone)]
@@ -187,10 +187,15 @@ impl Remote {
     fn exchange(&self, call: Call<'_>) -> Result<Vec<u8>, Error> {
         let url = self.url(&call.path, &call.query);
         let body = call.body.as_ref().map(|b| b.to_string().into_bytes());
-        // One key per logical call, reused by its retries: that is what makes them safe.
-        let key = call.creates.then(|| self.idempotency_key());
+        // One key per logical call, reused by its retries: that is what makes them safe. A key
+        // the caller brings (an offline edit's) is used as is.
+        let key = call
+            .key
+            .map(str::to_owned)
+            .or_else(|| call.creates.then(|| self.idempotency_key()));
         let repeat = match call.method {
             _ if call.once => Repeat::Once,
+            _ if call.key.is_some() => Repeat::Safe,
             Method::GET | Method::PUT | Method::DELETE => Repeat::Safe,
             Method::POST if call.creates || call.safe => Repeat::Safe,
             _ => Repeat::Once,
@@ -338,6 +343,8 @@ struct Call<'a> {
     if_match: Option<u64>,
     /// A creating write: sends an `Idempotency-Key`, so it may be retried.
     creates: bool,
+    /// The caller's own `Idempotency-Key` for this write, so it may be retried too.
+    key: Option<&'a str>,
     /// A POST that changes nothing (the association preview), so it may be retried.
     safe: bool,
     /// Never retried, even if it could be (the health check wants a quick answer).
@@ -355,6 +362,7 @@ impl<'a> Call<'a> {
             body: None,
             if_match: None,
             creates: false,
+            key: None,
             safe: false,
             once: false,
         }

@@ -13,6 +13,30 @@ use serde_json::json;
 use super::{Call, Remote};
 use crate::{Backend, Privilege, MAX_EVENTS};
 
+/// `PATCH /v1/memberships/{id}/profile` with `If-Match`.
+fn profile_patch<'a>(
+    access: &'a Secret,
+    membership: &'a str,
+    if_match: u64,
+    patch: &ProfilePatch,
+) -> Call<'a> {
+    let mut call = Call::new(
+        Method::PATCH,
+        "/v1/memberships/{id}/profile",
+        vec!["v1", "memberships", membership, "profile"],
+    )
+    .by(access)
+    .json(json!({
+        "first_name": patch.first_name,
+        "last_name": patch.last_name,
+        "job_title": patch.job_title,
+        "phone": patch.phone,
+        "preferred_language": patch.preferred_language,
+    }));
+    call.if_match = Some(if_match);
+    call
+}
+
 /// `POST /v1/sessions` and `/v1/sessions/refresh` answer with this.
 #[derive(Deserialize)]
 struct WireSession {
@@ -318,20 +342,19 @@ impl Backend for Remote {
         if_match: u64,
         patch: &ProfilePatch,
     ) -> Result<Profile, Error> {
-        let mut call = Call::new(
-            Method::PATCH,
-            "/v1/memberships/{id}/profile",
-            vec!["v1", "memberships", membership, "profile"],
-        )
-        .by(access)
-        .json(json!({
-            "first_name": patch.first_name,
-            "last_name": patch.last_name,
-            "job_title": patch.job_title,
-            "phone": patch.phone,
-            "preferred_language": patch.preferred_language,
-        }));
-        call.if_match = Some(if_match);
+        self.run(profile_patch(access, membership, if_match, patch))
+    }
+
+    fn update_profile_keyed(
+        &self,
+        access: &Secret,
+        membership: &str,
+        if_match: u64,
+        patch: &ProfilePatch,
+        idempotency_key: &str,
+    ) -> Result<Profile, Error> {
+        let mut call = profile_patch(access, membership, if_match, patch);
+        call.key = Some(idempotency_key);
         self.run(call)
     }
 

@@ -63,7 +63,8 @@ pub async fn profile(
 
 #[utoipa::path(patch, path = "/v1/memberships/{id}/profile", tag = "memberships",
     security(("bearer" = [])),
-    params(("id" = String, Path), ("If-Match" = String, Header, description = "The ETag of the profile that was edited")),
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "The ETag of the profile that was edited"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a repeat (with the same `If-Match` and body) return the first answer: an edit sent again after a lost answer is not applied twice")),
     request_body = ProfilePatchBody,
     responses(
         (status = 200, description = "The new profile, with its new `ETag`", body = Profile),

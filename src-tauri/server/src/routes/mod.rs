@@ -24,7 +24,7 @@ pub struct Route {
     /// In axum's and OpenAPI's shared syntax (`/v1/organisations/{org}`).
     pub path: &'static str,
     pub handler: MethodRouter<AppState>,
-    /// A creating write: honours `Idempotency-Key`.
+    /// A creating write, or the profile edit: honours `Idempotency-Key`.
     pub idempotent: bool,
 }
 
@@ -142,11 +142,15 @@ pub fn table() -> Vec<Route> {
             "/v1/memberships/{id}/profile",
             get(memberships::profile),
         ),
-        r(
-            M::PATCH,
-            "/v1/memberships/{id}/profile",
-            patch(memberships::update_profile),
-        ),
+        // Keyed too: an offline edit sent again after a crash must not be applied twice.
+        Route {
+            idempotent: true,
+            ..r(
+                M::PATCH,
+                "/v1/memberships/{id}/profile",
+                patch(memberships::update_profile),
+            )
+        },
         r(
             M::PUT,
             "/v1/memberships/{id}/mcp-id",

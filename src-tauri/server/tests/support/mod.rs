@@ -99,7 +99,10 @@ impl ServerProcess {
 
     /// Starts the binary again with the same settings (same database, same port).
     pub fn restart(&mut self) {
-        assert!(self.child.is_none(), "restart a server only after killing it");
+        assert!(
+            self.child.is_none(),
+            "restart a server only after killing it"
+        );
         // The old process's listening socket is gone with it; the port may still be held for a
         // moment by the kernel, so a refused bind is retried briefly.
         let deadline = Instant::now() + Duration::from_secs(10);
