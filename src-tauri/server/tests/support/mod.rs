@@ -1,10 +1,7 @@
 //! What the robustness, fault and secrets tests share: the real server binary as a process that
-//! can be killed and started again on the same port and database, and the contract suite's SMTP
+//! can be killed and started again on the same port and database, and the testkit's SMTP
 //! sink (a real SMTP server on loopback that outlives the server process).
 #![allow(dead_code)] // Each test target uses its own part of this module.
-
-#[path = "../contract/smtp_sink.rs"]
-pub mod smtp_sink;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
@@ -12,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use smtp_sink::SmtpSink;
+pub use testkit::SmtpSink;
 
 pub const DEMO_PASSWORD: &str = "partnerdesk-demo";
 
