@@ -75,6 +75,15 @@ export const privilegeCatalogue = () => invoke('privilege_catalogue');
 export const requestPrivilege = (membership_id, privilege, note) =>
   invoke('request_privilege', { membership_id, privilege, note });
 
+// Offline editing and sync (progress and status also arrive as the `partnerdesk-sync` event)
+export const syncStatus = () => invoke('sync_status');
+export const syncNow = () => invoke('sync_now');
+export const setWorkOffline = (offline) => invoke('set_work_offline', { offline });
+export const unsyncedEdits = () => invoke('unsynced_edits');
+export const conflicts = () => invoke('conflicts');
+export const resolveConflict = (edit_id, choices) => invoke('resolve_conflict', { edit_id, choices });
+export const discardEdit = (edit_id) => invoke('discard_edit', { edit_id });
+
 // Membership Centre
 export const domains = (org_id) => invoke('domains', { org_id });
 export const addDomain = (org_id, domain, include_subdomains) =>
@@ -100,3 +109,9 @@ export const settings = () => invoke('settings');
 export const saveSettings = (settings) => invoke('save_settings', { settings });
 export const backendStatus = () => invoke('backend_status');
 export const appReady = () => invoke('app_ready');
+
+// Inbox: new requests and decisions, with the actions a desktop notification offers
+export const inbox = (limit) => invoke('inbox', { limit: limit ?? null });
+export const inboxAct = (id, action) => invoke('inbox_act', { id, action });
+export const inboxMarkRead = (id) => invoke('inbox_mark_read', { id });
+export const inboxMarkAllRead = () => invoke('inbox_mark_all_read');

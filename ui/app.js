@@ -12,10 +12,13 @@ import * as centre from './views/centre.js';
 import * as help from './views/help.js';
 import * as settings from './views/settings.js';
 import * as organisationNew from './views/organisation-new.js';
+import * as inbox from './views/inbox.js';
+import * as syncStatus from './sync-status.js';
 
 const views = {
   signin, home, join, mailbox, verify, profile, privileges, centre, help, settings,
   'organisation-new': organisationNew,
+  inbox,
 };
 
 /** What every screen shares: the account, its memberships and the way to move between screens. */
@@ -25,6 +28,29 @@ export const app = {
   current: null,
   /** A verification link opened while signed out: it is used once someone signs in. */
   pendingLink: null,
+  /** The inbox's counts ({unread, pending}) for the nav badge; null while signed out. */
+  inboxBadge: null,
+  /** Counts the shell's inbox events, so an answer asked for before the latest one is not shown. */
+  inboxNews: 0,
+
+  /** Shows new inbox counts on the nav item (from the inbox screen or the shell's event). */
+  setInboxBadge(badge) {
+    const same = badge && this.inboxBadge && badge.unread === this.inboxBadge.unread && badge.pending === this.inboxBadge.pending;
+    this.inboxBadge = this.account && badge ? badge : null;
+    if (!same) renderNav();
+  },
+
+  /** Asks the shell for the inbox's counts (after signing in). */
+  async refreshInboxBadge() {
+    if (!this.account) return;
+    const news = this.inboxNews;
+    try {
+      const { badge } = await api.inbox(0);
+      if (news === this.inboxNews) this.setInboxBadge(badge);
+    } catch (e) {
+      // The badge waits for the next change; the inbox screen says what is wrong.
+    }
+  },
 
   /** Memberships whose organisation the account may manage (PPC or Global Administrator). */
   adminMemberships() {
@@ -45,13 +71,18 @@ export const app = {
 
   signedIn(account) {
     this.account = account;
+    this.inboxBadge = null;
     renderHeader();
+    this.refreshInboxBadge();
+    syncStatus.refresh();
   },
 
   signedOut() {
     this.account = null;
     this.me = null;
+    this.inboxBadge = null;
     renderHeader();
+    syncStatus.signedOut();
   },
 
   /** Asks the shell who is signed in now (after switching backends, nobody until they sign in). */
@@ -114,7 +145,7 @@ function navItems() {
   if (!app.account) {
     return [['signin', 'Sign in'], ['help', 'Help'], ['settings', 'Settings']];
   }
-  const items = [['home', 'Home']];
+  const items = [['home', 'Home'], ['inbox', 'Inbox']];
   const member = app.activeMemberships().length > 0;
   items.push(['join', member ? 'Associate to another organisation' : 'Join an existing organisation']);
   items.push(['mailbox', 'Mailbox'], ['verify', 'Verify']);
@@ -124,9 +155,18 @@ function navItems() {
   return items;
 }
 
+/** The Inbox nav item's text and accessible name: the unread count, and what waits for you. */
+function inboxLabel() {
+  const b = app.inboxBadge;
+  if (!b || (b.unread === 0 && b.pending === 0)) return { badge: null, name: null };
+  const waiting = b.pending ? `, ${b.pending} waiting for your decision` : '';
+  return { badge: b.unread ? String(b.unread) : null, name: `Inbox, ${b.unread} unread${waiting}` };
+}
+
 function renderNav() {
   const nav = document.getElementById('nav');
   const current = app.current?.name;
+  const inboxText = inboxLabel();
   nav.replaceChildren(
     h(
       'ul',
@@ -142,9 +182,13 @@ function renderNav() {
               id: `nav-${name}`,
               testid: `nav-${name}`,
               'aria-current': name === current ? 'page' : null,
+              'aria-label': name === 'inbox' ? inboxText.name : null,
               on: { click: () => app.go(name) },
             },
             label,
+            name === 'inbox' && inboxText.badge
+              ? h('span', { class: 'badge', testid: 'inbox-badge', 'aria-hidden': 'true' }, inboxText.badge)
+              : null,
           ),
         ),
       ),
@@ -153,6 +197,7 @@ function renderNav() {
 }
 
 async function start() {
+  syncStatus.start();
   document.getElementById('switch-account').addEventListener('click', async () => {
     try {
       const recent = await api.switchAccount();
@@ -224,3 +269,33 @@ function takeLinks() {
 
 window.addEventListener('partnerdesk-deep-link', takeLinks);
 takeLinks();
+
+/**
+ * The shell's inbox news (src-tauri/src/notifications.rs): new counts for the badge; the outcome of
+ * an Approve or Deny chosen on a desktop notification; whether new requests are being followed.
+ */
+window.addEventListener('partnerdesk-inbox', async (event) => {
+  await started;
+  const detail = event.detail ?? {};
+  if (!app.account) return;
+  if (detail.badge) {
+    app.inboxNews += 1;
+    app.setInboxBadge(detail.badge);
+  }
+  if (detail.acted && detail.acted.action !== 'open') {
+    if (detail.acted.ok) announce(detail.acted.message);
+    else if (detail.acted.error) showError(new api.ApiError(detail.acted.error));
+  }
+  if (app.current?.name === 'inbox') await inbox.refresh(app).catch(() => {});
+});
+
+/** Open, chosen on a desktop notification: the shell has shown the window; show the request. */
+window.addEventListener('partnerdesk-open', async (event) => {
+  await started;
+  if (!app.account || !event.detail?.target) return;
+  try {
+    await inbox.openTarget(app, event.detail.target);
+  } catch (e) {
+    showError(e);
+  }
+});

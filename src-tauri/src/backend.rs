@@ -74,6 +74,12 @@ impl Backend {
         self.api.as_ref()
     }
 
+    /// [`Backend::api`] as a handle of its own, for work that outlives a command (the follower of
+    /// new requests keeps the backend it started on).
+    pub fn shared_api(&self) -> Arc<dyn client::Backend> {
+        self.api.clone()
+    }
+
     /// The embedded service itself (tests and tools); `None` for a server.
     pub fn programme(&self) -> Option<&Arc<Programme>> {
         self.programme.as_ref()

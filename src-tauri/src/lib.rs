@@ -9,9 +9,14 @@ pub mod commands;
 pub mod deeplink;
 pub mod error;
 pub mod keychain;
+pub mod notifications;
+#[cfg(not(target_os = "linux"))]
+mod plugin_notifier;
 pub mod settings;
 pub mod startup;
 pub mod state;
+pub mod sync;
+pub mod tray;
 
 use tauri::{Manager, Runtime};
 
@@ -28,9 +33,15 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, dirs: DataDirs) -> taur
         DataDirs::App => builder.setup(|app| {
             let shell = Shell::open(&app.path().app_data_dir()?, &app.path().app_config_dir()?);
             app.manage(shell);
+            notifications::follow(app.handle());
+            sync::follow(app.handle());
             Ok(())
         }),
     };
+    // Follows new requests for whoever is signed in and keeps the inbox (on the mock runtime too).
+    let builder = builder.plugin(notifications::init());
+    // Offline profile editing: the local store and the sync of whoever is signed in.
+    let builder = builder.plugin(sync::init());
     builder.invoke_handler(tauri::generate_handler![
         commands::account::session,
         commands::account::sign_in,
@@ -60,6 +71,13 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, dirs: DataDirs) -> taur
         commands::profile::unlink_mcp_id,
         commands::profile::privilege_catalogue,
         commands::profile::request_privilege,
+        commands::profile::sync_status,
+        commands::profile::sync_now,
+        commands::profile::set_work_offline,
+        commands::profile::unsynced_edits,
+        commands::profile::conflicts,
+        commands::profile::resolve_conflict,
+        commands::profile::discard_edit,
         commands::admin::domains,
         commands::admin::add_domain,
         commands::admin::remove_domain,
@@ -79,6 +97,10 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, dirs: DataDirs) -> taur
         commands::app::save_settings,
         commands::app::backend_status,
         startup::app_ready,
+        commands::inbox::inbox,
+        commands::inbox::inbox_act,
+        commands::inbox::inbox_mark_read,
+        commands::inbox::inbox_mark_all_read,
     ])
 }
 
@@ -97,7 +119,15 @@ pub fn run() {
         ))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(deeplink::init())
-        .plugin(tauri_plugin_window_state::Builder::new().build());
+        .plugin(tauri_plugin_window_state::Builder::new().build())
+        // The tray icon, and closing the window to it while signed in.
+        .plugin(tray::init())
+        // Notices are shown on the desktop too (never in the tests on the mock runtime).
+        .manage(notifications::OsNotifications);
+    // macOS and Windows show them through the plugin; Linux talks to the notification server
+    // itself (alerts::DbusNotifier). The window is granted none of the plugin's commands.
+    #[cfg(not(target_os = "linux"))]
+    let builder = builder.plugin(tauri_plugin_notification::init());
     build_app(builder, DataDirs::from_env())
         .run(context())
         .expect("the Partner Desk window could not start");

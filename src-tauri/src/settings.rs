@@ -36,6 +36,9 @@ pub struct Settings {
     pub accounts: Vec<String>,
     /// The account to restore at startup, if its session is still in the keychain.
     pub last_account: Option<String>,
+    /// Desktop notifications of new requests and decisions: on or off, and quiet hours. The
+    /// inbox fills either way.
+    pub alerts: alerts::Settings,
 }
 
 impl Default for Settings {
@@ -50,6 +53,7 @@ impl Default for Settings {
             }],
             accounts: Vec::new(),
             last_account: None,
+            alerts: alerts::Settings::default(),
         }
     }
 }

@@ -435,6 +435,42 @@ impl Core {
         }
     }
 
+    /// The access token of `account_id`'s session on the backend `backend_id`, for work the app
+    /// does in the background (following new requests, sending offline edits). `refused` is a
+    /// token the backend has just refused: the session is renewed once, exactly as
+    /// [`Core::with_access`] renews it (or the token another caller renewed meanwhile is
+    /// returned). Refused when that account is no longer the one signed in here, so background
+    /// work for an account that was switched away from never holds the next account's token.
+    pub fn access_token(
+        &self,
+        account_id: &str,
+        backend_id: &str,
+        refused: Option<&Secret>,
+    ) -> Result<Secret, UiError> {
+        let current = || {
+            self.account().is_some_and(|a| a.account_id == account_id)
+                && self.backend().is_ok_and(|b| b.id() == backend_id)
+        };
+        if !current() {
+            return Err(UiError::not_signed_in());
+        }
+        let token = self.with_access(|_, access| match refused {
+            // Answering as the backend did makes `with_access` renew the session.
+            Some(refused) if refused == access => Err(membership::Error::new(
+                ErrorKind::Unauthenticated,
+                "unauthenticated",
+                "The session's access token was refused.",
+            )),
+            _ => Ok(access.clone()),
+        })?;
+        // Checked again: the person may have switched accounts while the token was renewed.
+        if current() {
+            Ok(token)
+        } else {
+            Err(UiError::not_signed_in())
+        }
+    }
+
     /// Calls `listener` now with who is signed in, and again after every change (sign-in, sign-out,
     /// switching accounts or backends). Listeners run on the thread that made the change, with no
     /// lock held: they should hand work to their own thread rather than do it there.

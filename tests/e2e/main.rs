@@ -6,6 +6,7 @@
 //! Each journey launches the app on a fresh data folder, so the demo data is new every time; each
 //! step leaves a screenshot in `test-output/e2e/<journey>/`.
 mod deeplink;
+mod notification_server;
 mod webdriver;
 
 use std::path::PathBuf;
@@ -435,4 +436,98 @@ fn settings_point_the_app_at_a_server() {
     s.click("#lookup-submit");
     s.wait_for_text("#lookup-results", "Fabrikam");
     s.screenshot("lookup-on-server");
+}
+
+/// A request that waits for the PPC reaches them on the desktop — a Notify call to the session
+/// bus's notification server (python3-dbusmock) naming the requester, with Approve, Deny and
+/// Open — and in the Inbox with a badge; Approve in the Inbox accepts it and takes the desktop
+/// notification back.
+#[test]
+fn the_ppc_is_notified_of_a_request_and_approves_it_from_the_inbox() {
+    let server = notification_server::NotificationServer::start();
+    let (mut s, _data) = launch("e-notified");
+
+    sign_in(&mut s, STAFF);
+    request_to_join_contoso(
+        &mut s,
+        "sam@staff-contoso.net",
+        "sent to your organisation's program administrator",
+    );
+    s.wait_for_text("#join-outcome", PENDING);
+
+    switch_to(&mut s, PPC);
+    let call = server.wait_for_notify("Sam Staff", std::time::Duration::from_secs(30));
+    assert_eq!(call.app_name, "Partner Desk");
+    assert_eq!(
+        call.summary,
+        "Sam Staff asks to associate with Contoso Pty Ltd"
+    );
+    assert!(call.body.contains("sam@staff-contoso.net"), "{call:?}");
+    assert_eq!(
+        call.actions,
+        ["approve", "Approve", "deny", "Deny", "default", "Open"]
+    );
+    s.wait_for_text("[data-testid=inbox-badge]", "1");
+    let name = s.script(
+        "return document.getElementById('nav-inbox').getAttribute('aria-label');",
+        serde_json::json!([]),
+    );
+    assert_eq!(name, "Inbox, 1 unread, 1 waiting for your decision");
+    s.screenshot("badge");
+
+    s.click("#nav-inbox");
+    s.wait_for_view("inbox");
+    s.wait_for_text(
+        "[data-testid=inbox-entry][data-pending=true]",
+        "Sam Staff asks to associate with Contoso Pty Ltd",
+    );
+    s.screenshot("inbox");
+    s.click("[data-testid=inbox-approve]");
+    s.wait_for_text("#status", "The request from Sam Staff was accepted.");
+    s.wait_for_text("[data-testid=inbox-outcome]", "was accepted");
+    server.wait_for_call("CloseNotification", std::time::Duration::from_secs(10));
+    let badge_gone = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while s.script(
+        "return document.querySelector('[data-testid=inbox-badge]') !== null;",
+        serde_json::json!([]),
+    ) == serde_json::json!(true)
+    {
+        assert!(
+            std::time::Instant::now() < badge_gone,
+            "the badge should go once nothing is unread"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+    s.screenshot("approved");
+
+    // The Membership Centre agrees: nothing waits any more.
+    open_membership_centre(&mut s);
+    s.click("#centre-tab-requests");
+    s.wait_for_text("[data-testid=queue-empty]", "No requests in this list.");
+}
+
+/// *Work offline* in the header keeps a profile edit on this computer — the header counts it —
+/// until it is turned off, when it syncs by itself.
+#[test]
+fn working_offline_keeps_an_edit_here_until_it_is_turned_off() {
+    let (mut s, _data) = launch("offline");
+    sign_in(&mut s, PPC);
+    s.wait_for_text("#sync-connection", "Online");
+    s.wait_for_text("#sync-unsynced", "All changes synced");
+    s.click("#work-offline");
+    s.wait_for_text("#sync-connection", "Working offline");
+    s.click("[data-testid=open-profile]");
+    s.wait_for_view("profile");
+    s.type_into("#profile-job_title", "Consultant on a plane");
+    s.click("#profile-save");
+    s.wait_for_text(
+        "#status",
+        "Saved on this computer; it will sync when you are back online.",
+    );
+    s.wait_for_text("#sync-unsynced", "1 change not yet synced");
+    s.screenshot("saved-offline");
+    s.click("#work-offline");
+    s.wait_for_text("#sync-connection", "Online");
+    s.wait_for_text("#sync-unsynced", "All changes synced");
+    s.screenshot("synced");
 }

@@ -86,7 +86,10 @@ fn session_tokens_are_never_written_to_the_data_folder_outside_the_database() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         assert!(
-            name.starts_with("membership.sqlite3") || name == "settings.json",
+            name.starts_with("membership.sqlite3")
+                || name.starts_with(partner_desk::notifications::INBOX_FILE)
+                || name.starts_with(partner_desk::sync::LOCAL_FILE)
+                || name == "settings.json",
             "unexpected file {name}"
         );
         if name == "settings.json" {

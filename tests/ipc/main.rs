@@ -3,7 +3,9 @@
 mod account;
 mod app;
 mod centre;
+mod inbox;
 mod join;
+mod offline;
 mod profile;
 mod remote;
 mod sessions;

@@ -47,6 +47,11 @@ pub fn app() -> TestApp {
 }
 
 impl TestApp {
+    /// The app itself, for state no command shows.
+    pub fn handle(&self) -> &tauri::AppHandle<MockRuntime> {
+        self._app.handle()
+    }
+
     /// Invokes `cmd` as the main window's page would (on Linux its origin is tauri://localhost).
     pub fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
         self.call_from("tauri://localhost", cmd, args)

@@ -1,6 +1,7 @@
 // The individual profile: names, job title, phone, preferred language, and the MCP ID.
 import * as api from '../api.js';
 import { h, field, act, busy, announce, showError } from '../dom.js';
+import * as syncStatus from '../sync-status.js';
 
 const FIELDS = [
   ['first_name', 'First name', 'given-name'],
@@ -9,6 +10,8 @@ const FIELDS = [
   ['phone', 'Phone', 'tel'],
   ['preferred_language', 'Preferred language', 'language'],
 ];
+
+const OFFLINE_SAVED = 'Saved on this computer; it will sync when you are back online.';
 
 export async function render(params, app) {
   const memberships = app.activeMemberships();
@@ -54,7 +57,14 @@ export async function render(params, app) {
       profile = await busy(button, () => api.updateProfile(membershipId, revision, patch));
       fill(profile);
       conflict.hidden = true;
-      announce(params.completing ? 'Your individual profile is complete and your association is active.' : 'Your profile was saved.');
+      const waiting = await showPending();
+      if (waiting.conflicts > 0) {
+        announce('Saved on this computer. This profile was also changed on the server: choose which values to keep below.');
+      } else if (profile.saved_offline) {
+        announce(OFFLINE_SAVED);
+      } else {
+        announce(params.completing ? 'Your individual profile is complete and your association is active.' : 'Your profile was saved.');
+      }
       if (params.completing) app.go('home', {}, { keepMessages: true });
     } catch (e) {
       showError(e);
@@ -90,6 +100,108 @@ export async function render(params, app) {
     );
     conflict.hidden = false;
   }
+
+  // Changes not yet on the server that need the person: conflicts (side by side, per field) and
+  // edits kept because the membership ended or the server refused them (text to copy, Discard).
+  const pending = h('section', { id: 'profile-pending', testid: 'profile-pending', hidden: true, 'aria-labelledby': 'pending-heading' });
+
+  async function showPending() {
+    let conflicts = [];
+    let edits = [];
+    try {
+      [conflicts, edits] = await Promise.all([api.conflicts(), api.unsyncedEdits()]);
+    } catch (e) {
+      pending.hidden = true;
+      return { conflicts: 0 };
+    }
+    conflicts = conflicts.filter((c) => c.membership_id === membershipId);
+    const kept = edits.filter((e) => e.membership_id === membershipId && (e.state === 'orphaned' || e.state === 'rejected'));
+    pending.replaceChildren(
+      h('h2', { id: 'pending-heading' }, 'Changes that need you'),
+      conflicts.map(resolver),
+      kept.map(keptEdit),
+    );
+    pending.hidden = conflicts.length === 0 && kept.length === 0;
+    return { conflicts: conflicts.length };
+  }
+
+  function resolver(c) {
+    const choices = [];
+    const rows = c.fields.map((f) => {
+      const label = FIELDS.find(([key]) => key === f.field)?.[1] ?? f.field;
+      const name = `resolve-${c.edit}-${f.field}`;
+      const radio = (keep, text) => {
+        const input = h('input', { type: 'radio', name, id: `${name}-${keep}`, value: keep, testid: `${name}-${keep}`, checked: keep === 'local' });
+        return { input, el: h('div', { class: 'check' }, input, h('label', { for: input.id }, text)) };
+      };
+      const local = radio('local', `This computer: ${f.local || '(empty)'}`);
+      const remote = radio('remote', `Server: ${f.remote || '(empty)'}`);
+      const other = radio('value', 'Another value:');
+      const typed = h('input', { type: 'text', id: `${name}-typed`, testid: `${name}-typed`, 'aria-label': `Another value for ${label}` });
+      typed.addEventListener('input', () => { other.input.checked = true; });
+      choices.push(() => {
+        const keep = [local, remote, other].find((r) => r.input.checked)?.input.value ?? 'local';
+        return keep === 'value' ? { field: f.field, keep, value: typed.value } : { field: f.field, keep };
+      });
+      return h('tr', {}, h('th', { scope: 'row' }, label), h('td', {}, f.local), h('td', {}, f.remote),
+        h('td', {}, local.el, remote.el, other.el, typed));
+    });
+    const save = h('button', { type: 'button', class: 'primary', testid: `resolve-${c.edit}` }, 'Keep these values');
+    save.addEventListener('click', async () => {
+      const done = await act(save, () => api.resolveConflict(c.edit, choices.map((choose) => choose())), 'Your choice was saved and is being synced.');
+      if (done !== undefined) {
+        if (done) { profile = done; fill(done); }
+        await showPending();
+      }
+    });
+    return h('div', { class: 'resolver', testid: 'resolver' },
+      h('p', {}, 'These fields were changed on this computer and on the server. Choose which value to keep for each, or type another.'),
+      h('table', {}, h('caption', {}, 'This computer\'s value and the server\'s value'),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Field'), h('th', { scope: 'col' }, 'This computer'), h('th', { scope: 'col' }, 'Server'), h('th', { scope: 'col' }, 'Keep'))),
+        h('tbody', {}, rows)),
+      h('p', { class: 'button-row' }, save));
+  }
+
+  function keptEdit(e) {
+    const text = h('textarea', { readonly: true, id: `kept-${e.id}`, testid: `kept-text-${e.id}`, 'aria-label': 'Your unsynced text' });
+    text.value = e.text;
+    const copy = h('button', { type: 'button', testid: `kept-copy-${e.id}` }, 'Copy');
+    copy.addEventListener('click', async () => {
+      text.select();
+      try {
+        await navigator.clipboard.writeText(e.text);
+      } catch (err) {
+        document.execCommand('copy');
+      }
+      announce('Copied.');
+    });
+    const discard = h('button', { type: 'button', testid: `kept-discard-${e.id}` }, 'Discard');
+    discard.addEventListener('click', async () => {
+      const done = await act(discard, () => api.discardEdit(e.id), 'The change was discarded.');
+      if (done !== undefined) await showPending();
+    });
+    return h('div', { class: 'offline-edit', testid: 'kept-edit' },
+      h('p', { class: 'msg-error' }, e.message ?? 'This change could not be synced.'),
+      text,
+      h('p', { class: 'button-row' }, copy, discard));
+  }
+
+  await showPending();
+  // After each sync run: what needs the person may have changed. Stops once the screen is gone.
+  const stop = syncStatus.onChange((status, detail) => {
+    if (!pending.isConnected && !form.isConnected) {
+      stop();
+      return;
+    }
+    if (!detail.report) return;
+    showPending();
+    // Synced meanwhile: take the confirmed revision (and, when nothing is being typed, the values),
+    // so the next save is not mistaken for one from a stale screen.
+    api.profile(membershipId).then((fresh) => {
+      if (Object.keys(patchFromForm(profile)).length === 0) fill(fresh);
+      profile = fresh;
+    }).catch(() => {});
+  });
 
   // MCP ID
   const mcpInput = h('input', { type: 'text', id: 'profile-mcp-id', testid: 'profile-mcp-id', inputmode: 'numeric', value: profile.mcp_id ?? '' });
@@ -132,6 +244,7 @@ export async function render(params, app) {
     membership ? h('p', { class: 'lead', testid: 'profile-organisation' }, `${membership.organisation.name} · ${membership.organisation_email}`) : null,
     params.completing ? h('p', { class: 'success', testid: 'verified-banner' }, 'Your Organisation Email is verified and your association is active. Complete your individual profile below.') : null,
     conflict,
+    pending,
     form,
     h(
       'section',

@@ -1,6 +1,6 @@
-// Settings: which backend to use, and the help contacts per region.
+// Settings: which backend to use, the help contacts per region, and desktop notifications.
 import * as api from '../api.js';
-import { h, field, act, announce } from '../dom.js';
+import { h, field, checkbox, act, announce, showError } from '../dom.js';
 
 export async function render(params, app) {
   const view = await api.settings();
@@ -33,6 +33,22 @@ export async function render(params, app) {
   s.help_contacts.forEach((c) => addRow(c));
   const add = h('button', { type: 'button', id: 'contact-add', testid: 'contact-add' }, 'Add a region');
   add.addEventListener('click', () => addRow().focus());
+
+  // Desktop notifications of new requests and decisions; the Inbox fills either way.
+  const alerts = s.alerts ?? { notifications: true, quiet_hours: null };
+  const notify = checkbox('Show a desktop notification for each new request, and when your own request is decided', { id: 'alerts-on', testid: 'alerts-on', checked: alerts.notifications });
+  const quietFrom = h('input', { type: 'time', id: 'quiet-from', testid: 'quiet-from', value: alerts.quiet_hours?.start ?? '' });
+  const quietTo = h('input', { type: 'time', id: 'quiet-to', testid: 'quiet-to', value: alerts.quiet_hours?.end ?? '' });
+  const notifications = h('fieldset', { testid: 'settings-notifications' },
+    h('legend', {}, 'Notifications'),
+    notify.el,
+    h('fieldset', { class: 'quiet-hours' },
+      h('legend', {}, 'Quiet hours'),
+      h('p', { class: 'hint', id: 'quiet-hint' }, 'During quiet hours new requests go to the Inbox without a desktop notification. For example from 22:00 to 07:00; leave both empty for none.'),
+      h('div', { class: 'grid' }, field('From', quietFrom), field('To', quietTo))),
+    h('p', { class: 'note' }, 'While you are signed in, closing the window keeps Partner Desk following new requests from the tray; choose Quit Partner Desk there to stop.'));
+  quietFrom.setAttribute('aria-describedby', 'quiet-hint');
+  quietTo.setAttribute('aria-describedby', 'quiet-hint');
 
   const save = h('button', { type: 'submit', id: 'settings-save', testid: 'settings-save', class: 'primary' }, 'Save settings');
   const inUse = h('p', { class: 'lead', testid: 'settings-active' });
@@ -71,6 +87,7 @@ export async function render(params, app) {
       h('div', { class: 'check' }, remote, h('label', { for: remote.id }, 'Remote: your programme\'s membership server')),
       urlField,
       h('p', { class: 'note' }, 'Choosing another backend signs you out here; your session stays kept, so switching back needs no password.')),
+    notifications,
     h('h2', {}, 'Help contacts'),
     contactRows,
     h('p', { class: 'button-row' }, add),
@@ -78,10 +95,19 @@ export async function render(params, app) {
   );
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    if (!quietFrom.value !== !quietTo.value) {
+      showError({ code: 'invalid_quiet_hours', message: 'Enter both the start and the end of your quiet hours, or clear both.' });
+      (quietFrom.value ? quietTo : quietFrom).focus();
+      return;
+    }
     const next = {
       backend: remote.checked ? 'remote' : 'embedded',
       remote_url: url.value,
       help_contacts: [...contactRows.children].map((row) => row.read()),
+      alerts: {
+        notifications: notify.box.checked,
+        quiet_hours: quietFrom.value ? { start: quietFrom.value.slice(0, 5), end: quietTo.value.slice(0, 5) } : null,
+      },
     };
     const before = view.active_backend + (view.location ?? '');
     const saved = await act(save, () => api.saveSettings(next));

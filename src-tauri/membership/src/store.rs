@@ -47,6 +47,12 @@ pub(crate) fn from_unix(secs: i64) -> Timestamp {
     Timestamp::from_unix_timestamp(secs).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
+/// Connections kept for reuse. A connection dropped here is costly to replace: a new one parses
+/// the whole schema on its first statement and starts with no prepared statements, which under
+/// load cost more than the lookups themselves (profiled: see docs/BENCHMARKS.md). The server runs
+/// at most a few operations at once (`AppState::blocking`), so this many covers it.
+const MAX_IDLE: usize = 32;
+
 /// A handful of connections to one database file. Writes take `BEGIN IMMEDIATE`, so SQLite
 /// itself serialises writers and a transaction that reads-then-writes sees the latest state.
 pub(crate) struct Pool {
@@ -80,7 +86,7 @@ impl Drop for Pooled<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
             let mut idle = self.pool.idle.lock().unwrap_or_else(|e| e.into_inner());
-            if idle.len() < 8 {
+            if idle.len() < MAX_IDLE {
                 idle.push(conn);
             }
         }

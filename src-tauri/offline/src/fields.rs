@@ -237,15 +237,24 @@ mod tests {
     fn values_are_checked_and_trimmed_as_the_server_stores_them() {
         assert_eq!(Field::FirstName.normalise("  Ana ").unwrap(), "Ana");
         assert_eq!(Field::JobTitle.normalise("   ").unwrap(), "", "clears");
-        assert_eq!(Field::Phone.normalise("+61 2 9876 5432").unwrap(), "+61 2 9876 5432");
+        assert_eq!(
+            Field::Phone.normalise("+61 2 9876 5432").unwrap(),
+            "+61 2 9876 5432"
+        );
         for (field, bad, code) in [
             (Field::FirstName, "", "invalid_name"),
             (Field::LastName, "123", "invalid_name"),
             (Field::Phone, "call me", "invalid_phone"),
-            (Field::PreferredLanguage, "english please", "invalid_language"),
+            (
+                Field::PreferredLanguage,
+                "english please",
+                "invalid_language",
+            ),
         ] {
             match field.normalise(bad) {
-                Err(Error::Invalid { field: f, code: c, .. }) => {
+                Err(Error::Invalid {
+                    field: f, code: c, ..
+                }) => {
                     assert_eq!((f, c), (field, code), "{bad:?}")
                 }
                 other => panic!("{bad:?} was accepted: {other:?}"),

@@ -132,7 +132,11 @@ mod tests {
             ("a", "", "a", TakeLocal),
             ("a", "", "c", Conflict),
         ] {
-            assert_eq!(merge_field(base, local, remote), want, "{base}/{local}/{remote}");
+            assert_eq!(
+                merge_field(base, local, remote),
+                want,
+                "{base}/{local}/{remote}"
+            );
         }
     }
 
@@ -191,11 +195,20 @@ mod tests {
         // The server already has our phone, changed the first name its own way.
         let remote = profile("Annie", Some("Engineer"), Some("123 456"), 7);
         let m = merge_edit(&base, &local, &remote);
-        assert_eq!(m.send, ProfileEdit::new().with(Field::JobTitle, "Architect").unwrap());
+        assert_eq!(
+            m.send,
+            ProfileEdit::new()
+                .with(Field::JobTitle, "Architect")
+                .unwrap()
+        );
         assert_eq!(m.conflicts.len(), 1);
         assert_eq!(m.conflicts[0].field, Field::FirstName);
         assert_eq!(
-            (&*m.conflicts[0].base, &*m.conflicts[0].local, &*m.conflicts[0].remote),
+            (
+                &*m.conflicts[0].base,
+                &*m.conflicts[0].local,
+                &*m.conflicts[0].remote
+            ),
             ("Ana", "Anna", "Annie")
         );
     }

@@ -235,6 +235,8 @@ CREATE TABLE outbox(
         REFERENCES profiles(backend, account, membership_id)
 ) STRICT;
 CREATE INDEX outbox_by_membership ON outbox(backend, account, membership_id, seq);
+-- The next edit to send is found in this order, without sorting the whole outbox.
+CREATE INDEX outbox_by_state ON outbox(backend, account, state, seq);
 
 CREATE TABLE conflicts(
     seq INTEGER NOT NULL REFERENCES outbox(seq) ON DELETE CASCADE,
@@ -466,7 +468,16 @@ impl LocalStore {
                     idempotency_key
              FROM outbox WHERE backend = ?1 AND account = ?2 ORDER BY seq",
         )?;
-        type Row = (i64, String, String, i64, i64, String, Option<String>, String);
+        type Row = (
+            i64,
+            String,
+            String,
+            i64,
+            i64,
+            String,
+            Option<String>,
+            String,
+        );
         let rows = stmt
             .query_map(params![scope.backend, scope.account], |r| {
                 Ok((
@@ -482,27 +493,29 @@ impl LocalStore {
             })?
             .collect::<Result<Vec<Row>, _>>()?;
         rows.into_iter()
-            .map(|(seq, membership_id, patch, base, created, state, message, key)| {
-                // A row that does not read back is still listed, with its raw text to copy.
-                let (edit, text) = match from_json::<ProfileEdit>(&patch, "edit") {
-                    Ok(e) => {
-                        let text = e.to_text();
-                        (e, text)
-                    }
-                    Err(_) => (ProfileEdit::new(), patch),
-                };
-                Ok(QueuedEdit {
-                    id: EditId(seq),
-                    membership_id,
-                    edit,
-                    idempotency_key: key,
-                    base_revision: base as u64,
-                    created_at: from_unix(created),
-                    state: EditState::parse(&state)?,
-                    message,
-                    text,
-                })
-            })
+            .map(
+                |(seq, membership_id, patch, base, created, state, message, key)| {
+                    // A row that does not read back is still listed, with its raw text to copy.
+                    let (edit, text) = match from_json::<ProfileEdit>(&patch, "edit") {
+                        Ok(e) => {
+                            let text = e.to_text();
+                            (e, text)
+                        }
+                        Err(_) => (ProfileEdit::new(), patch),
+                    };
+                    Ok(QueuedEdit {
+                        id: EditId(seq),
+                        membership_id,
+                        edit,
+                        idempotency_key: key,
+                        base_revision: base as u64,
+                        created_at: from_unix(created),
+                        state: EditState::parse(&state)?,
+                        message,
+                        text,
+                    })
+                },
+            )
             .collect()
     }
 
@@ -768,6 +781,20 @@ impl LocalStore {
         }
     }
 
+    /// How many pending edits may go now (see [`LocalStore::next_pending`]).
+    pub(crate) fn sendable(&self, scope: &Scope) -> Result<usize, Error> {
+        Ok(self.conn().query_row(
+            "SELECT count(*) FROM outbox o
+             WHERE o.backend = ?1 AND o.account = ?2 AND o.state = 'pending'
+               AND NOT EXISTS (SELECT 1 FROM outbox p
+                   WHERE p.backend = o.backend AND p.account = o.account
+                     AND p.membership_id = o.membership_id AND p.seq < o.seq
+                     AND p.state IN ('conflict', 'orphaned'))",
+            params![scope.backend, scope.account],
+            |r| r.get::<_, i64>(0),
+        )? as usize)
+    }
+
     /// The confirmed profile of a membership.
     pub(crate) fn confirmed(&self, scope: &Scope, membership: &str) -> Result<Profile, Error> {
         confirmed(&self.conn(), scope, membership)?.ok_or(Error::NotCached)
@@ -837,7 +864,12 @@ impl LocalStore {
     }
 
     /// The membership ended or is not the person's: its pending edits are kept, with `message`.
-    pub(crate) fn orphan(&self, scope: &Scope, membership: &str, message: &str) -> Result<usize, Error> {
+    pub(crate) fn orphan(
+        &self,
+        scope: &Scope,
+        membership: &str,
+        message: &str,
+    ) -> Result<usize, Error> {
         self.write(|tx| {
             Ok(tx.execute(
                 "UPDATE outbox SET state = 'orphaned', message = ?4

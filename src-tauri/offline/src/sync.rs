@@ -174,7 +174,7 @@ impl SyncEngine {
 
     /// Records what a backend call outside the engine found (the shell's other commands), so the
     /// status follows the real connection.
-    pub fn observe(&self, result: &Result<(), BackendError>) {
+    pub fn observe<T>(&self, result: &Result<T, BackendError>) {
         match result {
             Err(e) if is_unreachable(e) => self.set_connection(Connectivity::Offline),
             _ => self.set_connection(Connectivity::Online),
@@ -257,17 +257,16 @@ impl SyncEngine {
             return Ok(report);
         }
         self.store.prune_log(now)?;
-        let mut done = 0;
         let mut session = Session::new(access);
         let mut merges: Option<(i64, u32)> = None;
-        let settled = |done: &mut usize, progress: &mut dyn FnMut(Progress)| -> Result<(), Error> {
-            *done += 1;
-            let pending = self.store.counts(&self.scope)?.pending;
-            progress(Progress {
-                done: *done,
-                total: *done + pending,
-            });
-            Ok(())
+        let mut contacted = false;
+        // Counted once: edits saved during the run only stretch the total when they are reached.
+        let mut done = 0;
+        let mut total = self.store.sendable(&self.scope)?;
+        let mut settled = |progress: &mut dyn FnMut(Progress)| {
+            done += 1;
+            total = total.max(done);
+            progress(Progress { done, total });
         };
         while let Some(row) = self.store.next_pending(&self.scope)? {
             // A newer profile is known already (a refresh, or the answer for the previous edit):
@@ -278,16 +277,17 @@ impl SyncEngine {
                     Rebased::Ready => {}
                     Rebased::Dropped => {
                         report.already_there += 1;
-                        settled(&mut done, progress)?;
+                        settled(progress);
                     }
                     Rebased::Parked => {
                         report.conflicts += 1;
-                        settled(&mut done, progress)?;
+                        settled(progress);
                     }
                 }
                 continue;
             }
             let patch = row.patch.to_patch();
+            contacted = true;
             let answer = session.call(|t| {
                 backend.update_profile_keyed(
                     t,
@@ -302,7 +302,7 @@ impl SyncEngine {
                     self.set_connection(Connectivity::Online);
                     self.store.acknowledge(&self.scope, &row, &profile, now)?;
                     report.applied += 1;
-                    settled(&mut done, progress)?;
+                    settled(progress);
                 }
                 Answer::Stale(current) => {
                     self.set_connection(Connectivity::Online);
@@ -322,11 +322,11 @@ impl SyncEngine {
                         Rebased::Ready => {}
                         Rebased::Dropped => {
                             report.already_there += 1;
-                            settled(&mut done, progress)?;
+                            settled(progress);
                         }
                         Rebased::Parked => {
                             report.conflicts += 1;
-                            settled(&mut done, progress)?;
+                            settled(progress);
                         }
                     }
                 }
@@ -338,7 +338,7 @@ impl SyncEngine {
                     report.kept += n;
                     report.message = Some(ORPHANED.into());
                     for _ in 0..n {
-                        settled(&mut done, progress)?;
+                        settled(progress);
                     }
                 }
                 Answer::Rejected(message) => {
@@ -346,7 +346,7 @@ impl SyncEngine {
                     self.store.reject(&row, &message)?;
                     report.kept += 1;
                     report.message = Some(message);
-                    settled(&mut done, progress)?;
+                    settled(progress);
                 }
                 Answer::Stop(e) => {
                     report.outcome = self.stopped(&e);
@@ -355,8 +355,16 @@ impl SyncEngine {
                 }
             }
         }
-        if report.outcome == Outcome::Done {
-            self.set_connection(Connectivity::Online);
+        if !contacted {
+            // Nothing to send: ask whether the backend answers, so the status stays true.
+            let health = backend.health();
+            self.observe(&health);
+            if let Err(e) = health {
+                if is_unreachable(&e) {
+                    report.outcome = Outcome::Offline;
+                    report.message = Some(e.message().to_owned());
+                }
+            }
         }
         report.counts = self.store.counts(&self.scope)?;
         Ok(report)
@@ -447,10 +455,7 @@ fn is_busy(e: &BackendError) -> Option<Option<u64>> {
     let busy = matches!(
         e.kind(),
         ErrorKind::Unavailable | ErrorKind::RateLimited | ErrorKind::Internal
-    ) || matches!(
-        e.code(),
-        "idempotency_key_in_progress" | "request_timeout"
-    );
+    ) || matches!(e.code(), "idempotency_key_in_progress" | "request_timeout");
     busy.then(|| e.retry_after_secs())
 }
 
@@ -564,7 +569,10 @@ mod tests {
         );
         assert_eq!(auto.failures(), 8);
         let high = auto.backoff(3, 0.999);
-        assert!(high > Duration::from_secs(4) && high <= Duration::from_secs(8), "{high:?}");
+        assert!(
+            high > Duration::from_secs(4) && high <= Duration::from_secs(8),
+            "{high:?}"
+        );
         assert_eq!(auto.after(&report(Outcome::Done), 0.5), None);
         assert_eq!(auto.failures(), 0, "a good run starts over");
         assert_eq!(auto.after(&offline, 0.0), Some(Duration::from_secs(1)));
@@ -583,7 +591,11 @@ mod tests {
     fn nothing_is_scheduled_while_the_person_has_to_act() {
         let mut auto = AutoSync::default();
         for outcome in [Outcome::SignedOut, Outcome::WorkingOffline, Outcome::Done] {
-            assert_eq!(auto.after(&report(outcome.clone()), 0.3), None, "{outcome:?}");
+            assert_eq!(
+                auto.after(&report(outcome.clone()), 0.3),
+                None,
+                "{outcome:?}"
+            );
         }
     }
 
@@ -604,21 +616,30 @@ mod tests {
             (ErrorKind::BadRequest, "request_timeout"),
             (ErrorKind::Unauthenticated, "unauthenticated"),
         ] {
-            assert!(matches!(classify(Err(e(kind, code))), Answer::Stop(_)), "{code}");
+            assert!(
+                matches!(classify(Err(e(kind, code))), Answer::Stop(_)),
+                "{code}"
+            );
         }
         for (kind, code) in [
             (ErrorKind::NotFound, "not_found"),
             (ErrorKind::Forbidden, "forbidden"),
             (ErrorKind::Gone, "membership_removed"),
         ] {
-            assert!(matches!(classify(Err(e(kind, code))), Answer::Ended), "{code}");
+            assert!(
+                matches!(classify(Err(e(kind, code))), Answer::Ended),
+                "{code}"
+            );
         }
         for (kind, code) in [
             (ErrorKind::Invalid, "invalid_phone"),
             (ErrorKind::BadRequest, "bad_request"),
             (ErrorKind::PreconditionFailed, "if_match_required"),
         ] {
-            assert!(matches!(classify(Err(e(kind, code))), Answer::Rejected(_)), "{code}");
+            assert!(
+                matches!(classify(Err(e(kind, code))), Answer::Rejected(_)),
+                "{code}"
+            );
         }
     }
 }

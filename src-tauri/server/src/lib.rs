@@ -91,6 +91,7 @@ pub async fn start(settings: &Settings) -> Result<Server, StartError> {
         event_poll: std::time::Duration::from_millis(settings.event_poll_ms.max(50)),
         request_timeout: settings.request_timeout(),
         trust_forwarded_for: settings.trust_forwarded_for,
+        slots: Arc::new(tokio::sync::Semaphore::new(state::operation_slots())),
     };
     let listener =
         TcpListener::bind(settings.listen)

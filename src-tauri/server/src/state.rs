@@ -3,7 +3,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use membership::{Programme, Timestamp};
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
 use crate::error::ApiError;
 use crate::idempotency::IdempotencyStore;
@@ -25,6 +25,17 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// How long a request may wait for an identical one that holds its idempotency key.
     pub request_timeout: Duration,
+    /// Membership operations running at once (see [`operation_slots`]).
+    pub slots: Arc<Semaphore>,
+}
+
+/// How many membership operations may run at once: as many as the membership store keeps pooled
+/// connections, so no request opens (and throws away) a connection of its own — a new connection
+/// parses the whole schema and starts with no prepared statements. Requests beyond that wait their
+/// turn on the async side, where waiting costs nothing. Fewer slots starve writers, which wait
+/// for SQLite's write lock while holding one (measured: docs/BENCHMARKS.md).
+pub fn operation_slots() -> usize {
+    32
 }
 
 impl AppState {
@@ -36,7 +47,13 @@ impl AppState {
         T: Send + 'static,
     {
         let programme = self.programme.clone();
-        match tokio::task::spawn_blocking(move || f(&programme, Timestamp::now_utc())).await {
+        // Never closed, so acquiring only waits.
+        let slot = self.slots.clone().acquire_owned().await.ok();
+        let run = move || {
+            let _slot = slot;
+            f(&programme, Timestamp::now_utc())
+        };
+        match tokio::task::spawn_blocking(run).await {
             Ok(result) => result.map_err(ApiError::from),
             Err(_) => {
                 tracing::error!("a membership operation panicked");

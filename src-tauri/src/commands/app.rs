@@ -4,6 +4,7 @@ use tauri::State;
 
 use super::blocking;
 use crate::error::UiError;
+use crate::notifications::Notifications;
 use crate::settings::{HelpContact, Settings};
 use crate::state::Shell;
 
@@ -38,16 +39,16 @@ pub async fn settings(shell: State<'_, Shell>) -> Result<SettingsView, UiError> 
 
 /// Saves the settings. Choosing another backend (or another server address) opens it at once:
 /// the current session stays kept for when you switch back, and you sign in on the new one.
+/// Notification settings apply at once to the follower of new requests.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn save_settings(
     shell: State<'_, Shell>,
+    notifications: State<'_, Notifications>,
     settings: Settings,
 ) -> Result<SettingsView, UiError> {
-    blocking(&shell, move |core| {
-        let saved = core.save_settings(settings)?;
-        Ok(view(core, saved))
-    })
-    .await
+    let saved = blocking(&shell, move |core| core.save_settings(settings)).await?;
+    notifications.apply_settings(saved.alerts);
+    Ok(view(&shell.0, saved))
 }
 
 /// Whether the backend in use answers now.

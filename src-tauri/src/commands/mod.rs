@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod app;
+pub mod inbox;
 pub mod join;
 pub mod profile;
 

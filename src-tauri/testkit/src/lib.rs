@@ -98,6 +98,26 @@ fn build_server(cargo: Option<std::ffi::OsString>, profile_dir: &Path) {
         .parent()
         .expect("the profile directory lives in a target directory");
     let mut command = Command::new(cargo.unwrap_or_else(|| "cargo".into()));
+    // Without the variables cargo sets for this test process: build scripts that watch one of
+    // them (ring watches CARGO_MANIFEST_DIR) would otherwise rebuild half the tree here, and again
+    // at the next plain `cargo build`.
+    for (name, _) in std::env::vars_os() {
+        let n = name.to_string_lossy();
+        if n == "OUT_DIR"
+            || n.starts_with("CARGO_PKG_")
+            || n.starts_with("CARGO_BIN_")
+            || n.starts_with("CARGO_MANIFEST_")
+            || matches!(
+                &*n,
+                "CARGO_CRATE_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_TARGET_TMPDIR"
+                    | "CARGO_RUSTC_CURRENT_DIR"
+            )
+        {
+            command.env_remove(&name);
+        }
+    }
     command.args([
         "build",
         "--quiet",

@@ -138,8 +138,7 @@ impl Programme {
         } else {
             format!("SELECT {SUMMARY_COLUMNS} FROM organisations o WHERE o.seq > :after")
         };
-        let fetch = limit as i64 + 1;
-        let mut args: Vec<(&str, &dyn ToSql)> = vec![(":after", &after), (":limit", &fetch)];
+        let mut args: Vec<(&str, &dyn ToSql)> = vec![(":after", &after)];
         if let Some(f) = &fts {
             args.push((":fts", f));
         }
@@ -155,11 +154,15 @@ impl Programme {
             sql.push_str(" AND o.city = :city COLLATE NOCASE");
             args.push((":city", c));
         }
-        sql.push_str(if fts.is_some() {
-            " ORDER BY f.rowid LIMIT :limit"
-        } else {
-            " ORDER BY o.seq LIMIT :limit"
-        });
+        // The limit is written into the SQL, not bound: SQLite re-prepares a statement on every
+        // new binding of a LIMIT parameter (it may change the plan), which made each lookup parse
+        // and plan its SQL again. `limit` is a number from `PageRequest::limit` (1 to 100), never
+        // text from the caller; each value gets its own cached statement.
+        sql.push_str(&format!(
+            " ORDER BY {} LIMIT {}",
+            if fts.is_some() { "f.rowid" } else { "o.seq" },
+            limit as i64 + 1
+        ));
         self.read(|c| {
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt

@@ -19,7 +19,7 @@ use offline::{Field, LocalStore, ProfileEdit, Scope, SyncEngine};
 
 /// The field and value of edit `n`, on membership `n % memberships`.
 fn edit_for(n: u64) -> (Field, String) {
-    if (n / 2) % 2 == 0 {
+    if (n / 2).is_multiple_of(2) {
         (Field::JobTitle, format!("Crash {n}"))
     } else {
         (Field::Phone, format!("+61 {n:010}"))
@@ -40,7 +40,13 @@ fn main() -> ExitCode {
         eprintln!("offline-crash-worker: OFFLINE_WORKER_TOKEN, OFFLINE_WORKER_ACCOUNT and a numeric START are needed");
         return ExitCode::FAILURE;
     };
-    match run(PathBuf::from(store), server, Secret::new(token), account, start) {
+    match run(
+        PathBuf::from(store),
+        server,
+        Secret::new(token),
+        account,
+        start,
+    ) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("offline-crash-worker: {e}");

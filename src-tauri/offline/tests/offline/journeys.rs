@@ -3,9 +3,7 @@ use std::sync::Mutex;
 
 use client::Backend;
 use membership::{PageRequest, Secret};
-use offline::{
-    Choice, Connectivity, EditState, Error, Field, Outcome, Progress, SyncedOutcome,
-};
+use offline::{Choice, Connectivity, EditState, Error, Field, Outcome, Progress, SyncedOutcome};
 
 use crate::support::{edit, engine_for, local_store, memberships, now, quiet, Subject};
 
@@ -17,7 +15,10 @@ fn edits_made_while_the_server_is_down_reach_it_when_it_is_back() {
     let mut subject = Subject::remote();
     let token = subject.sign_in("ppc@fabrikam.com");
     let ms = memberships(&subject, &token);
-    assert!(ms.len() >= 2, "the demo PPC has several memberships: {ms:?}");
+    assert!(
+        ms.len() >= 2,
+        "the demo PPC has several memberships: {ms:?}"
+    );
     let (first, second) = (&ms[0], &ms[1]);
     let before = subject.api().profile(&token, first).expect("profile");
     let (_dir, _path, store) = local_store();
@@ -34,22 +35,37 @@ fn edits_made_while_the_server_is_down_reach_it_when_it_is_back() {
         .save_edit(
             &scope,
             first,
-            &edit(&[(Field::JobTitle, "Flying engineer"), (Field::Phone, "+61 2 5550 0101")]),
+            &edit(&[
+                (Field::JobTitle, "Flying engineer"),
+                (Field::Phone, "+61 2 5550 0101"),
+            ]),
             now(),
         )
         .expect("saved offline");
     // The same field again: the later value must win.
     let shown = store
-        .save_edit(&scope, first, &edit(&[(Field::JobTitle, "Flying architect")]), now())
+        .save_edit(
+            &scope,
+            first,
+            &edit(&[(Field::JobTitle, "Flying architect")]),
+            now(),
+        )
         .expect("saved offline");
     assert_eq!(shown.profile.job_title.as_deref(), Some("Flying architect"));
     assert_eq!(shown.profile.phone.as_deref(), Some("+61 2 5550 0101"));
     assert_eq!(shown.unsynced, 2);
     store
-        .save_edit(&scope, second, &edit(&[(Field::LastName, "Offline")]), now())
+        .save_edit(
+            &scope,
+            second,
+            &edit(&[(Field::LastName, "Offline")]),
+            now(),
+        )
         .expect("saved offline");
 
-    let report = engine.run(subject.api(), &token, now(), &mut quiet).unwrap();
+    let report = engine
+        .run(subject.api(), &token, now(), &mut quiet)
+        .unwrap();
     assert_eq!(report.outcome, Outcome::Offline, "{report:?}");
     let status = engine.status().unwrap();
     assert_eq!(status.connection, Connectivity::Offline);
@@ -66,12 +82,19 @@ fn edits_made_while_the_server_is_down_reach_it_when_it_is_back() {
     assert_eq!(report.applied, 3);
     assert_eq!(progress.into_inner().unwrap(), vec![(1, 3), (2, 3), (3, 3)]);
     let status = engine.status().unwrap();
-    assert_eq!((status.connection, status.unsynced), (Connectivity::Online, 0));
+    assert_eq!(
+        (status.connection, status.unsynced),
+        (Connectivity::Online, 0)
+    );
 
     let after = subject.api().profile(&token, first).expect("profile");
     assert_eq!(after.job_title.as_deref(), Some("Flying architect"));
     assert_eq!(after.phone.as_deref(), Some("+61 2 5550 0101"));
-    assert_eq!(after.revision, before.revision + 2, "two saves, two updates");
+    assert_eq!(
+        after.revision,
+        before.revision + 2,
+        "two saves, two updates"
+    );
     let other = subject.api().profile(&token, second).expect("profile");
     assert_eq!(other.last_name, "Offline");
     assert_eq!(
@@ -93,19 +116,36 @@ fn work_offline_holds_edits_until_it_is_turned_off() {
     let scope = engine.scope().clone();
     store.set_work_offline(&scope, true).unwrap();
     store
-        .save_edit(&scope, m, &edit(&[(Field::JobTitle, "Offline by choice")]), now())
+        .save_edit(
+            &scope,
+            m,
+            &edit(&[(Field::JobTitle, "Offline by choice")]),
+            now(),
+        )
         .unwrap();
-    let report = engine.run(subject.api(), &token, now(), &mut quiet).unwrap();
+    let report = engine
+        .run(subject.api(), &token, now(), &mut quiet)
+        .unwrap();
     assert_eq!(report.outcome, Outcome::WorkingOffline);
     let status = engine.status().unwrap();
-    assert_eq!((status.connection, status.unsynced), (Connectivity::WorkingOffline, 1));
+    assert_eq!(
+        (status.connection, status.unsynced),
+        (Connectivity::WorkingOffline, 1)
+    );
     assert_eq!(subject.api().profile(&token, m).unwrap().job_title, None);
 
     store.set_work_offline(&scope, false).unwrap();
-    let report = engine.run(subject.api(), &token, now(), &mut quiet).unwrap();
+    let report = engine
+        .run(subject.api(), &token, now(), &mut quiet)
+        .unwrap();
     assert_eq!((report.outcome, report.applied), (Outcome::Done, 1));
     assert_eq!(
-        subject.api().profile(&token, m).unwrap().job_title.as_deref(),
+        subject
+            .api()
+            .profile(&token, m)
+            .unwrap()
+            .job_title
+            .as_deref(),
         Some("Offline by choice")
     );
     assert_eq!(engine.status().unwrap().unsynced, 0);
@@ -139,12 +179,20 @@ fn conflicting_edits_merge_or_wait_for_the_person(subject: &Subject) {
 
     // The same change on both sides: not a conflict, nothing sent again.
     store
-        .save_edit(&scope, &m, &edit(&[(Field::PreferredLanguage, "en-AU")]), now())
+        .save_edit(
+            &scope,
+            &m,
+            &edit(&[(Field::PreferredLanguage, "en-AU")]),
+            now(),
+        )
         .unwrap();
     elsewhere(&[(Field::PreferredLanguage, "en-AU")]);
     let revision = api.profile(&token, &m).unwrap().revision;
     let report = sync();
-    assert_eq!((report.applied, report.already_there, report.conflicts), (0, 1, 0));
+    assert_eq!(
+        (report.applied, report.already_there, report.conflicts),
+        (0, 1, 0)
+    );
     assert_eq!(api.profile(&token, &m).unwrap().revision, revision);
 
     // The same field, differently: parked with all three values, nothing sent.
@@ -182,7 +230,10 @@ fn conflicting_edits_merge_or_wait_for_the_person(subject: &Subject) {
         .unwrap();
     let report = sync();
     assert_eq!((report.applied, report.counts.unsynced()), (1, 0));
-    assert_eq!(api.profile(&token, &m).unwrap().job_title.as_deref(), Some("Architect"));
+    assert_eq!(
+        api.profile(&token, &m).unwrap().job_title.as_deref(),
+        Some("Architect")
+    );
 
     // Keep theirs: the edit leaves the outbox, the server is untouched.
     let id = conflict("Director", "Lead");
@@ -239,27 +290,44 @@ fn edits_of_a_removed_membership_are_kept_for_the_person(subject: &Subject) {
         .save_edit(
             &scope,
             &m,
-            &edit(&[(Field::JobTitle, "Consultant"), (Field::Phone, "+61 3 5550 0303")]),
+            &edit(&[
+                (Field::JobTitle, "Consultant"),
+                (Field::Phone, "+61 3 5550 0303"),
+            ]),
             now(),
         )
         .unwrap();
-    subject.api().remove_membership(&ppc, &m).expect("the PPC removes the member");
+    subject
+        .api()
+        .remove_membership(&ppc, &m)
+        .expect("the PPC removes the member");
 
-    let report = engine.run(subject.api(), &member, now(), &mut quiet).unwrap();
-    assert_eq!((report.outcome.clone(), report.kept), (Outcome::Done, 1), "{report:?}");
+    let report = engine
+        .run(subject.api(), &member, now(), &mut quiet)
+        .unwrap();
+    assert_eq!(
+        (report.outcome.clone(), report.kept),
+        (Outcome::Done, 1),
+        "{report:?}"
+    );
     let message = report.message.expect("a message");
     assert!(message.contains("copy"), "{message}");
     let edits = store.edits(&scope).unwrap();
     assert_eq!(edits.len(), 1);
     assert_eq!(edits[0].state, EditState::Orphaned);
-    assert_eq!(edits[0].text, "Job title: Consultant\nPhone: +61 3 5550 0303");
+    assert_eq!(
+        edits[0].text,
+        "Job title: Consultant\nPhone: +61 3 5550 0303"
+    );
     assert_eq!(engine.status().unwrap().counts.orphaned, 1);
     assert!(matches!(
         store.save_edit(&scope, &m, &edit(&[(Field::JobTitle, "More")]), now()),
         Err(Error::MembershipEnded)
     ));
     // Another run keeps it too.
-    engine.run(subject.api(), &member, now(), &mut quiet).unwrap();
+    engine
+        .run(subject.api(), &member, now(), &mut quiet)
+        .unwrap();
     assert_eq!(store.edits(&scope).unwrap().len(), 1);
 
     store.discard(&scope, edits[0].id, now()).unwrap();
@@ -311,11 +379,19 @@ fn an_edit_whose_answer_was_lost_is_applied_once(subject: &Subject, replayed: bo
     let log = store.synced(&scope, &m).unwrap();
     assert_eq!(log.len(), 1);
     if replayed {
-        assert_eq!((report.applied, report.already_there), (1, 0), "the key replayed");
+        assert_eq!(
+            (report.applied, report.already_there),
+            (1, 0),
+            "the key replayed"
+        );
         assert_eq!(log[0].revision, Some(first.revision));
         assert_eq!(log[0].outcome, SyncedOutcome::Applied);
     } else {
-        assert_eq!((report.applied, report.already_there), (0, 1), "merged away");
+        assert_eq!(
+            (report.applied, report.already_there),
+            (0, 1),
+            "merged away"
+        );
         assert_eq!(log[0].outcome, SyncedOutcome::AlreadyThere);
     }
     assert_eq!(store.profile(&scope, &m).unwrap().unwrap().profile, after);
@@ -342,8 +418,12 @@ fn the_server_replays_a_keyed_profile_edit_instead_of_applying_it_again() {
     let r = api.profile(&token, &m).unwrap().revision;
     let patch = edit(&[(Field::JobTitle, "Keyed")]).to_patch();
     let key = "5d7c2a7e-6f7b-4c43-9a55-2f3e6f0c1a01";
-    let first = api.update_profile_keyed(&token, &m, r, &patch, key).unwrap();
-    let again = api.update_profile_keyed(&token, &m, r, &patch, key).unwrap();
+    let first = api
+        .update_profile_keyed(&token, &m, r, &patch, key)
+        .unwrap();
+    let again = api
+        .update_profile_keyed(&token, &m, r, &patch, key)
+        .unwrap();
     assert_eq!(first, again, "the first answer, replayed");
     assert_eq!(api.profile(&token, &m).unwrap().revision, r + 1);
 
@@ -355,7 +435,11 @@ fn the_server_replays_a_keyed_profile_edit_instead_of_applying_it_again() {
         let e = refused.expect_err("the key belongs to another request");
         assert_eq!(e.code(), "idempotency_key_reused");
     }
-    assert_eq!(api.profile(&token, &m).unwrap().revision, r + 1, "nothing applied");
+    assert_eq!(
+        api.profile(&token, &m).unwrap().revision,
+        r + 1,
+        "nothing applied"
+    );
 }
 
 /// Privileges, roles, status and the MCP ID are never written by sync: an outbox row that names
@@ -374,7 +458,12 @@ fn sync_never_writes_what_the_ppc_controls() {
     let audit_before = audit(api, &token, &me_before);
 
     store
-        .save_edit(&scope, &m, &edit(&[(Field::JobTitle, "Honest edit")]), now())
+        .save_edit(
+            &scope,
+            &m,
+            &edit(&[(Field::JobTitle, "Honest edit")]),
+            now(),
+        )
         .unwrap();
     let raw = rusqlite::Connection::open(&path).unwrap();
     for (i, forged) in [
@@ -409,20 +498,34 @@ fn sync_never_writes_what_the_ppc_controls() {
     assert_eq!(after.mcp_id, before.mcp_id);
     assert_eq!(after.job_title.as_deref(), Some("Honest edit"));
     let me_after = api.me(&token).unwrap();
-    assert_eq!(me_after.memberships, me_before.memberships, "roles, status, privileges");
+    assert_eq!(
+        me_after.memberships, me_before.memberships,
+        "roles, status, privileges"
+    );
     let kept = store.edits(&scope).unwrap();
     assert_eq!(kept.len(), 3);
-    assert!(kept.iter().all(|e| e.state == EditState::Rejected && e.message.is_some()));
-    assert!(kept[0].text.contains("mcp_id"), "the raw text to copy: {}", kept[0].text);
+    assert!(kept
+        .iter()
+        .all(|e| e.state == EditState::Rejected && e.message.is_some()));
+    assert!(
+        kept[0].text.contains("mcp_id"),
+        "the raw text to copy: {}",
+        kept[0].text
+    );
     for e in &kept {
-        store.discard(&scope, e.id, now()).expect("the person can discard it");
+        store
+            .discard(&scope, e.id, now())
+            .expect("the person can discard it");
     }
     assert_eq!(engine.status().unwrap().unsynced, 0);
     // Nothing in the audit but the one honest profile update since the start.
     let audit_after = audit(api, &token, &me_after);
     assert_eq!(audit_after.len(), audit_before.len() + 1, "{audit_after:?}");
     assert_eq!(
-        (audit_after[0].action.as_str(), audit_after[0].subject.as_str()),
+        (
+            audit_after[0].action.as_str(),
+            audit_after[0].subject.as_str()
+        ),
         ("profile.updated", m.as_str())
     );
 }
@@ -430,7 +533,14 @@ fn sync_never_writes_what_the_ppc_controls() {
 fn audit(api: &dyn Backend, token: &Secret, me: &membership::Me) -> Vec<membership::AuditEntry> {
     let org = &me.memberships[0].organisation.organisation_id;
     let page = api
-        .audit(token, org, &PageRequest { limit: Some(100), cursor: None })
+        .audit(
+            token,
+            org,
+            &PageRequest {
+                limit: Some(100),
+                cursor: None,
+            },
+        )
         .unwrap();
     assert!(page.next_cursor.is_none(), "one page holds it all");
     page.items
@@ -472,7 +582,9 @@ fn an_expired_token_is_renewed_once_and_the_sync_goes_on() {
         fresh: token.clone(),
         renewals: Mutex::new(0),
     };
-    let report = engine.run(subject.api(), &access, now(), &mut quiet).unwrap();
+    let report = engine
+        .run(subject.api(), &access, now(), &mut quiet)
+        .unwrap();
     assert_eq!((report.outcome, report.applied), (Outcome::Done, 2));
     assert_eq!(*access.renewals.lock().unwrap(), 1);
 
@@ -481,7 +593,9 @@ fn an_expired_token_is_renewed_once_and_the_sync_goes_on() {
         .save_edit(&scope, &m, &edit(&[(Field::JobTitle, "Three")]), now())
         .unwrap();
     subject.api().sign_out(&token).unwrap();
-    let report = engine.run(subject.api(), &token, now(), &mut quiet).unwrap();
+    let report = engine
+        .run(subject.api(), &token, now(), &mut quiet)
+        .unwrap();
     assert_eq!(report.outcome, Outcome::SignedOut);
     assert_eq!(report.counts.pending, 1);
 }

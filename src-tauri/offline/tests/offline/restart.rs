@@ -30,7 +30,12 @@ fn a_server_killed_mid_sync_ends_up_with_every_edit_exactly_once() {
     let scope = engine.scope().clone();
     let start: BTreeMap<String, u64> = ms
         .iter()
-        .map(|m| (m.clone(), subject.api().profile(&token, m).unwrap().revision))
+        .map(|m| {
+            (
+                m.clone(),
+                subject.api().profile(&token, m).unwrap().revision,
+            )
+        })
         .collect();
 
     let fields = [Field::JobTitle, Field::Phone, Field::FirstName];
@@ -66,7 +71,10 @@ fn a_server_killed_mid_sync_ends_up_with_every_edit_exactly_once() {
             .args(["-KILL", &pid.to_string()])
             .status()
             .expect("kill runs");
-        let report = worker.join().expect("the sync thread").expect("the store works");
+        let report = worker
+            .join()
+            .expect("the sync thread")
+            .expect("the store works");
         assert_eq!(report.outcome, Outcome::Offline, "{report:?}");
         report.applied
     });
@@ -81,7 +89,9 @@ fn a_server_killed_mid_sync_ends_up_with_every_edit_exactly_once() {
     let mut runs = 0;
     loop {
         runs += 1;
-        let report = engine.run(subject.api(), &token, now(), &mut quiet).unwrap();
+        let report = engine
+            .run(subject.api(), &token, now(), &mut quiet)
+            .unwrap();
         match report.outcome {
             Outcome::Done => break,
             // A key the kill left claimed is busy until the server takes it over.
@@ -114,9 +124,7 @@ fn a_server_killed_mid_sync_ends_up_with_every_edit_exactly_once() {
             revisions.windows(2).all(|w| w[0] < w[1]),
             "each applied edit made its own revision: {revisions:?}"
         );
-        assert!(log
-            .iter()
-            .all(|e| e.outcome != SyncedOutcome::Discarded));
+        assert!(log.iter().all(|e| e.outcome != SyncedOutcome::Discarded));
         logged += log.len();
     }
     assert_eq!(logged, EDITS);

@@ -27,7 +27,15 @@ impl Subject {
     }
 
     pub fn remote_with(extra: &[&str]) -> Self {
-        let server = TestServer::start_with(extra);
+        Self::around(TestServer::start_with(extra))
+    }
+
+    /// The server with its request log kept (`TestServer::logs`).
+    pub fn remote_logged() -> Self {
+        Self::around(TestServer::start_logged("info"))
+    }
+
+    fn around(server: TestServer) -> Self {
         let remote = Remote::new(server.base()).expect("the test server's URL is valid");
         Self::Remote {
             server: Box::new(server),
@@ -119,20 +127,20 @@ impl Subject {
         .expect("request accepted");
         let body = match self {
             Self::Remote { server, .. } => server.mail.wait_for(&address, 1)[0].body.clone(),
-            Self::Embedded { embedded, .. } => embedded
-                .mailbox(&token)
-                .expect("mailbox")
-                .expect("the embedded backend keeps mail")
-                .into_iter()
-                .find(|m| m.mail.to == address)
-                .expect("a verification mail")
-                .mail
-                .body,
+            Self::Embedded { embedded, .. } => {
+                embedded
+                    .mailbox(&token)
+                    .expect("mailbox")
+                    .expect("the embedded backend keeps mail")
+                    .into_iter()
+                    .find(|m| m.mail.to == address)
+                    .expect("a verification mail")
+                    .mail
+                    .body
+            }
         };
         let code = token_in(&body);
-        let verified = api
-            .verify(&token, &Secret::new(code))
-            .expect("verified");
+        let verified = api.verify(&token, &Secret::new(code)).expect("verified");
         (token, verified.membership_id)
     }
 }
