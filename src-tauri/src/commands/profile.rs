@@ -74,7 +74,7 @@ fn fetch(core: &Core, current: &Current, membership_id: &str) -> Result<(), UiEr
     }
     match core.with_access(|api, access| api.profile(access, membership_id)) {
         Ok(p) => {
-            current.engine.observe(&Ok(()));
+            current.engine.observe::<()>(&Ok(()));
             current
                 .store()
                 .cache_profile(&scope, membership_id, &p, Timestamp::now_utc())
@@ -85,7 +85,7 @@ fn fetch(core: &Core, current: &Current, membership_id: &str) -> Result<(), UiEr
             Ok(())
         }
         Err(e) if sync::unreachable(&e) => {
-            current.engine.observe(&Err(unreachable_error(&e)));
+            current.engine.observe::<()>(&Err(unreachable_error(&e)));
             current.announce();
             Ok(())
         }
