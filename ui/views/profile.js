@@ -54,13 +54,16 @@ export async function render(params, app) {
     const patch = patchFromForm(base);
     showError(null);
     try {
-      profile = await busy(button, () => api.updateProfile(membershipId, revision, patch));
-      fill(profile);
+      // Kept apart from `profile`: a sync report arriving meanwhile replaces that with a fresh copy,
+      // which does not say whether this save stayed on this computer.
+      const saved = await busy(button, () => api.updateProfile(membershipId, revision, patch));
+      profile = saved;
+      fill(saved);
       conflict.hidden = true;
       const waiting = await showPending();
       if (waiting.conflicts > 0) {
         announce('Saved on this computer. This profile was also changed on the server: choose which values to keep below.');
-      } else if (profile.saved_offline) {
+      } else if (saved.saved_offline) {
         announce(OFFLINE_SAVED);
       } else {
         announce(params.completing ? 'Your individual profile is complete and your association is active.' : 'Your profile was saved.');
