@@ -5,6 +5,9 @@ import * as api from './api.js';
 import { announce, showError } from './dom.js';
 
 let status = null;
+// The shell numbers each status it reads (`seq`); events and command answers travel on different
+// paths, so one read earlier may arrive later. Only a newer reading replaces the one shown.
+let lastSeq = 0;
 let progress = null;
 let syncing = false;
 const listeners = new Set();
@@ -48,7 +51,14 @@ function render() {
   document.getElementById('work-offline').checked = working;
 }
 
+/** Whether `next` was read before the status shown now. */
+function stale(next) {
+  return Boolean(next) && typeof next.seq === 'number' && next.seq < lastSeq;
+}
+
 function update(next, detail = {}) {
+  if (stale(next)) return;
+  if (next && typeof next.seq === 'number') lastSeq = next.seq;
   status = next;
   render();
   for (const fn of listeners) fn(status, detail);
@@ -120,8 +130,13 @@ export function start() {
       signedOut();
       return;
     }
+    if (stale(detail)) {
+      // Read before what is shown: only its report still matters to the screens that listen.
+      if (detail.report) for (const fn of listeners) fn(status, detail);
+      return;
+    }
     if (detail.progress) progress = detail.progress;
     if (detail.report) progress = null;
-    update({ connection: detail.connection, unsynced: detail.unsynced, counts: detail.counts }, detail);
+    update({ connection: detail.connection, unsynced: detail.unsynced, counts: detail.counts, seq: detail.seq }, detail);
   });
 }

@@ -9,6 +9,9 @@
 //! [`AutoSync`]'s backoff while the backend cannot be reached. What it does goes to the window as
 //! the DOM event `partnerdesk-sync` with `{connection, unsynced, counts, progress?, report?}`, the
 //! same way the inbox reports (`notifications.rs`), so the page needs no permission to listen.
+//! Events and command answers cross to the page on different paths and may arrive out of order,
+//! so every status the page sees is [`Stamped`] with a number that grows with each reading; the
+//! page keeps the newest.
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Duration;
@@ -41,6 +44,17 @@ struct Inner {
     store: Mutex<Option<Arc<LocalStore>>>,
     running: Mutex<Option<Running>>,
     following: AtomicBool,
+    /// The number of the last status read for the page; held while reading the next.
+    stamp: Mutex<u64>,
+}
+
+/// A status as the page sees it: `seq` grows with each reading, so the page can drop a reading
+/// that reaches it after a newer one (ui/sync-status.js).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Stamped {
+    #[serde(flatten)]
+    pub status: Status,
+    pub seq: u64,
 }
 
 struct Running {
@@ -124,6 +138,11 @@ impl Current {
         self.wake.kick();
     }
 
+    /// The status now, numbered for the page.
+    pub fn status(&self) -> Result<Stamped, offline::Error> {
+        self.inner.stamped(&self.engine)
+    }
+
     /// Tells the window where things stand now.
     pub fn announce(&self) {
         self.inner.announce(&self.engine, None, None);
@@ -173,9 +192,22 @@ impl Inner {
         Ok(open)
     }
 
+    /// Reads the status and numbers it, one reading at a time, so a higher number is never an
+    /// older state.
+    fn stamped(&self, engine: &SyncEngine) -> Result<Stamped, offline::Error> {
+        let mut last = lock(&self.stamp);
+        let status = engine.status()?;
+        *last += 1;
+        Ok(Stamped { status, seq: *last })
+    }
+
+    /// Sends the status to the page; under the same lock, so events leave in number order.
     fn announce(&self, engine: &SyncEngine, progress: Option<Progress>, report: Option<&Report>) {
+        let mut last = lock(&self.stamp);
         if let Ok(status) = engine.status() {
-            (self.to_page)(SYNC_EVENT, event(&status, progress, report));
+            *last += 1;
+            let stamped = Stamped { status, seq: *last };
+            (self.to_page)(SYNC_EVENT, event(&stamped, progress, report));
         }
     }
 
@@ -225,12 +257,8 @@ impl Inner {
     }
 }
 
-fn event(status: &Status, progress: Option<Progress>, report: Option<&Report>) -> Value {
-    let mut detail = json!({
-        "connection": status.connection,
-        "unsynced": status.unsynced,
-        "counts": status.counts,
-    });
+fn event(stamped: &Stamped, progress: Option<Progress>, report: Option<&Report>) -> Value {
+    let mut detail = json!(stamped);
     if let Some(p) = progress {
         detail["progress"] = json!(p);
     }
@@ -395,6 +423,7 @@ pub fn init<R: Runtime>() -> TauriPlugin<R> {
                     store: Mutex::new(None),
                     running: Mutex::new(None),
                     following: AtomicBool::new(false),
+                    stamp: Mutex::new(0),
                 }),
             });
             // A shell opened before the app was built (a fixed data folder) is followed now; one

@@ -115,7 +115,14 @@ fn work_offline_keeps_edits_here_and_a_field_changed_on_both_sides_is_resolved_b
     assert_eq!(saved["saved_offline"], true, "{saved}");
     let report = app.ok("sync_now", json!({}));
     assert_eq!(report["outcome"]["kind"], "working_offline", "{report}");
-    assert_eq!(app.ok("sync_status", json!({}))["unsynced"], 1);
+    let later = app.ok("sync_status", json!({}));
+    assert_eq!(later["unsynced"], 1, "{later}");
+    // Numbered, so the page keeps the newest of answers and events that cross on the way.
+    let (first, then) = (status["seq"].as_u64(), later["seq"].as_u64());
+    assert!(
+        matches!((first, then), (Some(a), Some(b)) if b > a),
+        "each status reading has a larger number than the one before: {status} then {later}"
+    );
     let elsewhere = save(
         &other,
         &membership,

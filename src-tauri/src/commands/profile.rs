@@ -2,9 +2,7 @@
 //! is read from and saved to the local store (`crate::sync`), and sent to the backend by sync.
 use membership::domain::Privilege;
 use membership::{ErrorKind, PrivilegeRequest, Profile, ProfilePatch, Timestamp};
-use offline::{
-    Choice, Conflict, EditId, Field, LocalProfile, ProfileEdit, QueuedEdit, Report, Status,
-};
+use offline::{Choice, Conflict, EditId, Field, LocalProfile, ProfileEdit, QueuedEdit, Report};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tauri::State;
@@ -12,7 +10,7 @@ use tauri::State;
 use super::{given, parse_privilege, signed_in};
 use crate::error::UiError;
 use crate::state::{Core, Shell};
-use crate::sync::{self, Current, OfflineSync};
+use crate::sync::{self, Current, OfflineSync, Stamped};
 
 /// A profile as this computer shows it: the server's last confirmed profile with the unsynced
 /// edits applied (`revision` is the confirmed one).
@@ -177,11 +175,8 @@ pub async fn update_profile(
 pub async fn sync_status(
     shell: State<'_, Shell>,
     sync: State<'_, OfflineSync>,
-) -> Result<Status, UiError> {
-    with_engine(&shell, &sync, |_, current| {
-        current.engine.status().map_err(local)
-    })
-    .await
+) -> Result<Stamped, UiError> {
+    with_engine(&shell, &sync, |_, current| current.status().map_err(local)).await
 }
 
 /// Sends every edit that may go now; progress goes to the window as `partnerdesk-sync` events.
@@ -199,7 +194,7 @@ pub async fn set_work_offline(
     shell: State<'_, Shell>,
     sync: State<'_, OfflineSync>,
     offline: bool,
-) -> Result<Status, UiError> {
+) -> Result<Stamped, UiError> {
     with_engine(&shell, &sync, move |_, current| {
         current
             .store()
@@ -209,7 +204,7 @@ pub async fn set_work_offline(
             current.kick();
         }
         current.announce();
-        current.engine.status().map_err(local)
+        current.status().map_err(local)
     })
     .await
 }
@@ -308,14 +303,14 @@ pub async fn discard_edit(
     shell: State<'_, Shell>,
     sync: State<'_, OfflineSync>,
     edit_id: i64,
-) -> Result<Status, UiError> {
+) -> Result<Stamped, UiError> {
     with_engine(&shell, &sync, move |_, current| {
         current
             .store()
             .discard(current.scope(), EditId(edit_id), Timestamp::now_utc())
             .map_err(local)?;
         current.announce();
-        current.engine.status().map_err(local)
+        current.status().map_err(local)
     })
     .await
 }
