@@ -36,6 +36,10 @@ pub struct Settings {
     pub accounts: Vec<String>,
     /// The account to restore at startup, if its session is still in the keychain.
     pub last_account: Option<String>,
+    /// Who each kept session belongs to (id, email, name; never a token), by keychain entry name,
+    /// so a session can be restored at startup while its backend cannot be reached and the
+    /// profile edited from the copy kept on this computer. Kept by the app, like `accounts`.
+    pub offline_accounts: std::collections::BTreeMap<String, membership::Account>,
     /// Desktop notifications of new requests and decisions: on or off, and quiet hours. The
     /// inbox fills either way.
     pub alerts: alerts::Settings,
@@ -53,6 +57,7 @@ impl Default for Settings {
             }],
             accounts: Vec::new(),
             last_account: None,
+            offline_accounts: Default::default(),
             alerts: alerts::Settings::default(),
         }
     }

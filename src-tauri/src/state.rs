@@ -205,6 +205,7 @@ impl Core {
     pub fn start_session(&self, tokens: SessionTokens) -> Account {
         let account = tokens.account.clone();
         self.keep(&account.email, &tokens.access_token, &tokens.refresh_token);
+        self.know(&account);
         *lock(&self.session) = Some(Session {
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
@@ -220,7 +221,11 @@ impl Core {
     pub fn end_session(&self) {
         let ended = lock(&self.session).take();
         if let Some(s) = &ended {
-            let _ = self.keystore.delete(&self.entry(&s.account.email));
+            let entry = self.entry(&s.account.email);
+            let _ = self.keystore.delete(&entry);
+            self.update_accounts(|settings| {
+                settings.offline_accounts.remove(&entry);
+            });
         }
         self.update_accounts(|s| s.last_account = None);
         if ended.is_some() {
@@ -275,8 +280,10 @@ impl Core {
         if ended {
             self.session_changed();
         }
-        let _ = self.keystore.delete(&self.entry(email));
+        let entry = self.entry(email);
+        let _ = self.keystore.delete(&entry);
         self.update_accounts(|s| {
+            s.offline_accounts.remove(&entry);
             s.accounts.retain(|e| !e.eq_ignore_ascii_case(email));
             if s.last_account
                 .as_deref()
@@ -334,6 +341,20 @@ impl Core {
                 refresh_token: tokens.refresh_token,
                 account: me.account,
             },
+            // Out of reach (a plane, a train): the session is taken as it was kept, so the copy
+            // on this computer can be read and edited; the backend judges the tokens when it
+            // answers again (a refused refresh then ends the session as usual).
+            Err(e) if e.code() == client::UNREACHABLE => {
+                let known = lock(&self.settings).offline_accounts.get(&entry).cloned();
+                match known {
+                    Some(account) => Session {
+                        access_token: tokens.access_token,
+                        refresh_token: tokens.refresh_token,
+                        account,
+                    },
+                    None => return Err(e.into()),
+                }
+            }
             Err(e) if e.kind() == ErrorKind::Unauthenticated => {
                 match api.refresh(&tokens.refresh_token) {
                     Ok(new) => {
@@ -354,6 +375,7 @@ impl Core {
             Err(e) => return Err(e.into()),
         };
         let account = session.account.clone();
+        self.know(&account);
         *lock(&self.session) = Some(session);
         self.remember(&account.email, true);
         self.session_changed();
@@ -515,6 +537,17 @@ impl Core {
         }
     }
 
+    /// Keeps who `account` is under its keychain entry's name, for a start without the backend.
+    fn know(&self, account: &Account) {
+        let entry = self.entry(&account.email);
+        if lock(&self.settings).offline_accounts.get(&entry) == Some(account) {
+            return;
+        }
+        self.update_accounts(|s| {
+            s.offline_accounts.insert(entry, account.clone());
+        });
+    }
+
     /// Puts `email` first among the remembered accounts (and, when `last`, restores it next start).
     fn remember(&self, email: &str, last: bool) {
         let mut dropped = Vec::new();
@@ -529,7 +562,11 @@ impl Core {
             }
         });
         for email in dropped {
-            let _ = self.keystore.delete(&self.entry(&email));
+            let entry = self.entry(&email);
+            let _ = self.keystore.delete(&entry);
+            self.update_accounts(|s| {
+                s.offline_accounts.remove(&entry);
+            });
         }
     }
 
@@ -552,6 +589,7 @@ impl Core {
             let current = lock(&self.settings);
             settings.accounts = current.accounts.clone();
             settings.last_account = current.last_account.clone();
+            settings.offline_accounts = current.offline_accounts.clone();
         }
         let previous = lock(&self.settings).clone();
         let switching = (settings.backend, settings.effective_url())

@@ -78,8 +78,12 @@ fn a_server_that_stops_answering_is_said_in_words_and_sessions_survive_it() {
     server.kill();
     let status = app.ok("backend_status", json!({}));
     assert_eq!(status["reachable"], false);
-    let e = app.refused("me", json!({}));
-    assert_eq!(code(&e), "backend_unreachable");
+    let e = app.refused("events", json!({"after": null, "limit": 50}));
+    assert_eq!(code(&e), "backend_unreachable", "{e}");
+    // Home still opens: the memberships kept on this computer, marked as such.
+    let me = app.ok("me", json!({}));
+    assert_eq!(me["offline"], true, "{me}");
+    assert_eq!(me["account"]["email"], PPC, "{me}");
     assert_eq!(
         app.ok("session", json!({}))["email"],
         PPC,
@@ -90,5 +94,7 @@ fn a_server_that_stops_answering_is_said_in_words_and_sessions_survive_it() {
         use_server(&app, &server);
         app.sign_in(PPC);
     }
-    assert_eq!(app.ok("me", json!({}))["account"]["email"], PPC);
+    let me = app.ok("me", json!({}));
+    assert_eq!(me["account"]["email"], PPC, "{me}");
+    assert_eq!(me["offline"], false, "{me}");
 }

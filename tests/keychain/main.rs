@@ -301,6 +301,79 @@ fn several_accounts_are_kept_and_switched_across_restarts() {
     assert!(!settings.contains(PPC), "{settings}");
 }
 
+/// On a plane: the app starts while its server cannot be reached. The kept session is taken as
+/// it was, Home shows the memberships kept on this computer, and a profile edit is saved here;
+/// when the server is back, the edit reaches it.
+#[test]
+fn an_app_started_while_its_server_is_down_opens_the_kept_copy_and_syncs_later() {
+    let _one = serial();
+    require_keychain();
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = testkit::TestServer::start();
+    let membership = {
+        let app = App::open(dir.path());
+        app.ok(
+            "save_settings",
+            json!({"settings": {"backend": "remote", "remote_url": server.base(), "help_contacts": []}}),
+        );
+        app.ok("sign_in", json!({"email": PPC, "password": DEMO_PASSWORD}));
+        let me = app.ok("me", json!({}));
+        assert_eq!(me["offline"], false, "{me}");
+        let membership = me["memberships"]
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["status"] == "active"))
+            .and_then(|m| m["membership_id"].as_str())
+            .unwrap_or_else(|| panic!("the demo PPC has an active membership: {me}"))
+            .to_owned();
+        app.ok("profile", json!({"membership_id": membership}));
+        membership
+    };
+
+    server.kill();
+    {
+        let app = App::open(dir.path());
+        let session = app.ok("session", json!({}));
+        assert_eq!(
+            session["email"], PPC,
+            "restored without the server: {session}"
+        );
+        let me = app.ok("me", json!({}));
+        assert_eq!(me["offline"], true, "{me}");
+        assert_eq!(me["account"]["email"], PPC, "{me}");
+        assert!(
+            me["memberships"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|m| m["membership_id"] == membership.as_str())),
+            "the memberships kept on this computer: {me}"
+        );
+        let shown = app.ok("profile", json!({"membership_id": membership}));
+        let saved = app.ok(
+            "update_profile",
+            json!({"membership_id": membership, "revision": shown["revision"], "patch": {"job_title": "Consultant on a plane"}}),
+        );
+        assert_eq!(saved["saved_offline"], true, "{saved}");
+        assert_eq!(app.ok("sync_status", json!({}))["unsynced"], 1);
+
+        server.restart();
+        let report = app.ok("sync_now", json!({}));
+        assert_eq!(report["outcome"]["kind"], "done", "{report}");
+        let me = app.ok("me", json!({}));
+        assert_eq!(me["offline"], false, "{me}");
+        assert_eq!(app.ok("sync_status", json!({}))["unsynced"], 0);
+        // Fetched from the server again: it confirmed the edit in a newer revision.
+        let on_server = app.ok("profile", json!({"membership_id": membership}));
+        assert_eq!(
+            on_server["job_title"], "Consultant on a plane",
+            "{on_server}"
+        );
+        assert!(
+            on_server["revision"].as_u64() > shown["revision"].as_u64(),
+            "{shown} then {on_server}"
+        );
+        app.ok("sign_out", json!({}));
+    }
+}
+
 #[test]
 fn without_a_keychain_the_app_says_so_and_stays_usable_for_the_session() {
     let _one = serial();

@@ -83,6 +83,10 @@ export async function render(params, app) {
     'div',
     {},
     h('h1', {}, 'Home'),
+    me.offline
+      ? h('p', { class: 'note', testid: 'home-offline', role: 'note' },
+        'The server cannot be reached, so this is what this computer kept from the last time it answered. You can open and edit your individual profile; your changes sync when the server is back. Requests show again then.')
+      : null,
     h(
       'section',
       { 'aria-labelledby': 'orgs-heading' },
@@ -101,7 +105,9 @@ export async function render(params, app) {
       'section',
       { 'aria-labelledby': 'requests-heading' },
       h('h2', { id: 'requests-heading' }, 'My requests'),
-      open.length
+      me.offline
+        ? h('p', {}, 'Your requests show when the server can be reached.')
+        : open.length
         ? table('Your association requests', ['Organisation', 'Organisation Email', 'Sent', 'State', 'Actions'], requestRows, { testid: 'requests' })
         : h('p', {}, 'You have no open association requests.'),
     ),

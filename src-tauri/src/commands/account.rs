@@ -1,12 +1,14 @@
 //! Signing in and out, creating an account, switching between accounts, and where sessions are
 //! kept (the OS keychain, or memory only when there is none).
-use membership::{Account, ErrorKind, Me, Secret};
+use membership::{Account, ErrorKind, Me, Secret, Timestamp};
+use serde::Serialize;
 use tauri::State;
 
-use super::{blocking, signed_in};
+use super::blocking;
 use crate::error::UiError;
 use crate::keychain::StoredTokens;
 use crate::state::{Core, KeychainStatus, RememberedAccount, Shell};
+use crate::sync::{self, OfflineSync};
 
 /// The signed-in account, if any: the window asks on start.
 #[tauri::command(rename_all = "snake_case")]
@@ -166,7 +168,56 @@ fn sign_out_quietly(core: &Core) {
     core.clear_notice();
 }
 
+/// The signed-in account with its memberships and requests ([`Me`]), and whether it is the copy
+/// kept on this computer because the backend cannot be reached.
+#[derive(Debug, Clone, Serialize)]
+pub struct MeView {
+    #[serde(flatten)]
+    pub me: Me,
+    /// True when the backend did not answer: the memberships are the ones kept here (from the
+    /// last time it answered) and the requests are not known.
+    pub offline: bool,
+}
+
+/// Who is signed in, their memberships and requests. Each answer is kept on this computer; when
+/// the backend cannot be reached, the kept memberships are shown instead (so the profile can
+/// still be opened and edited offline).
 #[tauri::command(rename_all = "snake_case")]
-pub async fn me(shell: State<'_, Shell>) -> Result<Me, UiError> {
-    signed_in(&shell, |api, access| api.me(access)).await
+pub async fn me(shell: State<'_, Shell>, sync: State<'_, OfflineSync>) -> Result<MeView, UiError> {
+    // No local store (nobody signed in, or it could not be opened): the backend's answer only.
+    let current = sync.current(&shell.0).ok();
+    blocking(&shell, move |core| {
+        match core.with_access(|api, access| api.me(access)) {
+            Ok(me) => {
+                if let Some(current) = &current {
+                    // Best effort: a copy not kept only means an older one is shown offline.
+                    let _ = current.store().cache_memberships(
+                        current.scope(),
+                        &me.memberships,
+                        Timestamp::now_utc(),
+                    );
+                }
+                Ok(MeView { me, offline: false })
+            }
+            Err(e) if sync::unreachable(&e) => {
+                let (Some(current), Some(account)) = (current, core.account()) else {
+                    return Err(e);
+                };
+                let memberships = current
+                    .store()
+                    .memberships(current.scope())
+                    .map_err(|_| e.clone())?;
+                Ok(MeView {
+                    me: Me {
+                        account,
+                        memberships,
+                        requests: Vec::new(),
+                    },
+                    offline: true,
+                })
+            }
+            Err(e) => Err(e),
+        }
+    })
+    .await
 }
