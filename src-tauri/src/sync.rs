@@ -143,6 +143,23 @@ impl Current {
         self.inner.stamped(&self.engine)
     }
 
+    /// The backend did not answer a command (`e` says so): the header says Offline until it
+    /// answers again.
+    pub fn unreachable(&self, e: &UiError) {
+        self.engine.observe::<()>(&Err(Error::new(
+            ErrorKind::Unavailable,
+            client::UNREACHABLE,
+            e.message.clone(),
+        )));
+        self.announce();
+    }
+
+    /// The backend answered a command: the header says so (unless working offline).
+    pub fn reachable(&self) {
+        self.engine.observe::<()>(&Ok(()));
+        self.announce();
+    }
+
     /// Tells the window where things stand now.
     pub fn announce(&self) {
         self.inner.announce(&self.engine, None, None);

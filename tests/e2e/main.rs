@@ -417,7 +417,7 @@ fn a_member_links_an_mcp_id_asks_for_a_privilege_and_the_ppc_grants_it() {
 /// answers, and signing in and looking up organisations then go to the server.
 #[test]
 fn settings_point_the_app_at_a_server() {
-    let server = testkit::TestServer::start();
+    let mut server = testkit::TestServer::start();
     let (mut s, _data) = launch("server");
     s.click("#nav-settings");
     s.wait_for_view("settings");
@@ -436,6 +436,23 @@ fn settings_point_the_app_at_a_server() {
     s.click("#lookup-submit");
     s.wait_for_text("#lookup-results", "Fabrikam");
     s.screenshot("lookup-on-server");
+
+    // The server goes away: Home still opens, from what this computer kept, and says so.
+    server.kill();
+    s.click("#nav-home");
+    s.wait_for_text(
+        "[data-testid=home-offline]",
+        "The server cannot be reached, so this is what this computer kept",
+    );
+    s.wait_for_text("[data-testid=memberships]", "Contoso Pty Ltd");
+    s.wait_for_text("#sync-connection", "Offline");
+    s.screenshot("home-offline");
+    server.restart();
+    s.click("#nav-help");
+    s.wait_for_view("help");
+    s.click("#nav-home");
+    s.wait_for_text("#sync-connection", "Online");
+    s.wait_for_text("#view", "You have no open association requests.");
 }
 
 /// A request that waits for the PPC reaches them on the desktop — a Notify call to the session

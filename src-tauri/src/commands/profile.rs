@@ -38,14 +38,6 @@ fn local(e: offline::Error) -> UiError {
     membership::Error::from(e).into()
 }
 
-fn unreachable_error(e: &UiError) -> membership::Error {
-    membership::Error::new(
-        ErrorKind::Unavailable,
-        client::UNREACHABLE,
-        e.message.clone(),
-    )
-}
-
 /// Runs `f` on the blocking pool with the shell and the signed-in account's sync engine.
 async fn with_engine<T, F>(
     shell: &State<'_, Shell>,
@@ -72,7 +64,7 @@ fn fetch(core: &Core, current: &Current, membership_id: &str) -> Result<(), UiEr
     }
     match core.with_access(|api, access| api.profile(access, membership_id)) {
         Ok(p) => {
-            current.engine.observe::<()>(&Ok(()));
+            current.reachable();
             current
                 .store()
                 .cache_profile(&scope, membership_id, &p, Timestamp::now_utc())
@@ -83,8 +75,7 @@ fn fetch(core: &Core, current: &Current, membership_id: &str) -> Result<(), UiEr
             Ok(())
         }
         Err(e) if sync::unreachable(&e) => {
-            current.engine.observe::<()>(&Err(unreachable_error(&e)));
-            current.announce();
+            current.unreachable(&e);
             Ok(())
         }
         Err(e) => Err(e),
