@@ -143,21 +143,12 @@ impl Current {
         self.inner.stamped(&self.engine)
     }
 
-    /// The backend did not answer a command (`e` says so): the header says Offline until it
-    /// answers again.
-    pub fn unreachable(&self, e: &UiError) {
-        self.engine.observe::<()>(&Err(Error::new(
-            ErrorKind::Unavailable,
-            client::UNREACHABLE,
-            e.message.clone(),
-        )));
-        self.announce();
-    }
-
-    /// The backend answered a command: the header says so (unless working offline).
-    pub fn reachable(&self) {
-        self.engine.observe::<()>(&Ok(()));
-        self.announce();
+    /// Whether the backend answered a command: the header says Online or Offline accordingly
+    /// (told only when that changes).
+    pub fn seen(&self, reachable: bool) {
+        if self.engine.set_reachable(reachable) {
+            self.announce();
+        }
     }
 
     /// Tells the window where things stand now.

@@ -168,17 +168,28 @@ impl SyncEngine {
         })
     }
 
-    fn set_connection(&self, c: Connectivity) {
-        *self.connectivity.lock().unwrap_or_else(|e| e.into_inner()) = c;
+    /// Whether the connection changed.
+    fn set_connection(&self, c: Connectivity) -> bool {
+        std::mem::replace(
+            &mut *self.connectivity.lock().unwrap_or_else(|e| e.into_inner()),
+            c,
+        ) != c
     }
 
     /// Records what a backend call outside the engine found (the shell's other commands), so the
-    /// status follows the real connection.
-    pub fn observe<T>(&self, result: &Result<T, BackendError>) {
-        match result {
-            Err(e) if is_unreachable(e) => self.set_connection(Connectivity::Offline),
-            _ => self.set_connection(Connectivity::Online),
-        }
+    /// status follows the real connection. Answers whether the connection changed.
+    pub fn observe<T>(&self, result: &Result<T, BackendError>) -> bool {
+        self.set_reachable(!matches!(result, Err(e) if is_unreachable(e)))
+    }
+
+    /// Records whether the backend answered a call outside the engine. Answers whether the
+    /// connection changed.
+    pub fn set_reachable(&self, reachable: bool) -> bool {
+        self.set_connection(if reachable {
+            Connectivity::Online
+        } else {
+            Connectivity::Offline
+        })
     }
 
     /// Fetches the memberships and their profiles into the local store, so they can be edited

@@ -190,7 +190,7 @@ pub async fn me(shell: State<'_, Shell>, sync: State<'_, OfflineSync>) -> Result
         match core.with_access(|api, access| api.me(access)) {
             Ok(me) => {
                 if let Some(current) = &current {
-                    current.reachable();
+                    current.seen(true);
                     // Best effort: a copy not kept only means an older one is shown offline.
                     let _ = current.store().cache_memberships(
                         current.scope(),
@@ -208,7 +208,7 @@ pub async fn me(shell: State<'_, Shell>, sync: State<'_, OfflineSync>) -> Result
                     .store()
                     .memberships(current.scope())
                     .map_err(|_| e.clone())?;
-                current.unreachable(&e);
+                current.seen(false);
                 Ok(MeView {
                     me: Me {
                         account,

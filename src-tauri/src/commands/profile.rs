@@ -64,7 +64,7 @@ fn fetch(core: &Core, current: &Current, membership_id: &str) -> Result<(), UiEr
     }
     match core.with_access(|api, access| api.profile(access, membership_id)) {
         Ok(p) => {
-            current.reachable();
+            current.seen(true);
             current
                 .store()
                 .cache_profile(&scope, membership_id, &p, Timestamp::now_utc())
@@ -75,7 +75,7 @@ fn fetch(core: &Core, current: &Current, membership_id: &str) -> Result<(), UiEr
             Ok(())
         }
         Err(e) if sync::unreachable(&e) => {
-            current.unreachable(&e);
+            current.seen(false);
             Ok(())
         }
         Err(e) => Err(e),
