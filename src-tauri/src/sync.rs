@@ -22,6 +22,7 @@ use serde_json::{json, Value};
 use tauri::plugin::{Builder, TauriPlugin};
 use tauri::{AppHandle, Manager, Runtime};
 
+use crate::backend::Backend;
 use crate::error::UiError;
 use crate::state::{Core, Shell};
 
@@ -200,23 +201,28 @@ impl Inner {
         Ok(open)
     }
 
-    /// Reads the status and numbers it, one reading at a time, so a higher number is never an
-    /// older state.
-    fn stamped(&self, engine: &SyncEngine) -> Result<Stamped, offline::Error> {
+    /// Reads the status, numbers it and hands it to `then`, one reading at a time, so a higher
+    /// number is never an older state (and events sent in `then` leave in number order).
+    fn stamped_then<T>(
+        &self,
+        engine: &SyncEngine,
+        then: impl FnOnce(Stamped) -> T,
+    ) -> Result<T, offline::Error> {
         let mut last = lock(&self.stamp);
         let status = engine.status()?;
         *last += 1;
-        Ok(Stamped { status, seq: *last })
+        Ok(then(Stamped { status, seq: *last }))
     }
 
-    /// Sends the status to the page; under the same lock, so events leave in number order.
+    fn stamped(&self, engine: &SyncEngine) -> Result<Stamped, offline::Error> {
+        self.stamped_then(engine, |stamped| stamped)
+    }
+
+    /// Sends the status to the page (nothing when it cannot be read: the next one will say).
     fn announce(&self, engine: &SyncEngine, progress: Option<Progress>, report: Option<&Report>) {
-        let mut last = lock(&self.stamp);
-        if let Ok(status) = engine.status() {
-            *last += 1;
-            let stamped = Stamped { status, seq: *last };
-            (self.to_page)(SYNC_EVENT, event(&stamped, progress, report));
-        }
+        let _ = self.stamped_then(engine, |stamped| {
+            (self.to_page)(SYNC_EVENT, event(&stamped, progress, report))
+        });
     }
 
     /// Makes the engine match who is signed in now; the previous thread is told to stop.
@@ -276,8 +282,12 @@ fn event(stamped: &Stamped, progress: Option<Progress>, report: Option<&Report>)
     detail
 }
 
-/// One sync run with the backend in use, if it is still the engine's.
-fn run_once(inner: &Inner, engine: &SyncEngine, core: &Arc<Core>) -> Result<Report, UiError> {
+/// The backend in use and the shell's session for `engine`, if that backend is still the
+/// engine's.
+fn engine_access(
+    engine: &SyncEngine,
+    core: &Arc<Core>,
+) -> Result<(Arc<Backend>, ShellAccess), UiError> {
     let backend = core.backend()?;
     let scope = engine.scope().clone();
     if backend.id() != scope.backend {
@@ -287,6 +297,12 @@ fn run_once(inner: &Inner, engine: &SyncEngine, core: &Arc<Core>) -> Result<Repo
         core: Arc::downgrade(core),
         scope,
     };
+    Ok((backend, access))
+}
+
+/// One sync run with the backend in use, if it is still the engine's.
+fn run_once(inner: &Inner, engine: &SyncEngine, core: &Arc<Core>) -> Result<Report, UiError> {
+    let (backend, access) = engine_access(engine, core)?;
     let mut progress = |p: Progress| inner.announce(engine, Some(p), None);
     let report = engine
         .run(backend.api(), &access, Timestamp::now_utc(), &mut progress)
@@ -297,15 +313,7 @@ fn run_once(inner: &Inner, engine: &SyncEngine, core: &Arc<Core>) -> Result<Repo
 
 /// Fetches the memberships and profiles of the engine's account into the local store.
 fn refresh(engine: &SyncEngine, core: &Arc<Core>) -> Result<Outcome, UiError> {
-    let backend = core.backend()?;
-    let scope = engine.scope().clone();
-    if backend.id() != scope.backend {
-        return Err(UiError::not_signed_in());
-    }
-    let access = ShellAccess {
-        core: Arc::downgrade(core),
-        scope,
-    };
+    let (backend, access) = engine_access(engine, core)?;
     engine
         .refresh(backend.api(), &access, Timestamp::now_utc())
         .map_err(|e| UiError::from(membership::Error::from(e)))
