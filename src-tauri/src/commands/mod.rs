@@ -8,6 +8,8 @@ pub mod inbox;
 pub mod join;
 pub mod profile;
 
+use std::sync::Arc;
+
 use membership::Secret;
 use tauri::State;
 
@@ -21,7 +23,7 @@ pub const NAMES: &[&str] = include!("names.in");
 async fn blocking<T, F>(shell: &State<'_, Shell>, f: F) -> Result<T, UiError>
 where
     T: Send + 'static,
-    F: FnOnce(&Core) -> Result<T, UiError> + Send + 'static,
+    F: FnOnce(&Arc<Core>) -> Result<T, UiError> + Send + 'static,
 {
     let core = shell.0.clone();
     tauri::async_runtime::spawn_blocking(move || f(&core))

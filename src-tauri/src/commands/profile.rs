@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tauri::State;
 
-use super::{given, parse_privilege, signed_in};
+use super::{blocking, given, parse_privilege, signed_in};
 use crate::error::UiError;
 use crate::state::{Core, Shell};
 use crate::sync::{self, Current, OfflineSync, Stamped};
@@ -48,11 +48,8 @@ where
     T: Send + 'static,
     F: FnOnce(&Arc<Core>, &Current) -> Result<T, UiError> + Send + 'static,
 {
-    let core = shell.0.clone();
-    let current = sync.current(&core)?;
-    tauri::async_runtime::spawn_blocking(move || f(&core, &current))
-        .await
-        .map_err(|_| UiError::internal())?
+    let current = sync.current(&shell.0)?;
+    blocking(shell, move |core| f(core, &current)).await
 }
 
 /// Fetches the profile into the local store when the backend answers. Unreachable is not an
