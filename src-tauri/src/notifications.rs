@@ -192,7 +192,7 @@ impl Inner {
     /// (a command's, or a follower's whose session ended): starting is quick, and the previous
     /// follower is stopped on a thread of its own, since stopping waits for its thread — which
     /// may be the one running this.
-    fn sync(self: &Arc<Self>, core: &Arc<Core>) {
+    fn follow(self: &Arc<Self>, core: &Arc<Core>) {
         let wanted = match (core.account(), core.backend()) {
             (Some(account), Ok(backend)) => Some((account.account_id, backend)),
             _ => None,
@@ -423,13 +423,5 @@ pub fn follow<R: Runtime>(app: &AppHandle<R>) {
     if inner.following.swap(true, Ordering::SeqCst) {
         return;
     }
-    let core = Arc::downgrade(&shell.0);
-    let weak = Arc::downgrade(&inner);
-    shell.0.on_session_change(move |_change| {
-        // The change itself is only the signal: `sync` reads who is signed in now, so two
-        // changes that race end with the follower of the later one.
-        if let (Some(inner), Some(core)) = (weak.upgrade(), core.upgrade()) {
-            inner.sync(&core);
-        }
-    });
+    shell.0.follow_sessions(&inner, Inner::follow);
 }

@@ -501,6 +501,23 @@ impl Core {
         lock(&self.listeners).push(Box::new(listener));
     }
 
+    /// Calls `then(target, core)` now and after every change of who is signed in, for as long as
+    /// both live. The change itself is only the signal: `then` reads who is signed in now, so two
+    /// changes that race end with the later one.
+    pub fn follow_sessions<T: Send + Sync + 'static>(
+        self: &Arc<Self>,
+        target: &Arc<T>,
+        then: fn(&Arc<T>, &Arc<Core>),
+    ) {
+        let core = Arc::downgrade(self);
+        let target = Arc::downgrade(target);
+        self.on_session_change(move |_change| {
+            if let (Some(target), Some(core)) = (target.upgrade(), core.upgrade()) {
+                then(&target, &core);
+            }
+        });
+    }
+
     fn session_now(&self) -> SessionChange {
         match (self.account(), self.backend()) {
             (Some(account), Ok(backend)) => SessionChange::SignedIn {

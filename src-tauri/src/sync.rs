@@ -461,12 +461,5 @@ pub fn follow<R: Runtime>(app: &AppHandle<R>) {
     if inner.following.swap(true, Ordering::SeqCst) {
         return;
     }
-    let core = Arc::downgrade(&shell.0);
-    let weak = Arc::downgrade(&inner);
-    shell.0.on_session_change(move |_change| {
-        // The change is only the signal: `follow` reads who is signed in now.
-        if let (Some(inner), Some(core)) = (weak.upgrade(), core.upgrade()) {
-            inner.follow(&core);
-        }
-    });
+    shell.0.follow_sessions(&inner, Inner::follow);
 }
