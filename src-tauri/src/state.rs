@@ -220,14 +220,16 @@ impl Core {
     /// the backend is the caller's part). The email stays remembered.
     pub fn end_session(&self) {
         let ended = lock(&self.session).take();
-        if let Some(s) = &ended {
-            let entry = self.entry(&s.account.email);
-            let _ = self.keystore.delete(&entry);
-            self.update_accounts(|settings| {
-                settings.offline_accounts.remove(&entry);
-            });
+        let entry = ended.as_ref().map(|s| self.entry(&s.account.email));
+        if let Some(entry) = &entry {
+            let _ = self.keystore.delete(entry);
         }
-        self.update_accounts(|s| s.last_account = None);
+        self.update_accounts(|s| {
+            if let Some(entry) = &entry {
+                s.offline_accounts.remove(entry);
+            }
+            s.last_account = None;
+        });
         if ended.is_some() {
             self.session_changed();
         }
