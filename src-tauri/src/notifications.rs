@@ -3,7 +3,7 @@
 //! and, in the real app, shows them on the desktop with Approve, Deny and Open.
 //!
 //! [`Notifications`] is the managed state. It hears every change of who is signed in
-//! ([`Core::on_session_change`]) and makes the follower match it: a new one for each account and
+//! ([`Core::follow_sessions`]) and makes the follower match it: a new one for each account and
 //! backend, the previous one stopped. What the follower reports goes to the window as DOM events,
 //! the same way deep links do (`deeplink.rs`), so the page needs no permission to listen:
 //!

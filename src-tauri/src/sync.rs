@@ -3,7 +3,7 @@
 //! background thread that sends the outbox.
 //!
 //! [`OfflineSync`] is the managed state. It hears every change of who is signed in
-//! ([`Core::on_session_change`]) and makes the engine match it: a new engine and thread for each
+//! ([`Core::follow_sessions`]) and makes the engine match it: a new engine and thread for each
 //! account and backend, the previous thread told to stop. The thread sleeps until there is
 //! something to send (a save, *Sync now*, *Work offline* turned off) and retries with
 //! [`AutoSync`]'s backoff while the backend cannot be reached. What it does goes to the window as
