@@ -115,8 +115,13 @@ impl<R: Runtime> Notifier for PluginNotifier<R> {
             .notification()
             .builder()
             .id(id)
-            .title(&notice.title)
-            .body(&notice.body);
+            // The app's own words in the title; the body, which names people, as plain text
+            // (these platforms draw it as text, not markup).
+            .title(alerts::text::plain_for_os(&notice.headline, 200))
+            .body(alerts::text::plain_for_os(
+                &notice.body,
+                alerts::text::MAX_BODY_CHARS,
+            ));
         if notice.pending() {
             builder = builder.action_type_id(if notice.actions.contains(&Action::Deny) {
                 REQUEST

@@ -41,7 +41,8 @@ pub struct Badge {
 }
 
 /// Append-only migrations, tracked in `PRAGMA user_version`.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE cursors (
     backend TEXT NOT NULL,
     account_id TEXT NOT NULL,
@@ -67,7 +68,11 @@ CREATE TABLE notices (
 ) STRICT;
 CREATE INDEX notices_unread ON notices (backend, account_id) WHERE read = 0;
 CREATE INDEX notices_pending ON notices (backend, account_id) WHERE pending = 1;
-"];
+",
+    "
+ALTER TABLE notices ADD COLUMN headline TEXT NOT NULL DEFAULT '';
+",
+];
 
 /// The inbox file. Cheap to share behind an `Arc`; every call takes the one connection briefly.
 pub struct Inbox {
@@ -174,8 +179,8 @@ impl Inbox {
         let added = match notice {
             Some(n) => tx
                 .execute(
-                    "INSERT INTO notices (backend, account_id, event_id, kind, at, title, body, actions, target, stale, read, pending)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                    "INSERT INTO notices (backend, account_id, event_id, kind, at, title, body, actions, target, stale, read, pending, headline)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                      ON CONFLICT DO NOTHING",
                     params![
                         scope.backend,
@@ -190,6 +195,7 @@ impl Inbox {
                         n.stale,
                         read,
                         n.pending() && !n.stale,
+                        n.headline,
                     ],
                 )
                 .map_err(&fail)?
@@ -296,7 +302,7 @@ impl Inbox {
     ) -> Result<Vec<Entry>, Error> {
         let conn = self.conn();
         let sql = format!(
-            "SELECT event_id, kind, at, title, body, actions, target, stale, read, pending, notified, outcome
+            "SELECT event_id, kind, at, title, body, actions, target, stale, read, pending, notified, outcome, headline
              FROM notices WHERE backend = ?1 AND account_id = ?2 {filter}
              ORDER BY event_id DESC LIMIT {}",
             i64::from(limit)
@@ -319,6 +325,7 @@ impl Inbox {
                     id: r.get(0)?,
                     kind: r.get(1)?,
                     at,
+                    headline: r.get(12)?,
                     title: r.get(3)?,
                     body: r.get(4)?,
                     actions,
@@ -367,6 +374,7 @@ mod tests {
             id,
             kind: "association_request.created".into(),
             at: Timestamp::UNIX_EPOCH + time::Duration::seconds(id),
+            headline: "New request to associate".into(),
             title: format!("Request {id}"),
             body: "b".into(),
             actions: if pending {

@@ -20,6 +20,7 @@ mod follower;
 mod inbox;
 mod notice;
 pub mod settings;
+pub mod text;
 
 use membership::{Error, Secret};
 

@@ -82,6 +82,10 @@ pub struct Notice {
     pub kind: String,
     #[serde(with = "time::serde::rfc3339")]
     pub at: Timestamp,
+    /// What the OS notification's summary says: the app's own words only, never text that
+    /// someone typed (see [`crate::text`]). The inbox shows `title`, which names people.
+    #[serde(default)]
+    pub headline: String,
     pub title: String,
     pub body: String,
     /// `[Approve, Deny, Open]` for a request waiting for a decision (`[Approve, Open]` for a
@@ -147,16 +151,18 @@ pub fn describe(event: &Event, facts: &Facts) -> Option<Notice> {
         .or_else(|| facts.organisation_name.clone())
         .or_else(|| text(data, "organisation_name").map(str::to_owned))
         .unwrap_or_else(|| "your organisation".to_owned());
-    let notice = |title: String, body: String, actions: Vec<Action>, target, stale| Notice {
-        id: event.id,
-        kind: event.kind.clone(),
-        at: event.at,
-        title,
-        body,
-        actions,
-        target,
-        stale,
-    };
+    let notice =
+        |headline: &str, title: String, body: String, actions: Vec<Action>, target, stale| Notice {
+            id: event.id,
+            kind: event.kind.clone(),
+            at: event.at,
+            headline: headline.to_owned(),
+            title,
+            body,
+            actions,
+            target,
+            stale,
+        };
     match event.kind.as_str() {
         "association_request.created" => {
             let request_id = text(data, "request_id")?.to_owned();
@@ -189,6 +195,7 @@ pub fn describe(event: &Event, facts: &Facts) -> Option<Notice> {
             };
             Some(if created_as == "accepted" {
                 notice(
+                    "New member associating with your organisation",
                     format!("{name} is associating with {org_name}"),
                     format!("{who} asked to associate with {org_name}. Their email domain is pre-approved, so the request was accepted at once; they become a member when they verify their Organisation Email."),
                     vec![Action::Open],
@@ -197,6 +204,7 @@ pub fn describe(event: &Event, facts: &Facts) -> Option<Notice> {
                 )
             } else if status == RequestStatus::PendingApproval.as_str() {
                 notice(
+                    "New request to associate",
                     format!("{name} asks to associate with {org_name}"),
                     format!("{who} asked to associate with {org_name}. Their email domain is not pre-approved, so the request was sent to you, the program administrator."),
                     vec![Action::Approve, Action::Deny, Action::Open],
@@ -205,6 +213,7 @@ pub fn describe(event: &Event, facts: &Facts) -> Option<Notice> {
                 )
             } else {
                 notice(
+                    "A request to associate was already dealt with",
                     format!("{name} asked to associate with {org_name}"),
                     format!(
                         "{who} asked to associate with {org_name}. The request is no longer waiting: it is {}.",
@@ -236,6 +245,7 @@ pub fn describe(event: &Event, facts: &Facts) -> Option<Notice> {
             let title = format!("{member} asks for {}", privilege.title());
             Some(if open {
                 notice(
+                    "New privilege request",
                     title,
                     format!(
                         "{member} of {org_name} asked you to grant them {}.{note}",
@@ -247,6 +257,7 @@ pub fn describe(event: &Event, facts: &Facts) -> Option<Notice> {
                 )
             } else {
                 notice(
+                    "A privilege request was already dealt with",
                     title,
                     format!(
                         "{member} of {org_name} asked for {}. The request is no longer open.",
@@ -277,8 +288,9 @@ pub fn describe(event: &Event, facts: &Facts) -> Option<Notice> {
                         }
                     };
                     Some(notice(
+                        "Your request to associate has been accepted",
                         format!("Your request to associate with {org_name} has been accepted"),
-                        format!("{check}, then follow the prompts to complete your individual profile and activate your association."),
+                        format!("Your request to associate with {org_name} has been accepted. {check}, then follow the prompts to complete your individual profile and activate your association."),
                         vec![Action::Open],
                         target,
                         false,
@@ -294,6 +306,7 @@ pub fn describe(event: &Event, facts: &Facts) -> Option<Notice> {
                         .map(|r| format!(" Reason: {r}"))
                         .unwrap_or_default();
                     Some(notice(
+                        "Your request to associate was not accepted",
                         format!("Your request to associate with {org_name} was not accepted"),
                         format!("{org_name}\u{2019}s program administrator did not accept your request.{reason} If you think this is a mistake, contact your program administrator."),
                         vec![Action::Open],
@@ -310,8 +323,10 @@ pub fn describe(event: &Event, facts: &Facts) -> Option<Notice> {
             }
             let membership_id = text(data, "membership_id")?.to_owned();
             let privilege = Privilege::parse(text(data, "privilege")?).ok()?;
+            let granted = format!("You have been granted {}", privilege.title());
             Some(notice(
-                format!("You have been granted {}", privilege.title()),
+                &granted,
+                granted.clone(),
                 format!(
                     "{org_name}\u{2019}s program administrator granted you {}: {} See it under Review privileges.",
                     privilege.title(),

@@ -197,6 +197,7 @@ mod tests {
             id: 1,
             kind: "association_request.created".into(),
             at: membership::Timestamp::UNIX_EPOCH,
+            headline: "h".into(),
             title: "t".into(),
             body: "b".into(),
             actions: vec![Action::Open],

@@ -835,6 +835,17 @@ fn partner_id_is_4_to_10_digits(#[case] input: &str, #[case] expected: Result<&s
 #[case("Alice\nBob", Err("invalid_name"))]
 #[case("\u{202E}ecilA", Err("invalid_name"))]
 #[case("Alice\u{FEFF}", Err("invalid_name"))]
+#[case("<b>Eve</b> & \"Sons\"", Ok("<b>Eve</b> & \"Sons\""))] // markup is text, kept as typed
+#[case("\u{2067}Eve\u{2069}", Err("invalid_name"))] // right-to-left isolate
+#[case("Eve\u{200E}", Err("invalid_name"))] // left-to-right mark
+#[case("Eve\u{2028}Bob", Err("invalid_name"))] // line separator
+#[case("Eve\u{0085}Bob", Err("invalid_name"))] // next line (C1 control)
+#[case("Eve\u{E0041}", Err("invalid_name"))] // tag character
+#[case("Con\u{200C}toso", Err("invalid_name"))] // zero-width non-joiner between Latin letters
+#[case("\u{200D}Eve", Err("invalid_name"))] // zero-width joiner with nothing to join
+#[case("محمدی\u{200C}نژاد", Ok("محمدی\u{200C}نژاد"))] // Persian: the non-joiner is spelling
+#[case("क्\u{200D}ष", Ok("क्\u{200D}ष"))] // Devanagari: a joiner after the virama
+#[case("محمدی\u{200C}", Err("invalid_name"))] // a non-joiner at the end joins nothing
 fn person_name_has_a_letter_and_no_invisible_characters(
     #[case] input: &str,
     #[case] expected: Result<&str, &str>,
@@ -1186,5 +1197,79 @@ fn every_type_refuses_with_its_own_code_and_a_message() {
         assert!(e.message().ends_with('.'), "{code}: {}", e.message());
         let err: &dyn std::error::Error = e;
         assert_eq!(err.to_string(), format!("{code}: {}", e.message()));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The free-text rule: every parser of typed text refuses the same characters, with a message
+// that names the character
+// ---------------------------------------------------------------------------------------------
+
+type TextParser = fn(&str) -> Result<(), ValidationError>;
+
+fn free_text_parsers() -> Vec<(&'static str, TextParser)> {
+    vec![
+        ("invalid_name", |s| PersonName::parse(s).map(drop)),
+        ("invalid_organisation_name", |s| {
+            OrganisationName::parse(s).map(drop)
+        }),
+        ("invalid_city", |s| City::parse(s).map(drop)),
+        ("invalid_country", |s| Country::parse(s).map(drop)),
+        ("invalid_job_title", |s| JobTitle::parse(s).map(drop)),
+        ("invalid_address", |s| StreetAddress::parse(s).map(drop)),
+        ("invalid_website", |s| Website::parse(s).map(drop)),
+    ]
+}
+
+/// Characters the rule refuses wherever they stand: controls, bidi embeddings, overrides,
+/// isolates and marks, zero-width and other invisible characters, line separators, tags.
+fn refused_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        (0u32..0x20).prop_map(|c| char::from_u32(c).unwrap()),
+        (0x7Fu32..0xA0).prop_map(|c| char::from_u32(c).unwrap()),
+        (0x202Au32..=0x202E).prop_map(|c| char::from_u32(c).unwrap()),
+        (0x2066u32..=0x2069).prop_map(|c| char::from_u32(c).unwrap()),
+        prop::sample::select(vec![
+            '\u{00AD}',
+            '\u{061C}',
+            '\u{180E}',
+            '\u{200B}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{2060}',
+            '\u{2061}',
+            '\u{FEFF}',
+            '\u{FFF9}',
+            '\u{E0001}',
+            '\u{E0041}',
+        ]),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn typed_text_with_a_refused_character_is_refused_by_every_parser_and_named(
+        before in "[A-Za-z]{1,20}",
+        bad in refused_char(),
+        after in "[A-Za-z]{1,20}",
+    ) {
+        let input = format!("{before}{bad}{after}");
+        for (code, parse) in free_text_parsers() {
+            let e = parse(&input).expect_err("refused");
+            prop_assert_eq!(e.code(), code);
+            let named = format!("U+{:04X}", bad as u32);
+            prop_assert!(e.message().contains(&named), "{}: {}", code, e.message());
+        }
+    }
+
+    #[test]
+    fn markup_and_punctuation_are_ordinary_text_to_every_parser(
+        text in "[A-Za-z][A-Za-z <>&\"'/=;#]{0,60}",
+    ) {
+        for (code, parse) in free_text_parsers() {
+            prop_assert!(parse(&text).is_ok(), "{} refused {:?}", code, text);
+        }
     }
 }

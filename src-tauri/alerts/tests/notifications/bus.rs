@@ -106,6 +106,17 @@ fn strings(v: &Value<'_>) -> Vec<String> {
 impl Notifications {
     /// Starts the mock on `bus`, with the capabilities of a server that shows action buttons.
     pub fn start(bus: &PrivateBus) -> Self {
+        Self::with_capabilities(bus, "body actions")
+    }
+
+    /// Starts the mock as a server that also reads markup in the body (`body-markup`), as
+    /// GNOME Shell, KDE Plasma and dunst do.
+    pub fn reading_markup(bus: &PrivateBus) -> Self {
+        Self::with_capabilities(bus, "body body-markup body-hyperlinks actions")
+    }
+
+    fn with_capabilities(bus: &PrivateBus, capabilities: &str) -> Self {
+        let parameters = serde_json::json!({ "capabilities": capabilities }).to_string();
         let child = Command::new(python())
             .args([
                 "-m",
@@ -113,7 +124,7 @@ impl Notifications {
                 "--template",
                 "notification_daemon",
                 "-p",
-                r#"{"capabilities": "body actions"}"#,
+                &parameters,
             ])
             .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
             .stdin(Stdio::null())

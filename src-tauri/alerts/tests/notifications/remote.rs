@@ -42,8 +42,8 @@ fn the_ppc_is_notified_of_a_request_and_approve_deny_and_open_act_on_it() {
     let call = &calls[0];
     assert_eq!(call.app_name, "Partner Desk");
     assert_eq!(
-        call.summary,
-        "Bea Baker asks to associate with Fabrikam Consulting"
+        call.summary, "New request to associate",
+        "the summary is the app's own words"
     );
     assert!(
         call.body.contains("Bea Baker (bea@fabrikam.com)")
@@ -93,7 +93,9 @@ fn the_ppc_is_notified_of_a_request_and_approve_deny_and_open_act_on_it() {
     let cal = Session::new_account(&backend, "cal@example.net", "Cal Cruz");
     let asked = cal.ask_to_join(&fabrikam, "Cal", "Cruz", "cal@fabrikam.com");
     let calls = mock.wait_for_notify(2, WITHIN);
-    assert!(calls[1].summary.starts_with("Cal Cruz asks"));
+    assert!(calls[1]
+        .body
+        .starts_with("Cal Cruz (cal@fabrikam.com) asked"));
     mock.invoke(mock.server_id(1), "deny");
     let denied = wait_for(WITHIN, || {
         let r = cal.request(&asked.request_id);
@@ -201,7 +203,7 @@ fn a_reconnect_and_a_restart_show_nothing_twice_and_miss_nothing() {
     });
     let calls_after = mock.notify_calls();
     assert_eq!(calls_after.len(), 3, "{calls_after:#?}");
-    let mut names: Vec<_> = calls.iter().map(|c| c.summary.clone()).collect();
+    let mut names: Vec<_> = calls.iter().map(|c| c.body.clone()).collect();
     names.sort();
     names.dedup();
     assert_eq!(names.len(), 3, "each request was notified once: {names:?}");
@@ -266,7 +268,7 @@ fn quiet_hours_keep_a_request_in_the_inbox_without_a_notification() {
     let gus = Session::new_account(&backend, "gus@example.net", "Gus");
     gus.ask_to_join(&fabrikam, "Gus", "Gray", "gus@fabrikam.com");
     let calls = mock.wait_for_notify(1, WITHIN);
-    assert!(calls[0].summary.starts_with("Gus Gray"), "{calls:#?}");
+    assert!(calls[0].body.starts_with("Gus Gray"), "{calls:#?}");
     assert_eq!(f.wait_for_entries(3, WITHIN).len(), 3);
 }
 
@@ -300,16 +302,20 @@ fn staff_hear_when_their_request_is_decided_and_when_a_privilege_is_granted() {
     );
     staff.wait_for_status(following, WITHIN);
     admin.wait_for_status(following, WITHIN);
-    let find = |summary: &str| {
+    // The summary is the app's own words; the body says who and which organisation.
+    let find = |summary: &str, body: &str| {
         let deadline = Instant::now() + WITHIN;
         loop {
             let calls = mock.notify_calls();
-            if let Some(i) = calls.iter().position(|c| c.summary == summary) {
+            if let Some(i) = calls
+                .iter()
+                .position(|c| c.summary == summary && c.body.contains(body))
+            {
                 return (i, calls[i].clone());
             }
             assert!(
                 Instant::now() < deadline,
-                "no Notify {summary:?} in {calls:#?}"
+                "no Notify {summary:?} saying {body:?} in {calls:#?}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -317,12 +323,17 @@ fn staff_hear_when_their_request_is_decided_and_when_a_privilege_is_granted() {
 
     // Accepted.
     let asked = dana.ask_to_join(&fabrikam, "Dana", "Diaz", "dana@fabrikam.com");
-    find("Dana Diaz asks to associate with Fabrikam Consulting");
+    find(
+        "New request to associate",
+        "Dana Diaz (dana@fabrikam.com) asked to associate with Fabrikam Consulting",
+    );
     backend
         .approve(&ppc.access(), &asked.request_id)
         .expect("the PPC accepts");
-    let (_, accepted) =
-        find("Your request to associate with Fabrikam Consulting has been accepted");
+    let (_, accepted) = find(
+        "Your request to associate has been accepted",
+        "Your request to associate with Fabrikam Consulting has been accepted",
+    );
     assert!(
         accepted.body.contains("dana@fabrikam.com")
             && accepted.body.contains("complete your individual profile"),
@@ -345,7 +356,7 @@ fn staff_hear_when_their_request_is_decided_and_when_a_privilege_is_granted() {
             Privilege::ActionPack,
         )
         .expect("the PPC grants Action Pack");
-    let (_, granted) = find("You have been granted Action Pack");
+    let (_, granted) = find("You have been granted Action Pack", "Fabrikam Consulting");
     assert!(
         granted.body.contains("Fabrikam Consulting"),
         "{}",
@@ -361,7 +372,7 @@ fn staff_hear_when_their_request_is_decided_and_when_a_privilege_is_granted() {
             Some("For our lab licences"),
         )
         .expect("Dana asks for Competency benefits");
-    let (i, asks) = find("Dana Diaz asks for Competency benefits");
+    let (i, asks) = find("New privilege request", "Dana Diaz of Fabrikam Consulting");
     assert!(
         asks.body.contains("Fabrikam Consulting") && asks.body.contains("For our lab licences"),
         "{}",
@@ -369,7 +380,10 @@ fn staff_hear_when_their_request_is_decided_and_when_a_privilege_is_granted() {
     );
     assert_eq!(asks.actions, ["approve", "Grant", "default", "Open"]);
     mock.invoke(mock.server_id(i), "approve");
-    find("You have been granted Competency benefits");
+    find(
+        "You have been granted Competency benefits",
+        "Fabrikam Consulting",
+    );
     let me = backend.me(&dana.access()).unwrap();
     let membership = me
         .memberships
@@ -382,7 +396,10 @@ fn staff_hear_when_their_request_is_decided_and_when_a_privilege_is_granted() {
 
     // Denied, with the reason the PPC typed.
     let asked = dana.ask_to_join(&northwind, "Dana", "Diaz", "dana@northwind.example");
-    find("Dana Diaz asks to associate with Northwind Traders");
+    find(
+        "New request to associate",
+        "Dana Diaz (dana@northwind.example) asked to associate with Northwind Traders",
+    );
     backend
         .deny(
             &ppc.access(),
@@ -390,7 +407,10 @@ fn staff_hear_when_their_request_is_decided_and_when_a_privilege_is_granted() {
             "Use the address Northwind gave you.",
         )
         .expect("the PPC denies");
-    let (_, denied) = find("Your request to associate with Northwind Traders was not accepted");
+    let (_, denied) = find(
+        "Your request to associate was not accepted",
+        "Northwind Traders\u{2019}s program administrator did not accept your request.",
+    );
     assert!(
         denied
             .body
@@ -541,4 +561,97 @@ fn the_event_stream_resumes_after_the_last_event_it_delivered() {
         started.elapsed() < Duration::from_secs(2),
         "a stop ends the follow at once"
     );
+}
+
+/// What a requester types reaches the approver's desktop as text: to a notification server that
+/// reads markup in the body (`body-markup`), names, an address and a denial reason full of tags,
+/// entities and quotes arrive escaped — no live tag, every character shown as typed — and the
+/// summary holds only the app's own words.
+#[test]
+fn text_someone_typed_reaches_a_markup_reading_notification_server_as_text() {
+    let bus = PrivateBus::start();
+    let mock = Notifications::reading_markup(&bus);
+    let server = server();
+    let backend = remote(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let ppc = Session::sign_in(&backend, PPC);
+    let fabrikam = ppc.organisation("Fabrikam Consulting");
+    let admin = Follower::start(
+        &backend,
+        &ppc,
+        &dir.path().join("ppc.sqlite3"),
+        &bus.address,
+        Settings::default(),
+        None,
+    );
+    admin.wait_for_status(following, WITHIN);
+
+    let first = r#"<b>Eve</b> <a href="https://evil.invalid/x">click</a>"#;
+    // A very long last name: exactly the 100 characters a name may have.
+    let last = format!(
+        "&amp; \"Q\" 'S' <img src=x onerror=alert(1)> {}",
+        "W".repeat(100 - 43)
+    );
+    assert_eq!(last.chars().count(), 100);
+    let email = "o'neil&co@fabrikam.com";
+    let eve = Session::new_account(&backend, "eve@example.net", "Eve <i>Evil</i>");
+    let asked = eve.ask_to_join(&fabrikam, first, &last, email);
+    assert_eq!(asked.status, RequestStatus::PendingApproval);
+
+    let call = mock.wait_for_notify(1, WITHIN).remove(0);
+    assert_eq!(call.summary, "New request to associate");
+    let typed = format!("{first} {last} ({email}) asked to associate with Fabrikam Consulting.");
+    assert!(
+        call.body.starts_with(&alerts::text::markup_escape(&typed)),
+        "the body is the typed text, escaped: {}",
+        call.body
+    );
+    for escaped in [
+        "&lt;b&gt;Eve&lt;/b&gt; &lt;a href=\"https://evil.invalid/x\"&gt;click&lt;/a&gt;",
+        "&amp;amp; \"Q\" 'S' &lt;img src=x onerror=alert(1)&gt;",
+        "o'neil&amp;co@fabrikam.com",
+    ] {
+        assert!(call.body.contains(escaped), "{escaped:?} in {}", call.body);
+    }
+    assert!(
+        !call.body.contains('<') && !call.body.contains('>'),
+        "no tag can reach a markup-reading server: {}",
+        call.body
+    );
+    // The inbox keeps the plain text; the window shows it as text.
+    let entry = admin.wait_for_entries(1, WITHIN).remove(0);
+    assert!(
+        entry.notice.title.starts_with(first),
+        "{}",
+        entry.notice.title
+    );
+
+    // The requester hears the denial, with the reason the PPC typed, on the same server.
+    let staff = Follower::start(
+        &backend,
+        &eve,
+        &dir.path().join("eve.sqlite3"),
+        &bus.address,
+        Settings::default(),
+        None,
+    );
+    staff.wait_for_status(following, WITHIN);
+    let reason = r#"Use your <u>work</u> address & "try" again"#;
+    backend
+        .deny(&ppc.access(), &asked.request_id, reason)
+        .expect("the PPC denies");
+    let denied = wait_for(WITHIN, || {
+        mock.notify_calls()
+            .into_iter()
+            .find(|c| c.summary == "Your request to associate was not accepted")
+    })
+    .expect("the requester is told");
+    assert!(
+        denied
+            .body
+            .contains("Reason: Use your &lt;u&gt;work&lt;/u&gt; address &amp; \"try\" again"),
+        "{}",
+        denied.body
+    );
+    assert!(!denied.body.contains('<'), "{}", denied.body);
 }

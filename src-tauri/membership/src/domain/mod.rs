@@ -49,14 +49,76 @@ impl std::error::Error for ValidationError {}
 /// Characters that are invisible or reorder text: refused everywhere people type identifiers,
 /// because they make one string look like another.
 pub(crate) fn has_invisible_or_control(s: &str) -> bool {
-    s.chars().any(|c| {
-        c.is_control()
-            || matches!(c,
-                '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
-                | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-                | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
-                | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}' | '\u{E0000}'..='\u{E0FFF}')
+    s.chars().any(hidden)
+}
+
+/// Whether `c` is a control character, a format character (bidi embeddings, overrides and
+/// isolates, zero-width characters, soft hyphen, tags), a line or paragraph separator, or a
+/// filler that draws nothing.
+fn hidden(c: char) -> bool {
+    use icu_properties::props::GeneralCategory as Gc;
+    c.is_control()
+        || matches!(
+            icu_properties::CodePointMapData::<Gc>::new().get(c),
+            Gc::Format | Gc::LineSeparator | Gc::ParagraphSeparator
+        )
+        || matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+            | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// The first character of typed text (a name, a reason, a note, a title, an address) that the
+/// backend refuses: every [`hidden`] character, except a zero-width non-joiner or joiner inside a
+/// word of a script that needs them (Persian, Arabic, the Indic scripts: "می‌خواهم"), that is,
+/// between two letters or marks of which the first is not Latin — so "Con\u{200C}toso" still
+/// cannot pass for "Contoso".
+pub(crate) fn hidden_in_text(s: &str) -> Option<char> {
+    use icu_properties::props::{GeneralCategory as Gc, GeneralCategoryGroup, Script};
+    let letter_or_mark = |c: char| {
+        let gc = icu_properties::CodePointMapData::<Gc>::new().get(c);
+        GeneralCategoryGroup::Letter.contains(gc) || GeneralCategoryGroup::Mark.contains(gc)
+    };
+    let joins = |before: Option<char>, after: Option<char>| {
+        matches!((before, after), (Some(b), Some(a))
+        if letter_or_mark(b)
+            && letter_or_mark(a)
+            && !hidden(b)
+            && !hidden(a)
+            && !matches!(
+                icu_properties::CodePointMapData::<Script>::new().get(b),
+                Script::Latin | Script::Common | Script::Inherited
+            ))
+    };
+    let chars: Vec<char> = s.chars().collect();
+    chars.iter().enumerate().find_map(|(i, &c)| {
+        let allowed = matches!(c, '\u{200C}' | '\u{200D}')
+            && joins(
+                i.checked_sub(1).map(|j| chars[j]),
+                chars.get(i + 1).copied(),
+            );
+        (hidden(c) && !allowed).then_some(c)
     })
+}
+
+/// What a person is told when `what` ("A name", "The reason") held a refused character.
+pub(crate) fn hidden_text_message(what: &str, c: char) -> String {
+    let kind = match c {
+        '\u{202A}'..='\u{202E}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{200E}'
+        | '\u{200F}'
+        | '\u{061C}' => "a text-direction control",
+        c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
+            "a control character or line break"
+        }
+        _ => "an invisible character",
+    };
+    format!(
+        "{what} cannot contain {kind} (U+{:04X}). Type it again without it; copying text from another program sometimes brings one along.",
+        c as u32
+    )
 }
 
 macro_rules! string_newtype {

@@ -1,15 +1,20 @@
-use super::{has_invisible_or_control, string_newtype, ValidationError};
+use super::{hidden_in_text, hidden_text_message, string_newtype, ValidationError};
 use crate::Secret;
 
-/// Trims, then refuses empty, over-long, control or invisible characters.
-fn clean_text(input: &str, max_chars: usize) -> Option<String> {
+/// Trims, then refuses empty or over-long text (`None`) and text with a control, invisible or
+/// text-direction character (an error that names it, under `code`).
+fn clean_text(
+    input: &str,
+    max_chars: usize,
+    code: &'static str,
+    what: &str,
+) -> Result<Option<String>, ValidationError> {
     let t = input.trim();
-    let n = t.chars().count();
-    if n == 0 || n > max_chars || has_invisible_or_control(t) {
-        None
-    } else {
-        Some(t.to_owned())
+    if let Some(c) = hidden_in_text(t) {
+        return Err(ValidationError::new(code, hidden_text_message(what, c)));
     }
+    let n = t.chars().count();
+    Ok((n != 0 && n <= max_chars).then(|| t.to_owned()))
 }
 
 fn digits(input: &str, min: usize, max: usize) -> Option<String> {
@@ -54,7 +59,7 @@ string_newtype!(PersonName);
 
 impl PersonName {
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
-        clean_text(input, 100)
+        clean_text(input, 100, "invalid_name", "A name")?
             .filter(|s| s.chars().any(char::is_alphabetic))
             .map(Self)
             .ok_or_else(|| {
@@ -73,15 +78,20 @@ string_newtype!(OrganisationName);
 
 impl OrganisationName {
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
-        clean_text(input, 200)
-            .filter(|s| s.chars().any(char::is_alphanumeric))
-            .map(Self)
-            .ok_or_else(|| {
-                ValidationError::new(
-                    "invalid_organisation_name",
-                    "Enter the organisation's name: 1 to 200 characters.",
-                )
-            })
+        clean_text(
+            input,
+            200,
+            "invalid_organisation_name",
+            "An organisation's name",
+        )?
+        .filter(|s| s.chars().any(char::is_alphanumeric))
+        .map(Self)
+        .ok_or_else(|| {
+            ValidationError::new(
+                "invalid_organisation_name",
+                "Enter the organisation's name: 1 to 200 characters.",
+            )
+        })
     }
 }
 
@@ -99,7 +109,7 @@ impl Phone {
                 "Enter a phone number using digits, spaces, + - ( ), for example +61 2 9876 5432.",
             )
         };
-        let t = clean_text(input, 40).ok_or_else(err)?;
+        let t = clean_text(input, 40, "invalid_phone", "A phone number")?.ok_or_else(err)?;
         let digits = t.bytes().filter(u8::is_ascii_digit).count();
         let allowed = t
             .bytes()
@@ -116,14 +126,14 @@ impl Phone {
 }
 
 macro_rules! plain_text {
-    ($name:ident, $max:expr, $code:literal, $msg:literal) => {
+    ($name:ident, $max:expr, $code:literal, $what:literal, $msg:literal) => {
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         pub struct $name(String);
         string_newtype!($name);
 
         impl $name {
             pub fn parse(input: &str) -> Result<Self, ValidationError> {
-                clean_text(input, $max)
+                clean_text(input, $max, $code, $what)?
                     .map(Self)
                     .ok_or_else(|| ValidationError::new($code, $msg))
             }
@@ -135,18 +145,21 @@ plain_text!(
     City,
     100,
     "invalid_city",
+    "A city",
     "Enter a city of 1 to 100 characters."
 );
 plain_text!(
     Country,
     100,
     "invalid_country",
+    "A country",
     "Enter a country of 1 to 100 characters."
 );
 plain_text!(
     JobTitle,
     100,
     "invalid_job_title",
+    "A job title",
     "Enter a job title of 1 to 100 characters, or leave it empty."
 );
 
@@ -201,11 +214,13 @@ plain_text!(
     StreetAddress,
     200,
     "invalid_address",
+    "An address",
     "Enter an address of up to 200 characters."
 );
 plain_text!(
     Website,
     200,
     "invalid_website",
+    "A website address",
     "Enter a website address of up to 200 characters, for example https://contoso.com."
 );

@@ -441,10 +441,14 @@ impl Programme {
             .map(str::trim)
             .filter(|n| !n.is_empty())
             .map(str::to_owned);
-        if note
-            .as_deref()
-            .is_some_and(|n| n.chars().count() > 500 || crate::domain::has_invisible_or_control(n))
-        {
+        if let Some(c) = note.as_deref().and_then(crate::domain::hidden_in_text) {
+            return Err(Error::new(
+                crate::ErrorKind::Invalid,
+                "invalid_note",
+                crate::domain::hidden_text_message("The note", c),
+            ));
+        }
+        if note.as_deref().is_some_and(|n| n.chars().count() > 500) {
             return Err(Error::new(
                 crate::ErrorKind::Invalid,
                 "invalid_note",

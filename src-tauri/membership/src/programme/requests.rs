@@ -300,10 +300,14 @@ impl Programme {
         now: Timestamp,
     ) -> Result<AssociationRequest, Error> {
         let reason = reason.trim();
-        if reason.is_empty()
-            || reason.chars().count() > 500
-            || crate::domain::has_invisible_or_control(reason)
-        {
+        if let Some(c) = crate::domain::hidden_in_text(reason) {
+            return Err(Error::new(
+                ErrorKind::Invalid,
+                "invalid_reason",
+                crate::domain::hidden_text_message("The reason", c),
+            ));
+        }
+        if reason.is_empty() || reason.chars().count() > 500 {
             return Err(Error::new(
                 ErrorKind::Invalid,
                 "invalid_reason",
