@@ -67,7 +67,7 @@ pub struct DbusNotifier {
 }
 
 fn bus_error(what: &str, e: &zbus::Error) -> Error {
-    tracing::warn!(error = %e, "{what}");
+    tracing::warn!(error = ?e.to_string(), "{what}");
     Error::new(
         ErrorKind::Unavailable,
         "notifications_unavailable",

@@ -133,7 +133,7 @@ impl Inbox {
 
     fn fail(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
         move |e| {
-            tracing::warn!(error = %e, "inbox operation failed");
+            tracing::warn!(error = ?e.to_string(), "inbox operation failed");
             unavailable(&self.path)
         }
     }

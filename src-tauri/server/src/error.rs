@@ -117,7 +117,7 @@ impl From<membership::Error> for ApiError {
         if status.is_server_error() {
             tracing::error!(
                 code = e.code(),
-                cause = e.cause().unwrap_or(""),
+                cause = ?e.cause().unwrap_or(""),
                 "membership service failed"
             );
         }

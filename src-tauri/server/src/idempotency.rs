@@ -217,7 +217,7 @@ async fn store<T: Send + 'static>(
     match tokio::task::spawn_blocking(move || f(&store)).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => {
-            tracing::error!(error = %e, "idempotency store failed");
+            tracing::error!(error = ?e.to_string(), "idempotency store failed");
             Err(ApiError::internal())
         }
         Err(_) => Err(ApiError::internal()),

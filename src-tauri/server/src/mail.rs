@@ -36,6 +36,15 @@ impl SmtpMailer {
     }
 }
 
+/// `text` as one header line: every control character (a typed CR or LF above all, which would
+/// end the header and start another) becomes a space. The backend already refuses controls in
+/// what people type; this holds whatever a subject is made from.
+pub fn header_text(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// The URL without credentials, for messages and logs.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -54,21 +63,24 @@ impl Mailer for SmtpMailer {
             .to
             .parse::<Address>()
             .map_err(|e| fail(e.to_string()))?;
+        let subject = header_text(&mail.subject);
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(mail.subject.clone())
+            .subject(subject.clone())
             .header(ContentType::TEXT_PLAIN)
             .body(mail.body.clone())
             .map_err(|e| fail(e.to_string()))?;
         match self.transport.send(&message) {
             Ok(_) => {
-                // Never the body: it may hold a verification token.
-                tracing::info!(subject = %mail.subject, "mail sent");
+                // Never the body: it may hold a verification token. The subject names an
+                // organisation, typed by someone: quoted (`?`), so it cannot forge a log line.
+                tracing::info!(subject = ?subject, "mail sent");
                 Ok(())
             }
             Err(e) => {
-                tracing::warn!(error = %e, "mail delivery failed");
+                // The relay's answer is quoted too: it may echo what it was sent.
+                tracing::warn!(error = ?e.to_string(), "mail delivery failed");
                 Err(fail(e.to_string()))
             }
         }
@@ -101,5 +113,73 @@ mod tests {
             );
         }
         assert!(SmtpMailer::new("http://x", "a@b.test").is_err());
+    }
+
+    /// Everything the server logs at `info` while `f` runs, in its text format.
+    fn logged(f: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let bytes = buffer.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn a_typed_line_break_can_neither_add_a_mail_header_nor_forge_a_log_line() {
+        let sink = testkit::SmtpSink::start();
+        let mailer = SmtpMailer::new(&sink.url(), "Partner Desk <no-reply@partnerdesk.invalid>")
+            .expect("the sink's address");
+        let subject = "Verify your association with Evil\r\nBcc: victim@evil.invalid\r\n\r\nINFO forged: yes\nX: <b>&amp;</b>";
+        let log = logged(|| {
+            mailer
+                .send(&Mail {
+                    to: "sam@contoso.com".into(),
+                    subject: subject.into(),
+                    body: "Hello".into(),
+                    link: None,
+                })
+                .expect("the sink takes it")
+        });
+        let mail = sink.wait_for("sam@contoso.com", 1).remove(0);
+        assert_eq!(
+            mail.header_names
+                .iter()
+                .filter(|n| n.eq_ignore_ascii_case("subject"))
+                .count(),
+            1,
+            "{:?}",
+            mail.header_names
+        );
+        assert!(
+            !mail
+                .header_names
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case("bcc") || n == "X"),
+            "a typed line break added a header: {:?}",
+            mail.header_names
+        );
+        assert_eq!(mail.to, ["sam@contoso.com"], "nobody else was sent it");
+        assert_eq!(mail.body.trim(), "Hello");
+        let lines: Vec<&str> = log.lines().collect();
+        assert_eq!(lines.len(), 1, "one event, one line: {log}");
+        assert!(
+            lines[0].contains("mail sent") && lines[0].contains("Bcc: victim"),
+            "{log}"
+        );
     }
 }

@@ -11,6 +11,9 @@ pub struct SentMail {
     pub subject: String,
     /// The decoded text body.
     pub body: String,
+    /// The name of every header line, in order (continuation lines unfolded), so a test can
+    /// see that no typed text added a header.
+    pub header_names: Vec<String>,
 }
 
 #[derive(Default)]
@@ -161,10 +164,15 @@ fn parse(to: Vec<String>, data: &str) -> SentMail {
     } else {
         body.replace("\r\n", "\n")
     };
+    let header_names = head
+        .lines()
+        .filter_map(|l| l.split_once(':').map(|(n, _)| n.trim().to_owned()))
+        .collect();
     SentMail {
         to,
         subject: header("Subject"),
         body,
+        header_names,
     }
 }
 

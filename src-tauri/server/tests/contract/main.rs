@@ -46,4 +46,5 @@ against_both_backends!(
     outsiders_are_refused,
     a_stale_profile_edit_gets_412_with_the_current_profile,
     sessions_privileges_and_audit_behave_the_same,
+    typed_text_keeps_markup_as_text_and_refuses_hidden_characters,
 );

@@ -507,3 +507,99 @@ pub fn sessions_privileges_and_audit_behave_the_same(b: &Subject) {
     let events = b.events(&ada, None, 1).expect("events");
     assert!(events.len() <= 1, "the limit holds");
 }
+
+/// The free-text rule (ARCHITECTURE.md): markup characters are ordinary text, kept as typed;
+/// controls, text-direction controls and invisible characters are refused, with the field's code
+/// and a message naming the character, wherever a name or other free text is taken.
+pub fn typed_text_keeps_markup_as_text_and_refuses_hidden_characters(b: &Subject) {
+    let ppc = demo(b, "ppc@fabrikam.com");
+    let fabrikam = org(b, &ppc, "4598765");
+    let mine = b.me(&ppc).expect("me").memberships[0].membership_id.clone();
+    let sam = demo(b, "staff@example.net");
+
+    // Markup is text: kept exactly as typed and read back the same.
+    let eve = newcomer(b, "eve@example.org", "<b>Eve</b> & \"Sons\"");
+    let first = "<img src=x onerror=alert(1)>";
+    let asked = ask(b, &eve, &fabrikam, first, "o'neil&co@fabrikam.com").expect("request");
+    let seen = b
+        .association_request(&ppc, &asked.request_id)
+        .expect("read");
+    assert_eq!(seen.first_name, first);
+    assert_eq!(seen.organisation_email, "o'neil&co@fabrikam.com");
+
+    for hidden in [
+        '\u{202E}', '\u{2067}', '\u{200B}', '\u{FEFF}', '\u{2028}', '\n', '\u{7}', '\u{0}',
+    ] {
+        let typed = format!("Ev{hidden}e");
+        let named = format!("U+{:04X}", hidden as u32);
+        let check = |r: Result<(), Error>, code: &str| {
+            let e = r.expect_err(&format!("{typed:?} refused as {code}"));
+            assert_eq!((e.kind().http_status(), e.code()), (422, code), "{typed:?}");
+            assert!(e.message().contains(&named), "{code}: {}", e.message());
+        };
+        check(
+            b.create_account("new@example.org", &typed, &password())
+                .map(drop),
+            "invalid_name",
+        );
+        check(
+            ask(b, &sam, &fabrikam, &typed, "sam@fabrikam.com").map(drop),
+            "invalid_name",
+        );
+        let with_title = NewAssociationRequest {
+            organisation_id: fabrikam.clone(),
+            first_name: "Sam".into(),
+            last_name: "Taylor".into(),
+            organisation_email: "sam@fabrikam.com".into(),
+            phone: None,
+            job_title: Some(typed.clone()),
+        };
+        check(
+            b.request_association(&sam, &with_title).map(drop),
+            "invalid_job_title",
+        );
+        let organisation = |name: &str, city: &str| membership::NewOrganisation {
+            name: name.into(),
+            country: "Australia".into(),
+            city: city.into(),
+            address: None,
+            phone: None,
+            website: None,
+        };
+        check(
+            b.create_organisation(&sam, &organisation(&typed, "Perth"))
+                .map(drop),
+            "invalid_organisation_name",
+        );
+        check(
+            b.create_organisation(&sam, &organisation("Woodgrove", &typed))
+                .map(drop),
+            "invalid_city",
+        );
+        check(
+            b.deny(&ppc, &asked.request_id, &typed).map(drop),
+            "invalid_reason",
+        );
+        check(
+            b.request_privilege(&ppc, &mine, Privilege::ActionPack, Some(&typed))
+                .map(drop),
+            "invalid_note",
+        );
+        let revision = b.profile(&ppc, &mine).expect("profile").revision;
+        let patch = ProfilePatch {
+            first_name: Some(typed.clone()),
+            ..ProfilePatch::default()
+        };
+        check(
+            b.update_profile(&ppc, &mine, revision, &patch).map(drop),
+            "invalid_name",
+        );
+    }
+    // Nothing refused changed anything: the request still waits.
+    assert_eq!(
+        b.association_request(&ppc, &asked.request_id)
+            .expect("read")
+            .status,
+        RequestStatus::PendingApproval
+    );
+}
