@@ -456,7 +456,7 @@ fn settings_point_the_app_at_a_server() {
 }
 
 /// A request that waits for the PPC reaches them on the desktop — a Notify call to the session
-/// bus's notification server (python3-dbusmock) naming the requester, with Approve, Deny and
+/// bus's notification server (python3-dbusmock) whose body names the requester, with Approve, Deny and
 /// Open — and in the Inbox with a badge; Approve in the Inbox accepts it and takes the desktop
 /// notification back.
 #[test]
@@ -475,11 +475,11 @@ fn the_ppc_is_notified_of_a_request_and_approves_it_from_the_inbox() {
     switch_to(&mut s, PPC);
     let call = server.wait_for_notify("Sam Staff", std::time::Duration::from_secs(30));
     assert_eq!(call.app_name, "Partner Desk");
-    assert_eq!(
-        call.summary,
-        "Sam Staff asks to associate with Contoso Pty Ltd"
+    assert_eq!(call.summary, "New request to associate");
+    assert!(
+        call.body.contains("Sam Staff") && call.body.contains("sam@staff-contoso.net"),
+        "{call:?}"
     );
-    assert!(call.body.contains("sam@staff-contoso.net"), "{call:?}");
     assert_eq!(
         call.actions,
         ["approve", "Approve", "deny", "Deny", "default", "Open"]
@@ -521,6 +521,219 @@ fn the_ppc_is_notified_of_a_request_and_approves_it_from_the_inbox() {
     open_membership_centre(&mut s);
     s.click("#centre-tab-requests");
     s.wait_for_text("[data-testid=queue-empty]", "No requests in this list.");
+}
+
+/// Text a requester typed, made of markup, entities, quotes and an `<img>` with a handler.
+const HOSTILE_FIRST: &str = r#"<b>Eve</b> <a href="https://evil.invalid/x">click</a>"#;
+/// The hostile part of the last name; the whole name pads it to the longest a name may be (100).
+const HOSTILE_LAST: &str = r#"&amp; "Q" 'S' <img src=x onerror=alert(1)>"#;
+const HOSTILE_EMAIL: &str = "o'neil&eve@staff-contoso.net";
+
+fn hostile_last_name() -> String {
+    let name = format!("{HOSTILE_LAST} Featherstonehaugh-Cholmondeley-Marjoribanks-Wolfeschlegel");
+    assert_eq!(
+        name.chars().count(),
+        100,
+        "the longest name a person may have"
+    );
+    name
+}
+
+/// What the element matching `css` holds as text (its `textContent`), and every live element
+/// inside it that markup in the data could have made: a `b`, `i`, `u`, `img`, `a` with an
+/// `href`, `script`, `iframe`, `object`, `embed` or `svg`, or anything with an `on…` attribute.
+fn text_and_live_markup(s: &Session, css: &str) -> (String, Vec<String>) {
+    let found = s.script(
+        r#"const root = document.querySelector(arguments[0]);
+if (!root) return null;
+const tags = ['B', 'I', 'U', 'IMG', 'SCRIPT', 'IFRAME', 'OBJECT', 'EMBED', 'SVG'];
+const live = [...root.querySelectorAll('*')].filter((el) =>
+  tags.includes(el.tagName.toUpperCase())
+  || (el.matches('a[href]'))
+  || [...el.attributes].some((a) => a.name.toLowerCase().startsWith('on')));
+return {
+  text: root.textContent,
+  live: live.map((el) => `<${el.tagName.toLowerCase()} ${[...el.attributes].map((a) => `${a.name}="${a.value}"`).join(' ')}>`),
+};"#,
+        serde_json::json!([css]),
+    );
+    assert!(!found.is_null(), "nothing matches `{css}`");
+    let text = found["text"].as_str().unwrap_or_default().to_owned();
+    let live = found["live"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    (text, live)
+}
+
+/// The element matching `css` shows every one of `texts` as text, and nothing in it is markup.
+fn assert_shows_as_text(s: &Session, css: &str, place: &str, texts: &[&str]) {
+    let (text, live) = text_and_live_markup(s, css);
+    for t in texts {
+        assert!(
+            text.contains(t),
+            "{place} should show {t:?} literally; it showed {text:?}"
+        );
+    }
+    assert!(
+        live.is_empty(),
+        "{place} has live elements made from typed text: {live:?}"
+    );
+}
+
+/// Markup entities decoded, the way a notification server that reads `body-markup` shows them.
+fn unescape_markup(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let end = tail
+            .find(';')
+            .unwrap_or_else(|| panic!("a bare & in the body: {body:?}"));
+        let entity = &tail[1..end];
+        let decoded = match entity {
+            "amp" => '&',
+            "lt" => '<',
+            "gt" => '>',
+            "quot" => '"',
+            "apos" => '\'',
+            _ => entity
+                .strip_prefix("#x")
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32)
+                .unwrap_or_else(|| panic!("&{entity}; is not an entity of the markup: {body:?}")),
+        };
+        out.push(decoded);
+        rest = &tail[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Names and an address made of markup reach the PPC as text everywhere: the desktop
+/// notification (from a server that reads `body-markup`) has only the app's words in its summary
+/// and the typed text escaped in its body, and the Inbox, the Membership Centre's queue, the
+/// announcement after denying and the audit history show it literally, with no element made
+/// from it.
+#[test]
+fn text_other_people_typed_shows_as_text_in_the_notification_the_inbox_the_queue_and_the_audit() {
+    let server = notification_server::NotificationServer::start();
+    let (mut s, _data) = launch("f-hostile-text");
+    let last = hostile_last_name();
+    let name = format!("{HOSTILE_FIRST} {last}");
+
+    sign_in(&mut s, STAFF);
+    s.click("#nav-join");
+    s.wait_for_view("join");
+    s.type_into("#lookup-name", "Contoso");
+    s.click("#lookup-submit");
+    s.click_text("#lookup-results label", "Contoso Pty Ltd");
+    s.type_into("#join-first-name", HOSTILE_FIRST);
+    s.type_into("#join-last-name", &last);
+    s.type_into("#join-email", HOSTILE_EMAIL);
+    s.wait_for_text(
+        "#join-preview",
+        "sent to your organisation's program administrator",
+    );
+    s.show("#join-preview");
+    s.screenshot("hostile-request");
+    s.click("#join-submit");
+    s.wait_for_text("#join-outcome", PENDING);
+
+    // The desktop notification: the summary is the app's own words, the body the typed text
+    // escaped, so a server that reads markup shows it as it was typed.
+    switch_to(&mut s, PPC);
+    let call = server.wait_for_notify("staff-contoso.net", std::time::Duration::from_secs(30));
+    assert_eq!(call.summary, "New request to associate", "{call:#?}");
+    for escaped in [
+        "&lt;b&gt;Eve&lt;/b&gt;",
+        "&lt;a href=",
+        "&amp;amp;",
+        "&lt;img src=x",
+        "&amp;eve@staff-contoso.net",
+    ] {
+        assert!(
+            call.body.contains(escaped),
+            "the body should carry {escaped:?}: {call:#?}"
+        );
+    }
+    assert!(
+        !call.body.contains('<') && !call.body.contains('>'),
+        "no tag may reach the notification server: {:?}",
+        call.body
+    );
+    let shown = unescape_markup(&call.body);
+    for typed in [HOSTILE_FIRST, HOSTILE_LAST, HOSTILE_EMAIL] {
+        assert!(
+            shown.contains(typed),
+            "the notification should show {typed:?} as typed; it shows {shown:?}"
+        );
+    }
+    assert_eq!(
+        call.actions,
+        ["approve", "Approve", "deny", "Deny", "default", "Open"]
+    );
+
+    // The Inbox.
+    s.wait_for_text("[data-testid=inbox-badge]", "1");
+    s.click("#nav-inbox");
+    s.wait_for_view("inbox");
+    s.wait_for_text(
+        "[data-testid=inbox-entry][data-pending=true]",
+        "staff-contoso.net",
+    );
+    s.screenshot("inbox");
+    assert_shows_as_text(
+        &s,
+        "[data-testid=inbox-list]",
+        "the Inbox",
+        &[HOSTILE_FIRST, &last, HOSTILE_EMAIL],
+    );
+
+    // The Membership Centre's queue; the PPC denies it, quoting the name in the reason, which
+    // the audit history keeps.
+    open_membership_centre(&mut s);
+    s.click("#centre-tab-requests");
+    s.wait_for_text("[data-testid=queue-row]", "staff-contoso.net");
+    s.screenshot("queue");
+    assert_shows_as_text(
+        &s,
+        "[data-testid=queue]",
+        "the queue",
+        &[&name, HOSTILE_EMAIL],
+    );
+    let reason = format!("Please use your contoso.com address, {name}");
+    s.type_into("[data-testid=queue-deny-reason]", &reason);
+    s.click("[data-testid=queue-deny]");
+    s.wait_for_text("#status", "was denied");
+    assert_shows_as_text(&s, "#status", "the announcement", &[&name]);
+    s.click("#queue-status option[value=denied]");
+    s.wait_for_text("[data-testid=queue-row][data-status=denied]", "Denied");
+    s.screenshot("denied-in-queue");
+    assert_shows_as_text(
+        &s,
+        "[data-testid=queue]",
+        "the denied requests",
+        &[&name, HOSTILE_EMAIL, &reason],
+    );
+
+    // The audit history.
+    s.click("#centre-tab-audit");
+    s.wait_for_text("[data-testid=audit]", "association request: denied");
+    s.screenshot("audit");
+    assert_shows_as_text(&s, "[data-testid=audit]", "the audit history", &[&reason]);
+
+    let alert = s.script(
+        "return document.getElementById('alert').textContent;",
+        serde_json::json!([]),
+    );
+    assert_eq!(alert, "", "no step showed an error");
 }
 
 /// *Work offline* in the header keeps a profile edit on this computer — the header counts it —

@@ -43,7 +43,8 @@ fn strings(v: &Value<'_>) -> Vec<String> {
 }
 
 impl NotificationServer {
-    /// Starts the server on this session bus, as one that shows action buttons.
+    /// Starts the server on this session bus, as one that shows action buttons and reads markup
+    /// in the body (`body-markup`), as GNOME Shell, KDE Plasma and dunst do.
     pub fn start() -> Self {
         assert!(
             std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
@@ -63,7 +64,7 @@ impl NotificationServer {
                 "--template",
                 "notification_daemon",
                 "-p",
-                r#"{"capabilities": "body actions"}"#,
+                r#"{"capabilities": "body body-markup actions"}"#,
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -109,17 +110,21 @@ impl NotificationServer {
             .collect()
     }
 
-    /// Waits for a `Notify` call whose summary names `who`.
-    pub fn wait_for_notify(&self, who: &str, within: Duration) -> NotifyCall {
+    /// Waits for a `Notify` call whose summary or body contains `needle` (the summary is only
+    /// ever the app's own words, so who a notification is about is in its body).
+    pub fn wait_for_notify(&self, needle: &str, within: Duration) -> NotifyCall {
         let deadline = Instant::now() + within;
         loop {
             let calls = self.notify_calls();
-            if let Some(call) = calls.iter().find(|c| c.summary.contains(who)) {
+            if let Some(call) = calls
+                .iter()
+                .find(|c| c.summary.contains(needle) || c.body.contains(needle))
+            {
                 return call.clone();
             }
             assert!(
                 Instant::now() < deadline,
-                "no Notify call naming {who:?} within {within:?}; the calls were {calls:#?}"
+                "no Notify call mentioning {needle:?} within {within:?}; the calls were {calls:#?}"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
