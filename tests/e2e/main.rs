@@ -689,6 +689,14 @@ fn text_other_people_typed_shows_as_text_in_the_notification_the_inbox_the_queue
         "staff-contoso.net",
     );
     s.screenshot("inbox");
+    let view = s.script(
+        "return document.getElementById('view').textContent;",
+        serde_json::json!([]),
+    );
+    assert!(
+        !view.as_str().unwrap_or_default().contains("null"),
+        "no empty note shows as \"null\": {view}"
+    );
     assert_shows_as_text(
         &s,
         "[data-testid=inbox-list]",
@@ -716,6 +724,14 @@ fn text_other_people_typed_shows_as_text_in_the_notification_the_inbox_the_queue
     s.click("#queue-status option[value=denied]");
     s.wait_for_text("[data-testid=queue-row][data-status=denied]", "Denied");
     s.screenshot("denied-in-queue");
+    let overflow = s.script(
+        "const d = document.documentElement; return d.scrollWidth - d.clientWidth;",
+        serde_json::json!([]),
+    );
+    assert!(
+        overflow.as_i64().is_some_and(|px| px <= 0),
+        "a long name wraps instead of widening the page ({overflow} px too wide)"
+    );
     assert_shows_as_text(
         &s,
         "[data-testid=queue]",

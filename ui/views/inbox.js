@@ -106,9 +106,12 @@ function fill(view, app) {
   counts.textContent = `${unread} unread; ${pending} waiting for your decision.`;
   status.textContent = statusText(view.status);
   status.dataset.state = view.status?.state ?? '';
+  // replaceChildren would show a null as the text "null": pass only the notes there are.
   notes.replaceChildren(
-    view.desktop ? h('p', { class: 'note', testid: 'inbox-desktop' }, view.desktop) : null,
-    view.stale ? h('p', { class: 'note' }, view.stale) : null,
+    ...[
+      view.desktop ? h('p', { class: 'note', testid: 'inbox-desktop' }, view.desktop) : null,
+      view.stale ? h('p', { class: 'note' }, view.stale) : null,
+    ].filter(Boolean),
   );
   markAll.disabled = unread === 0;
   list.replaceChildren(

@@ -121,8 +121,9 @@ export async function render(params, app) {
     const kept = edits.filter((e) => e.membership_id === membershipId && (e.state === 'orphaned' || e.state === 'rejected'));
     pending.replaceChildren(
       h('h2', { id: 'pending-heading' }, 'Changes that need you'),
-      conflicts.map(resolver),
-      kept.map(keptEdit),
+      // Spread: replaceChildren would turn an array into the text "[object HTMLElement]".
+      ...conflicts.map(resolver),
+      ...kept.map(keptEdit),
     );
     pending.hidden = conflicts.length === 0 && kept.length === 0;
     return { conflicts: conflicts.length };
