@@ -1,7 +1,7 @@
 //! End-to-end journeys in the real Partner Desk window (WebKitGTK under Xvfb), driven through
 //! tauri-driver and WebKitWebDriver. `scripts/e2e` builds the app, starts the display, D-Bus and the
-//! driver, then runs this with `--features e2e`; without the driver's address it fails, never
-//! passes silently.
+//! driver, then runs this target by name (`--test e2e`; a plain `cargo test` leaves it out);
+//! without the driver's address it fails, never passes silently.
 //!
 //! Each journey launches the app on a fresh data folder, so the demo data is new every time; each
 //! step leaves a screenshot in `test-output/e2e/<journey>/`.

@@ -1,6 +1,6 @@
 //! Sessions in the real OS keychain. Needs a running, unlocked Secret Service (scripts/keychain-test
-//! starts gnome-keyring inside `dbus-run-session`); built only with `--features keychain-tests`,
-//! and then it FAILS, never skips, when no keychain answers.
+//! starts gnome-keyring inside `dbus-run-session`); run only by name (`--test keychain`; a plain
+//! `cargo test` leaves it out), and then it FAILS, never skips, when no keychain answers.
 //!
 //! "A new process" is this same test binary run again as a child (`child_process` below, which
 //! does nothing unless `PD_KEYCHAIN_CHILD` is set): it opens the app on Tauri's mock runtime over
@@ -82,7 +82,7 @@ impl App {
 fn require_keychain() {
     if let Err(reason) = keychain::probe() {
         panic!(
-            "keychain-tests is on but no usable keychain answered ({reason}). Run scripts/keychain-test, which starts an unlocked gnome-keyring inside dbus-run-session."
+            "the keychain tests run but no usable keychain answered ({reason}). Run scripts/keychain-test, which starts an unlocked gnome-keyring inside dbus-run-session."
         );
     }
 }
