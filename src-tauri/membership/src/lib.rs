@@ -12,7 +12,7 @@ pub mod mail;
 mod model;
 mod programme;
 mod secret;
-mod store;
+pub mod store;
 mod tokens;
 
 pub use error::{Error, ErrorKind};

@@ -1,6 +1,6 @@
 use rusqlite::{params, OptionalExtension};
 
-use super::{audit, is_unique_violation, unix, Caller, Programme};
+use super::{audit_sql, is_unique_violation, unix, Caller, Programme};
 use crate::domain::{EmailAddress, Password, PersonName};
 use crate::model::{Account, Me, MembershipStatus, MembershipSummary, OrganisationRef, Role};
 use crate::tokens::{hash_password, new_id, new_token, token_hash, verify_password};
@@ -38,7 +38,7 @@ impl Programme {
         // Hash before the transaction: it is slow and needs no lock.
         let hash = hash_password(password.secret())?;
         let id = new_id("acc");
-        self.write(|tx, _| {
+        self.write_sql(|tx, _| {
             tx.execute(
                 "INSERT INTO accounts(id, email, display_name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![id, email.as_str(), name.as_str(), hash, unix(now)],
@@ -50,7 +50,7 @@ impl Programme {
                     e.into()
                 }
             })?;
-            audit(tx, now, None, Some(&id), "account.created", &id, "")?;
+            audit_sql(tx, now, None, Some(&id), "account.created", &id, "")?;
             Ok(())
         })?;
         Ok(id)
@@ -66,7 +66,7 @@ impl Programme {
         let email = EmailAddress::parse(email).ok();
         let found: Option<(Account, String)> = match &email {
             None => None,
-            Some(e) => self.read(|c| {
+            Some(e) => self.read_sql(|c| {
                 Ok(c.query_row(
                     "SELECT id, email, display_name, password_hash FROM accounts WHERE email = ?1",
                     [e.as_str()],
@@ -96,7 +96,7 @@ impl Programme {
         let refresh = new_token();
         let id = new_id("ses");
         let cfg = &self.config;
-        self.write(|tx, _| {
+        self.write_sql(|tx, _| {
             tx.execute(
                 "INSERT INTO sessions(id, account_id, access_hash, access_expires_at, refresh_hash, refresh_expires_at, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -125,7 +125,7 @@ impl Programme {
         let access = new_token();
         let refresh = new_token();
         let cfg = &self.config;
-        let account = self.write(|tx, _| {
+        let account = self.write_sql(|tx, _| {
             let row: Option<(String, Account)> = tx
                 .query_row(
                     "SELECT s.id, a.id, a.email, a.display_name FROM sessions s JOIN accounts a ON a.id = s.account_id
@@ -160,7 +160,7 @@ impl Programme {
     /// Proves who holds `access_token`.
     pub fn authenticate(&self, access_token: &Secret, now: Timestamp) -> Result<Caller, Error> {
         // Every API call starts here: a cached statement, not one parsed per call.
-        let row: Option<(String, String, i64)> = self.read(|c| {
+        let row: Option<(String, String, i64)> = self.read_sql(|c| {
             Ok(c.prepare_cached(
                 "SELECT id, account_id, access_expires_at FROM sessions WHERE access_hash = ?1 AND revoked_at IS NULL",
             )?
@@ -183,7 +183,7 @@ impl Programme {
 
     /// Ends the caller's session: its access and refresh tokens stop working.
     pub fn sign_out(&self, caller: &Caller, now: Timestamp) -> Result<(), Error> {
-        self.write(|tx, _| {
+        self.write_sql(|tx, _| {
             tx.execute(
                 "UPDATE sessions SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
                 params![unix(now), caller.session_id],
@@ -193,7 +193,7 @@ impl Programme {
     }
 
     pub fn me(&self, caller: &Caller) -> Result<Me, Error> {
-        self.read(|c| {
+        self.read_sql(|c| {
             let account = c.query_row(
                 "SELECT id, email, display_name FROM accounts WHERE id = ?1",
                 [&caller.account_id],
@@ -225,7 +225,7 @@ impl Programme {
     /// The addresses whose mail the caller may read in the embedded mailbox: the account's own
     /// and the Organisation Email of each of their requests.
     pub fn mail_addresses(&self, caller: &Caller) -> Result<Vec<String>, Error> {
-        self.read(|c| {
+        self.read_sql(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT email FROM accounts WHERE id = ?1
                  UNION SELECT organisation_email FROM association_requests WHERE account_id = ?1",

@@ -4,13 +4,14 @@ use serde_json::json;
 use super::accounts::roles;
 use super::organisations::page;
 use super::{
-    audit, emit, is_admin, optional, parse_cursor, require_admin, unix, Audience, Caller, Programme,
+    audit_sql, emit_sql, is_admin_sql, optional, parse_cursor, require_admin_sql, unix, Caller, Programme,
 };
 use crate::domain::{JobTitle, Language, McpId, PersonName, Phone, Privilege};
 use crate::model::{
     Member, MembershipStatus, Page, PageRequest, PrivilegeRequest, Profile, ProfilePatch,
 };
-use crate::store::from_unix;
+use crate::store::sqlite::from_unix;
+use crate::store::Audience;
 use crate::tokens::new_id;
 use crate::{Error, Timestamp};
 
@@ -54,7 +55,7 @@ fn membership_row(c: &Connection, id: &str) -> Result<Option<MembershipRow>, Err
 fn own_membership(c: &Connection, caller: &Caller, id: &str) -> Result<MembershipRow, Error> {
     let m = membership_row(c, id)?.ok_or_else(|| Error::not_found("membership"))?;
     if m.account_id != caller.account_id() {
-        return Err(if is_admin(c, caller.account_id(), &m.organisation_id)? {
+        return Err(if is_admin_sql(c, caller.account_id(), &m.organisation_id)? {
             Error::forbidden("Only the member can change their own individual profile.")
         } else {
             Error::not_found("membership")
@@ -76,7 +77,7 @@ fn administered_membership(
     id: &str,
 ) -> Result<MembershipRow, Error> {
     let m = membership_row(c, id)?.ok_or_else(|| Error::not_found("membership"))?;
-    if !is_admin(c, caller.account_id(), &m.organisation_id)? {
+    if !is_admin_sql(c, caller.account_id(), &m.organisation_id)? {
         return Err(if m.account_id == caller.account_id() {
             Error::forbidden("Only your organisation's Primary Program Contact or a Global Administrator can change privileges.")
         } else {
@@ -154,7 +155,7 @@ fn profile_event(
     id: &str,
     revision: u64,
 ) -> Result<(), Error> {
-    emit(
+    emit_sql(
         tx,
         now,
         "profile.updated",
@@ -166,10 +167,10 @@ fn profile_event(
 impl Programme {
     /// The individual profile, to the member or their organisation's administrators.
     pub fn profile(&self, caller: &Caller, membership: &str) -> Result<Profile, Error> {
-        self.read(|c| {
+        self.read_sql(|c| {
             let m = membership_row(c, membership)?.ok_or_else(|| Error::not_found("membership"))?;
             if m.account_id != caller.account_id()
-                && !is_admin(c, caller.account_id(), &m.organisation_id)?
+                && !is_admin_sql(c, caller.account_id(), &m.organisation_id)?
             {
                 return Err(Error::not_found("membership"));
             }
@@ -213,7 +214,7 @@ impl Programme {
             .as_deref()
             .map(|v| optional(Some(v), Language::parse))
             .transpose()?;
-        self.write(|tx, _| {
+        self.write_sql(|tx, _| {
             let m = own_membership(tx, caller, membership)?;
             let current = load_profile(tx, membership)?;
             if current.revision != if_match_revision {
@@ -251,7 +252,7 @@ impl Programme {
             }
             bump_revision(tx, membership)?;
             let updated = load_profile(tx, membership)?;
-            audit(
+            audit_sql(
                 tx,
                 now,
                 Some(&m.organisation_id),
@@ -276,7 +277,7 @@ impl Programme {
         now: Timestamp,
     ) -> Result<Profile, Error> {
         let mcp = McpId::parse(mcp_id)?;
-        self.write(|tx, _| {
+        self.write_sql(|tx, _| {
             let m = own_membership(tx, caller, membership)?;
             let holder: Option<(String, String, String, String)> = tx
                 .query_row(
@@ -305,7 +306,7 @@ impl Programme {
             tx.execute("UPDATE memberships SET mcp_id = ?1 WHERE id = ?2", params![mcp.as_str(), membership])?;
             bump_revision(tx, membership)?;
             let updated = load_profile(tx, membership)?;
-            audit(tx, now, Some(&m.organisation_id), Some(caller.account_id()), "mcp_id.linked", membership, mcp.as_str())?;
+            audit_sql(tx, now, Some(&m.organisation_id), Some(caller.account_id()), "mcp_id.linked", membership, mcp.as_str())?;
             profile_event(tx, now, &m, membership, updated.revision)?;
             Ok(updated)
         })
@@ -317,7 +318,7 @@ impl Programme {
         membership: &str,
         now: Timestamp,
     ) -> Result<(), Error> {
-        self.write(|tx, _| {
+        self.write_sql(|tx, _| {
             let m = own_membership(tx, caller, membership)?;
             let had: Option<String> = tx.query_row(
                 "SELECT mcp_id FROM memberships WHERE id = ?1",
@@ -333,7 +334,7 @@ impl Programme {
             )?;
             bump_revision(tx, membership)?;
             let revision = load_profile(tx, membership)?.revision;
-            audit(
+            audit_sql(
                 tx,
                 now,
                 Some(&m.organisation_id),
@@ -355,8 +356,8 @@ impl Programme {
     ) -> Result<Page<Member>, Error> {
         let limit = page_req.limit();
         let after = parse_cursor(page_req.cursor.as_deref())?.unwrap_or(0);
-        self.read(|c| {
-            require_admin(c, caller, org)?;
+        self.read_sql(|c| {
+            require_admin_sql(c, caller, org)?;
             let mut stmt = c.prepare_cached(
                 "SELECT m.rowid, m.id, m.account_id, a.display_name, m.organisation_email, m.status, m.is_ppc,
                         (SELECT group_concat(privilege) FROM membership_privileges p WHERE p.membership_id = m.id)
@@ -376,15 +377,15 @@ impl Programme {
         now: Timestamp,
     ) -> Result<Member, Error> {
         let privilege = Privilege::parse(privilege)?;
-        self.write(|tx, _| {
+        self.write_sql(|tx, _| {
             let m = administered_membership(tx, caller, membership)?;
             let added = tx.execute(
                 "INSERT OR IGNORE INTO membership_privileges(membership_id, privilege, granted_at, granted_by) VALUES (?1, ?2, ?3, ?4)",
                 params![membership, privilege.as_str(), unix(now), caller.account_id()],
             )?;
             if added == 1 {
-                audit(tx, now, Some(&m.organisation_id), Some(caller.account_id()), "privilege.granted", membership, privilege.as_str())?;
-                emit(
+                audit_sql(tx, now, Some(&m.organisation_id), Some(caller.account_id()), "privilege.granted", membership, privilege.as_str())?;
+                emit_sql(
                     tx,
                     now,
                     "membership.privileges_changed",
@@ -404,7 +405,7 @@ impl Programme {
         now: Timestamp,
     ) -> Result<(), Error> {
         let privilege = Privilege::parse(privilege)?;
-        self.write(|tx, _| {
+        self.write_sql(|tx, _| {
             let m = administered_membership(tx, caller, membership)?;
             let removed = tx.execute(
                 "DELETE FROM membership_privileges WHERE membership_id = ?1 AND privilege = ?2",
@@ -414,8 +415,8 @@ impl Programme {
                 if privilege == Privilege::GlobalAdmin && !m.is_ppc && !org_has_admin(tx, &m.organisation_id)? {
                     return Err(Error::conflict("last_admin", "This is the organisation's last administrator, so the right cannot be removed."));
                 }
-                audit(tx, now, Some(&m.organisation_id), Some(caller.account_id()), "privilege.revoked", membership, privilege.as_str())?;
-                emit(
+                audit_sql(tx, now, Some(&m.organisation_id), Some(caller.account_id()), "privilege.revoked", membership, privilege.as_str())?;
+                emit_sql(
                     tx,
                     now,
                     "membership.privileges_changed",
@@ -455,7 +456,7 @@ impl Programme {
                 "Keep the note to 500 characters or fewer.",
             ));
         }
-        self.write(|tx, _| {
+        self.write_sql(|tx, _| {
             let m = own_membership(tx, caller, membership)?;
             let has: bool = tx.query_row(
                 "SELECT EXISTS (SELECT 1 FROM membership_privileges WHERE membership_id = ?1 AND privilege = ?2)",
@@ -471,8 +472,8 @@ impl Programme {
                 params![id, membership, privilege.as_str(), note, unix(now)],
             )?;
             let name: String = tx.query_row("SELECT first_name || ' ' || last_name FROM memberships WHERE id = ?1", [membership], |r| r.get(0))?;
-            audit(tx, now, Some(&m.organisation_id), Some(caller.account_id()), "privilege.requested", membership, privilege.as_str())?;
-            emit(
+            audit_sql(tx, now, Some(&m.organisation_id), Some(caller.account_id()), "privilege.requested", membership, privilege.as_str())?;
+            emit_sql(
                 tx,
                 now,
                 "privilege_request.created",
@@ -490,8 +491,8 @@ impl Programme {
         caller: &Caller,
         org: &str,
     ) -> Result<Vec<PrivilegeRequest>, Error> {
-        self.read(|c| {
-            require_admin(c, caller, org)?;
+        self.read_sql(|c| {
+            require_admin_sql(c, caller, org)?;
             let mut stmt = c.prepare_cached(
                 "SELECT q.id, q.membership_id, q.privilege, q.note, q.created_at FROM privilege_requests q
                  JOIN memberships m ON m.id = q.membership_id
@@ -523,10 +524,10 @@ impl Programme {
         membership: &str,
         now: Timestamp,
     ) -> Result<(), Error> {
-        self.write(|tx, _| {
+        self.write_sql(|tx, _| {
             let m = membership_row(tx, membership)?.ok_or_else(|| Error::not_found("membership"))?;
             let own = m.account_id == caller.account_id();
-            if !own && !is_admin(tx, caller.account_id(), &m.organisation_id)? {
+            if !own && !is_admin_sql(tx, caller.account_id(), &m.organisation_id)? {
                 return Err(Error::not_found("membership"));
             }
             if !m.active {
@@ -557,8 +558,8 @@ impl Programme {
                 params![unix(now), m.account_id, m.organisation_id],
             )?;
             let action = if own { "membership.left" } else { "membership.removed" };
-            audit(tx, now, Some(&m.organisation_id), Some(caller.account_id()), action, membership, "")?;
-            emit(
+            audit_sql(tx, now, Some(&m.organisation_id), Some(caller.account_id()), action, membership, "")?;
+            emit_sql(
                 tx,
                 now,
                 "membership.removed",

@@ -10,10 +10,11 @@ mod requests;
 use std::path::Path;
 use std::sync::Arc;
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::mail::{Mail, Mailer};
-use crate::store::Pool;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{Audience, AuditRecord, NewEvent, ReadTx, Store, WriteTx};
 use crate::{Error, Timestamp};
 
 pub use accounts::SessionTokens;
@@ -64,9 +65,9 @@ impl Caller {
     }
 }
 
-/// The partner programme's membership rules over one SQLite database.
-pub struct Programme {
-    pool: Pool,
+/// The partner programme's membership rules over one store: by default the SQLite store.
+pub struct Programme<S: Store = SqliteStore> {
+    store: S,
     mailer: Arc<dyn Mailer>,
     config: Config,
 }
@@ -82,67 +83,98 @@ impl Programme {
         mailer: Arc<dyn Mailer>,
         config: Config,
     ) -> Result<Self, Error> {
-        Ok(Self {
-            pool: Pool::open(path)?,
+        Ok(Self::with_store(SqliteStore::open(path)?, mailer, config))
+    }
+
+    fn write_sql<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>, &mut Vec<Mail>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut f = Some(f);
+        let mut outbox = Vec::new();
+        let value = self.store.write_sql(&mut |tx| {
+            f.take().expect("once")(tx, &mut outbox)
+        })?;
+        for mail in &outbox {
+            if self.mailer.send(mail).is_err() {
+                let _ = self.write_audit_only(&mail.to, Timestamp::now_utc());
+            }
+        }
+        Ok(value)
+    }
+
+    fn read_sql<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
+        let mut f = Some(f);
+        self.store.read_sql(&mut |c| f.take().expect("once")(c))
+    }
+}
+
+impl<S: Store> Programme<S> {
+    /// The rules over `store`.
+    pub fn with_store(store: S, mailer: Arc<dyn Mailer>, config: Config) -> Self {
+        Self {
+            store,
             mailer,
             config,
-        })
+        }
     }
 
     pub fn config(&self) -> &Config {
         &self.config
     }
 
-    /// Runs `f` in one immediate transaction, then hands the mail it produced to the mailer once
-    /// the change is committed (so no mail is sent for a change that did not happen).
+    /// Runs `f` as one transaction of the store, then hands the mail it produced to the mailer
+    /// once the change is committed (so no mail is sent for a change that did not happen). The
+    /// store may run `f` again (after a serialization failure): each run starts with an empty
+    /// outbox, and only the mail of the run that committed is sent.
     fn write<T>(
         &self,
-        f: impl FnOnce(&Transaction<'_>, &mut Vec<Mail>) -> Result<T, Error>,
+        now: Timestamp,
+        mut f: impl FnMut(&mut dyn WriteTx, &mut Vec<Mail>) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let mut conn = self.pool.get()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut outbox = Vec::new();
-        let value = f(&tx, &mut outbox)?;
-        tx.commit()?;
-        drop(conn);
+        let value = self.store.write(&mut |tx| {
+            outbox.clear();
+            f(tx, &mut outbox)
+        })?;
         for mail in &outbox {
             if self.mailer.send(mail).is_err() {
                 // The change stands; the requester can ask for the mail again ("resend"). The
                 // failure is recorded without the mail's body, which may hold a token.
-                let _ = self.write_audit_only(&mail.to);
+                let _ = self.write_audit_only(&mail.to, now);
             }
         }
         Ok(value)
     }
 
-    fn write_audit_only(&self, to: &str) -> Result<(), Error> {
-        let conn = self.pool.get()?;
-        conn.execute(
-            "INSERT INTO audit_log(at, organisation_id, actor_account_id, action, subject, detail)
-             VALUES (strftime('%s','now'), NULL, NULL, 'mail.failed', ?1, 'delivery failed; the sender may resend')",
-            [to],
-        )?;
-        Ok(())
+    /// A change that sends no mail.
+    fn change<T>(
+        &self,
+        mut f: impl FnMut(&mut dyn WriteTx) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.store.write(&mut f)
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
-        let mut conn = self.pool.get()?;
-        // A deferred transaction gives one consistent snapshot for multi-query reads.
-        let tx = conn.transaction()?;
-        let value = f(&tx)?;
-        tx.finish()?;
-        Ok(value)
+    fn write_audit_only(&self, to: &str, now: Timestamp) -> Result<(), Error> {
+        self.store.write(&mut |tx| {
+            tx.append_audit(&AuditRecord {
+                at: now,
+                organisation_id: None,
+                actor_account_id: None,
+                action: "mail.failed",
+                subject: to,
+                detail: "delivery failed; the sender may resend",
+            })
+        })
+    }
+
+    fn read<T>(&self, mut f: impl FnMut(&mut dyn ReadTx) -> Result<T, Error>) -> Result<T, Error> {
+        self.store.read(&mut f)
     }
 
     /// True when no account exists yet (a new database).
     pub fn is_empty(&self) -> Result<bool, Error> {
-        self.read(|c| {
-            Ok(
-                c.query_row("SELECT NOT EXISTS (SELECT 1 FROM accounts)", [], |r| {
-                    r.get(0)
-                })?,
-            )
-        })
+        self.read(|tx| Ok(!tx.has_accounts()?))
     }
 }
 
@@ -151,7 +183,7 @@ pub(crate) fn unix(t: Timestamp) -> i64 {
 }
 
 /// Is `account` the PPC or a Global Administrator of `org` (with an active membership)?
-fn is_admin(c: &Connection, account: &str, org: &str) -> Result<bool, Error> {
+fn is_admin_sql(c: &Connection, account: &str, org: &str) -> Result<bool, Error> {
     Ok(c.query_row(
         "SELECT EXISTS (SELECT 1 FROM memberships m WHERE m.organisation_id = ?1 AND m.account_id = ?2
             AND m.status = 'active' AND (m.is_ppc = 1 OR EXISTS (SELECT 1 FROM membership_privileges p
@@ -162,8 +194,8 @@ fn is_admin(c: &Connection, account: &str, org: &str) -> Result<bool, Error> {
 }
 
 /// Refuses unless the caller administers `org`. An unknown organisation is "not found".
-fn require_admin(c: &Connection, caller: &Caller, org: &str) -> Result<(), Error> {
-    if is_admin(c, &caller.account_id, org)? {
+fn require_admin_sql(c: &Connection, caller: &Caller, org: &str) -> Result<(), Error> {
+    if is_admin_sql(c, &caller.account_id, org)? {
         return Ok(());
     }
     let exists: bool = c.query_row(
@@ -179,7 +211,7 @@ fn require_admin(c: &Connection, caller: &Caller, org: &str) -> Result<(), Error
     ))
 }
 
-fn organisation_name(c: &Connection, org: &str) -> Result<String, Error> {
+fn organisation_name_sql(c: &Connection, org: &str) -> Result<String, Error> {
     c.query_row("SELECT name FROM organisations WHERE id = ?1", [org], |r| {
         r.get(0)
     })
@@ -187,7 +219,7 @@ fn organisation_name(c: &Connection, org: &str) -> Result<String, Error> {
     .ok_or_else(|| Error::not_found("organisation"))
 }
 
-fn audit(
+fn audit_sql(
     tx: &Transaction<'_>,
     now: Timestamp,
     org: Option<&str>,
@@ -203,13 +235,8 @@ fn audit(
     Ok(())
 }
 
-/// Who sees an event.
-enum Audience<'a> {
-    Account(&'a str),
-    AdminsOf(&'a str),
-}
 
-fn emit(
+fn emit_sql(
     tx: &Transaction<'_>,
     now: Timestamp,
     kind: &str,
@@ -225,6 +252,58 @@ fn emit(
         params![unix(now), kind, account, admins_of, data.to_string()],
     )?;
     Ok(())
+}
+
+/// Refuses unless the caller administers `org`. An unknown organisation is "not found".
+fn require_admin(tx: &mut dyn ReadTx, caller: &Caller, org: &str) -> Result<(), Error> {
+    if tx.is_admin(&caller.account_id, org)? {
+        return Ok(());
+    }
+    if !tx.organisation_exists(org)? {
+        return Err(Error::not_found("organisation"));
+    }
+    Err(Error::forbidden(
+        "Only the organisation's Primary Program Contact or a Global Administrator can do this. Ask them to make the change or to grant you Global Administrator rights.",
+    ))
+}
+
+fn organisation_name(tx: &mut dyn ReadTx, org: &str) -> Result<String, Error> {
+    tx.organisation_name(org)?
+        .ok_or_else(|| Error::not_found("organisation"))
+}
+
+fn audit(
+    tx: &mut dyn WriteTx,
+    now: Timestamp,
+    org: Option<&str>,
+    actor: Option<&str>,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> Result<(), Error> {
+    tx.append_audit(&AuditRecord {
+        at: now,
+        organisation_id: org,
+        actor_account_id: actor,
+        action,
+        subject,
+        detail,
+    })
+}
+
+fn emit(
+    tx: &mut dyn WriteTx,
+    now: Timestamp,
+    kind: &str,
+    audience: Audience<'_>,
+    data: serde_json::Value,
+) -> Result<(), Error> {
+    tx.emit_event(&NewEvent {
+        at: now,
+        kind,
+        audience,
+        data: &data,
+    })
 }
 
 /// Parses an optional free-text field: empty means "not given".

@@ -1,7 +1,7 @@
 use rusqlite::{params, Connection, OptionalExtension, ToSql};
 
 use super::{
-    audit, is_unique_violation, optional, parse_cursor, require_admin, unix, Caller, Programme,
+    audit_sql, is_unique_violation, optional, parse_cursor, require_admin_sql, unix, Caller, Programme,
 };
 use crate::domain::{
     City, Country, EmailDomain, OrganisationName, PartnerId, Phone, StreetAddress, Website,
@@ -9,7 +9,7 @@ use crate::domain::{
 use crate::model::{
     CreatedOrganisation, DomainRule, LookupQuery, NewOrganisation, OrganisationSummary, Page,
 };
-use crate::store::from_unix;
+use crate::store::sqlite::from_unix;
 use crate::tokens::new_id;
 use crate::{Error, Timestamp};
 
@@ -54,7 +54,7 @@ impl Programme {
         let phone = optional(new.phone.as_deref(), Phone::parse)?;
         let address = optional(new.address.as_deref(), StreetAddress::parse)?;
         let website = optional(new.website.as_deref(), Website::parse)?;
-        self.write(|tx, _| {
+        self.write_sql(|tx, _| {
             let id = new_id("org");
             let (email, display): (String, String) =
                 tx.query_row("SELECT email, display_name FROM accounts WHERE id = ?1", [&caller.account_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -88,7 +88,7 @@ impl Programme {
                  VALUES (?1, ?2, ?3, ?4, 'active', 1, ?5, ?6, ?7)",
                 params![new_id("mem"), id, caller.account_id, email, first, last, unix(now)],
             )?;
-            audit(tx, now, Some(&id), Some(&caller.account_id), "organisation.created", name.as_str(), "")?;
+            audit_sql(tx, now, Some(&id), Some(&caller.account_id), "organisation.created", name.as_str(), "")?;
             Ok(CreatedOrganisation { organisation_id: id, partner_id })
         })
     }
@@ -163,7 +163,7 @@ impl Programme {
             if fts.is_some() { "f.rowid" } else { "o.seq" },
             limit as i64 + 1
         ));
-        self.read(|c| {
+        self.read_sql(|c| {
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt
                 .query_map(args.as_slice(), summary)?
@@ -173,12 +173,12 @@ impl Programme {
     }
 
     pub fn organisation(&self, _caller: &Caller, org: &str) -> Result<OrganisationSummary, Error> {
-        self.read(|c| organisation_summary(c, org))
+        self.read_sql(|c| organisation_summary(c, org))
     }
 
     pub fn domains(&self, caller: &Caller, org: &str) -> Result<Vec<DomainRule>, Error> {
-        self.read(|c| {
-            require_admin(c, caller, org)?;
+        self.read_sql(|c| {
+            require_admin_sql(c, caller, org)?;
             domain_rules(c, org)
         })
     }
@@ -194,8 +194,8 @@ impl Programme {
         now: Timestamp,
     ) -> Result<DomainRule, Error> {
         let domain = EmailDomain::parse(domain)?;
-        self.write(|tx, _| {
-            require_admin(tx, caller, org)?;
+        self.write_sql(|tx, _| {
+            require_admin_sql(tx, caller, org)?;
             let owner: Option<String> =
                 tx.query_row("SELECT organisation_id FROM org_domains WHERE domain = ?1", [domain.as_str()], |r| r.get(0)).optional()?;
             match owner {
@@ -226,7 +226,7 @@ impl Programme {
                 }
             }
             let detail = if include_subdomains { "including subdomains" } else { "exact domain" };
-            audit(tx, now, Some(org), Some(&caller.account_id), "domain.added", domain.as_str(), detail)?;
+            audit_sql(tx, now, Some(org), Some(&caller.account_id), "domain.added", domain.as_str(), detail)?;
             let rule = domain_rules(tx, org)?.into_iter().find(|r| r.domain == domain.as_str());
             rule.ok_or_else(|| Error::internal("domain vanished inside its own transaction"))
         })
@@ -241,8 +241,8 @@ impl Programme {
     ) -> Result<(), Error> {
         // Accept any spelling of the domain, but remove by canonical form.
         let canonical = crate::domain::DomainName::parse(domain)?;
-        self.write(|tx, _| {
-            require_admin(tx, caller, org)?;
+        self.write_sql(|tx, _| {
+            require_admin_sql(tx, caller, org)?;
             let n = tx.execute(
                 "DELETE FROM org_domains WHERE domain = ?1 AND organisation_id = ?2",
                 params![canonical.as_str(), org],
@@ -250,7 +250,7 @@ impl Programme {
             if n == 0 {
                 return Err(Error::not_found("domain"));
             }
-            audit(
+            audit_sql(
                 tx,
                 now,
                 Some(org),
@@ -318,7 +318,7 @@ impl Programme {
     /// Gives an organisation a known partner ID (demo data and imports).
     pub fn set_partner_id(&self, org: &str, partner_id: &str) -> Result<(), Error> {
         let partner_id = PartnerId::parse(partner_id)?;
-        self.write(|tx, _| {
+        self.write_sql(|tx, _| {
             tx.execute(
                 "UPDATE organisations SET partner_id = ?1 WHERE id = ?2",
                 params![partner_id.as_str(), org],
@@ -357,7 +357,7 @@ impl Programme {
         now: Timestamp,
     ) -> Result<usize, Error> {
         for chunk in orgs.chunks(10_000) {
-            self.write(|tx, _| {
+            self.write_sql(|tx, _| {
                 let mut stmt = tx.prepare_cached(
                     "INSERT INTO organisations(id, partner_id, name, country, city, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?;

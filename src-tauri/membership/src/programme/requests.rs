@@ -3,16 +3,17 @@ use serde_json::json;
 
 use super::organisations::{domain_rules, page};
 use super::{
-    audit, emit, is_admin, optional, organisation_name, parse_cursor, require_admin, unix,
-    Audience, Caller, Programme, ACCEPTED_MESSAGE, PENDING_MESSAGE,
+    audit_sql, emit_sql, is_admin_sql, optional, organisation_name_sql, parse_cursor, require_admin_sql, unix,
+    Caller, Programme, ACCEPTED_MESSAGE, PENDING_MESSAGE,
 };
 use crate::domain::{EmailAddress, EmailDomain, JobTitle, PersonName, Phone};
 use crate::mail::Mail;
+use crate::store::Audience;
 use crate::model::{
     AssociationRequest, InvitationResult, MembershipStatus, NewAssociationRequest, Page,
     PageRequest, Preview, RequestCreated, RequestStatus, Verified,
 };
-use crate::store::from_unix;
+use crate::store::sqlite::from_unix;
 use crate::tokens::{new_id, new_token, token_hash};
 use crate::{Error, ErrorKind, Secret, Timestamp};
 
@@ -134,8 +135,8 @@ impl Programme {
         organisation_email: &str,
     ) -> Result<Preview, Error> {
         let email = EmailAddress::parse(organisation_email)?;
-        self.read(|c| {
-            let name = organisation_name(c, org)?;
+        self.read_sql(|c| {
+            let name = organisation_name_sql(c, org)?;
             Ok(preview_of(&decide(c, org, &email)?, &name, &email))
         })
     }
@@ -153,8 +154,8 @@ impl Programme {
         let job = optional(new.job_title.as_deref(), JobTitle::parse)?;
         let org = new.organisation_id.as_str();
         let cfg = self.config.clone();
-        self.write(|tx, outbox| {
-            let org_name = organisation_name(tx, org)?;
+        self.write_sql(|tx, outbox| {
+            let org_name = organisation_name_sql(tx, org)?;
             let member: bool = tx.query_row(
                 "SELECT EXISTS (SELECT 1 FROM memberships WHERE organisation_id = ?1 AND account_id = ?2 AND status = 'active')",
                 params![org, caller.account_id],
@@ -215,8 +216,8 @@ impl Programme {
                 Decision::Domain { domain, .. } => format!("accepted: domain {domain} pre-approved"),
                 Decision::Pending => "sent to the program administrator".to_owned(),
             };
-            audit(tx, now, Some(org), Some(&caller.account_id), "association_request.created", &id, &how)?;
-            emit(
+            audit_sql(tx, now, Some(org), Some(&caller.account_id), "association_request.created", &id, &how)?;
+            emit_sql(
                 tx,
                 now,
                 "association_request.created",
@@ -239,7 +240,7 @@ impl Programme {
         caller: &Caller,
         id: &str,
     ) -> Result<AssociationRequest, Error> {
-        self.read(|c| visible_request(c, caller, id))
+        self.read_sql(|c| visible_request(c, caller, id))
     }
 
     pub fn association_queue(
@@ -251,8 +252,8 @@ impl Programme {
     ) -> Result<Page<AssociationRequest>, Error> {
         let limit = page_req.limit();
         let after = parse_cursor(page_req.cursor.as_deref())?.unwrap_or(0);
-        self.read(|c| {
-            require_admin(c, caller, org)?;
+        self.read_sql(|c| {
+            require_admin_sql(c, caller, org)?;
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {REQUEST_COLUMNS} FROM association_requests r JOIN organisations o ON o.id = r.organisation_id
                  WHERE r.organisation_id = ?1 AND (?2 IS NULL OR r.status = ?2) AND r.rowid > ?3 ORDER BY r.rowid LIMIT ?4"
@@ -273,14 +274,14 @@ impl Programme {
         now: Timestamp,
     ) -> Result<AssociationRequest, Error> {
         let cfg = self.config.clone();
-        self.write(|tx, outbox| {
+        self.write_sql(|tx, outbox| {
             let req = pending_for_admin(tx, caller, id)?;
             tx.execute(
                 "UPDATE association_requests SET status = 'accepted', decided_at = ?1, decided_by = ?2 WHERE id = ?3",
                 params![unix(now), caller.account_id, id],
             )?;
-            audit(tx, now, Some(&req.organisation_id), Some(&caller.account_id), "association_request.approved", id, "")?;
-            emit(
+            audit_sql(tx, now, Some(&req.organisation_id), Some(&caller.account_id), "association_request.approved", id, "")?;
+            emit_sql(
                 tx,
                 now,
                 "association_request.decided",
@@ -314,14 +315,14 @@ impl Programme {
                 "Give a reason of 1 to 500 characters; the requester will see it.",
             ));
         }
-        self.write(|tx, outbox| {
+        self.write_sql(|tx, outbox| {
             let req = pending_for_admin(tx, caller, id)?;
             tx.execute(
                 "UPDATE association_requests SET status = 'denied', decided_at = ?1, decided_by = ?2, decision_reason = ?3 WHERE id = ?4",
                 params![unix(now), caller.account_id, reason, id],
             )?;
-            audit(tx, now, Some(&req.organisation_id), Some(&caller.account_id), "association_request.denied", id, reason)?;
-            emit(
+            audit_sql(tx, now, Some(&req.organisation_id), Some(&caller.account_id), "association_request.denied", id, reason)?;
+            emit_sql(
                 tx,
                 now,
                 "association_request.decided",
@@ -348,7 +349,7 @@ impl Programme {
         id: &str,
         now: Timestamp,
     ) -> Result<AssociationRequest, Error> {
-        self.write(|tx, _| {
+        self.write_sql(|tx, _| {
             let req = own_request(tx, caller, id)?;
             if !matches!(req.status, RequestStatus::PendingApproval | RequestStatus::Accepted) {
                 return Err(Error::conflict("not_open", "This request is already closed, so it cannot be withdrawn."));
@@ -358,7 +359,7 @@ impl Programme {
                 "UPDATE verification_tokens SET revoked_at = ?1 WHERE request_id = ?2 AND used_at IS NULL AND revoked_at IS NULL",
                 params![unix(now), id],
             )?;
-            audit(tx, now, Some(&req.organisation_id), Some(&caller.account_id), "association_request.withdrawn", id, "")?;
+            audit_sql(tx, now, Some(&req.organisation_id), Some(&caller.account_id), "association_request.withdrawn", id, "")?;
             load_request(tx, id)?.ok_or_else(|| Error::not_found("request"))
         })
     }
@@ -371,7 +372,7 @@ impl Programme {
         now: Timestamp,
     ) -> Result<(), Error> {
         let cfg = self.config.clone();
-        self.write(|tx, outbox| {
+        self.write_sql(|tx, outbox| {
             let req = own_request(tx, caller, id)?;
             if req.status != RequestStatus::Accepted {
                 return Err(Error::conflict(
@@ -391,7 +392,7 @@ impl Programme {
                 }
             }
             issue_token(tx, &cfg, id, &req.account_id, &req.organisation_email, &req.organisation_name, now, outbox)?;
-            audit(tx, now, Some(&req.organisation_id), Some(&caller.account_id), "verification.resent", id, "")?;
+            audit_sql(tx, now, Some(&req.organisation_id), Some(&caller.account_id), "verification.resent", id, "")?;
             Ok(())
         })
     }
@@ -405,7 +406,7 @@ impl Programme {
         now: Timestamp,
     ) -> Result<Verified, Error> {
         let hash = token_hash(&Secret::new(token.expose().trim()));
-        self.write(|tx, _| {
+        self.write_sql(|tx, _| {
             let row = tx
                 .query_row(
                     "SELECT request_id, account_id, email, expires_at, used_at, revoked_at FROM verification_tokens WHERE token_hash = ?1",
@@ -469,8 +470,8 @@ impl Programme {
                 "UPDATE invitations SET used_at = ?1 WHERE organisation_id = ?2 AND email = ?3 AND used_at IS NULL",
                 params![unix(now), req.organisation_id, email],
             )?;
-            audit(tx, now, Some(&req.organisation_id), Some(&account), "membership.activated", &membership, "verified by email")?;
-            emit(
+            audit_sql(tx, now, Some(&req.organisation_id), Some(&account), "membership.activated", &membership, "verified by email")?;
+            emit_sql(
                 tx,
                 now,
                 "membership.activated",
@@ -497,9 +498,9 @@ impl Programme {
                 "Enter between 1 and 100 email addresses, one per line.",
             ));
         }
-        self.write(|tx, outbox| {
-            require_admin(tx, caller, org)?;
-            let org_name = organisation_name(tx, org)?;
+        self.write_sql(|tx, outbox| {
+            require_admin_sql(tx, caller, org)?;
+            let org_name = organisation_name_sql(tx, org)?;
             let mut results = Vec::with_capacity(emails.len());
             for raw in emails {
                 let email = match EmailAddress::parse(raw) {
@@ -523,7 +524,7 @@ impl Programme {
                      ON CONFLICT(organisation_id, email) DO UPDATE SET used_at = NULL, created_at = excluded.created_at",
                     params![new_id("inv"), org, email.as_str(), caller.account_id, unix(now)],
                 )?;
-                audit(tx, now, Some(org), Some(&caller.account_id), "invitation.sent", email.as_str(), "")?;
+                audit_sql(tx, now, Some(org), Some(&caller.account_id), "invitation.sent", email.as_str(), "")?;
                 outbox.push(Mail {
                     to: email.to_string(),
                     subject: format!("You are invited to join {org_name} in Partner Desk"),
@@ -555,7 +556,7 @@ struct TokenRow {
 /// A request the caller may see: their own, or one of an organisation they administer.
 fn visible_request(c: &Connection, caller: &Caller, id: &str) -> Result<AssociationRequest, Error> {
     let req = load_request(c, id)?.ok_or_else(|| Error::not_found("request"))?;
-    if req.account_id == caller.account_id || is_admin(c, &caller.account_id, &req.organisation_id)?
+    if req.account_id == caller.account_id || is_admin_sql(c, &caller.account_id, &req.organisation_id)?
     {
         Ok(req)
     } else {
@@ -581,7 +582,7 @@ fn pending_for_admin(
     id: &str,
 ) -> Result<AssociationRequest, Error> {
     let req = load_request(c, id)?.ok_or_else(|| Error::not_found("request"))?;
-    let admin = is_admin(c, &caller.account_id, &req.organisation_id)?;
+    let admin = is_admin_sql(c, &caller.account_id, &req.organisation_id)?;
     if !admin {
         return Err(if req.account_id == caller.account_id {
             Error::forbidden("You cannot decide your own request. Your organisation's program administrator will decide it.")
