@@ -1,7 +1,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::json;
 
-use super::organisations::{domain_rules, page};
+use super::organisations::page;
 use super::{
     audit_sql, emit_sql, is_admin_sql, optional, organisation_name_sql, parse_cursor, require_admin_sql, unix,
     Caller, Programme, ACCEPTED_MESSAGE, PENDING_MESSAGE,
@@ -59,6 +59,21 @@ pub(super) fn requests_of(c: &Connection, account: &str) -> Result<Vec<Associati
     let rows = stmt
         .query_map([account], request_row)?
         .map(|r| r.map(|(_, x)| x))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+// Transitional: until this file uses the store seam.
+fn domain_rules(c: &Connection, org: &str) -> Result<Vec<crate::model::DomainRule>, Error> {
+    let mut stmt = c.prepare_cached("SELECT domain, include_subdomains, added_at FROM org_domains WHERE organisation_id = ?1 ORDER BY domain")?;
+    let rows = stmt
+        .query_map([org], |r| {
+            Ok(crate::model::DomainRule {
+                domain: r.get(0)?,
+                include_subdomains: r.get(1)?,
+                added_at: from_unix(r.get(2)?),
+            })
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
