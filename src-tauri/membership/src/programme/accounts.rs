@@ -1,6 +1,6 @@
 use super::{audit, Caller, Programme};
 use crate::domain::{EmailAddress, Password, PersonName};
-use crate::model::{Account, Me, Role};
+use crate::model::{Account, Me};
 use crate::store::{Insert, NewAccount, SessionHashes, Store};
 use crate::tokens::{hash_password, new_id, new_token, token_hash, verify_password};
 use crate::{Error, ErrorKind, Secret, Timestamp};
@@ -164,12 +164,4 @@ impl<S: Store> Programme<S> {
 /// `ttl_secs` after `now`.
 pub(super) fn after(now: Timestamp, ttl_secs: i64) -> Timestamp {
     now.saturating_add(time::Duration::seconds(ttl_secs))
-}
-
-pub(super) fn roles(is_ppc: bool) -> Vec<Role> {
-    if is_ppc {
-        vec![Role::Ppc, Role::Member]
-    } else {
-        vec![Role::Member]
-    }
 }

@@ -10,8 +10,6 @@ mod requests;
 use std::path::Path;
 use std::sync::Arc;
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
-
 use crate::mail::{Mail, Mailer};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Audience, AuditRecord, NewEvent, ReadTx, Store, WriteTx};
@@ -85,28 +83,6 @@ impl Programme {
     ) -> Result<Self, Error> {
         Ok(Self::with_store(SqliteStore::open(path)?, mailer, config))
     }
-
-    fn write_sql<T>(
-        &self,
-        f: impl FnOnce(&Transaction<'_>, &mut Vec<Mail>) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        let mut f = Some(f);
-        let mut outbox = Vec::new();
-        let value = self.store.write_sql(&mut |tx| {
-            f.take().expect("once")(tx, &mut outbox)
-        })?;
-        for mail in &outbox {
-            if self.mailer.send(mail).is_err() {
-                let _ = self.write_audit_only(&mail.to, Timestamp::now_utc());
-            }
-        }
-        Ok(value)
-    }
-
-    fn read_sql<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
-        let mut f = Some(f);
-        self.store.read_sql(&mut |c| f.take().expect("once")(c))
-    }
 }
 
 impl<S: Store> Programme<S> {
@@ -176,82 +152,6 @@ impl<S: Store> Programme<S> {
     pub fn is_empty(&self) -> Result<bool, Error> {
         self.read(|tx| Ok(!tx.has_accounts()?))
     }
-}
-
-pub(crate) fn unix(t: Timestamp) -> i64 {
-    t.unix_timestamp()
-}
-
-/// Is `account` the PPC or a Global Administrator of `org` (with an active membership)?
-fn is_admin_sql(c: &Connection, account: &str, org: &str) -> Result<bool, Error> {
-    Ok(c.query_row(
-        "SELECT EXISTS (SELECT 1 FROM memberships m WHERE m.organisation_id = ?1 AND m.account_id = ?2
-            AND m.status = 'active' AND (m.is_ppc = 1 OR EXISTS (SELECT 1 FROM membership_privileges p
-                WHERE p.membership_id = m.id AND p.privilege = 'global_admin')))",
-        params![org, account],
-        |r| r.get(0),
-    )?)
-}
-
-/// Refuses unless the caller administers `org`. An unknown organisation is "not found".
-fn require_admin_sql(c: &Connection, caller: &Caller, org: &str) -> Result<(), Error> {
-    if is_admin_sql(c, &caller.account_id, org)? {
-        return Ok(());
-    }
-    let exists: bool = c.query_row(
-        "SELECT EXISTS (SELECT 1 FROM organisations WHERE id = ?1)",
-        [org],
-        |r| r.get(0),
-    )?;
-    if !exists {
-        return Err(Error::not_found("organisation"));
-    }
-    Err(Error::forbidden(
-        "Only the organisation's Primary Program Contact or a Global Administrator can do this. Ask them to make the change or to grant you Global Administrator rights.",
-    ))
-}
-
-fn organisation_name_sql(c: &Connection, org: &str) -> Result<String, Error> {
-    c.query_row("SELECT name FROM organisations WHERE id = ?1", [org], |r| {
-        r.get(0)
-    })
-    .optional()?
-    .ok_or_else(|| Error::not_found("organisation"))
-}
-
-fn audit_sql(
-    tx: &Transaction<'_>,
-    now: Timestamp,
-    org: Option<&str>,
-    actor: Option<&str>,
-    action: &str,
-    subject: &str,
-    detail: &str,
-) -> Result<(), Error> {
-    tx.execute(
-        "INSERT INTO audit_log(at, organisation_id, actor_account_id, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![unix(now), org, actor, action, subject, detail],
-    )?;
-    Ok(())
-}
-
-
-fn emit_sql(
-    tx: &Transaction<'_>,
-    now: Timestamp,
-    kind: &str,
-    audience: Audience<'_>,
-    data: serde_json::Value,
-) -> Result<(), Error> {
-    let (account, admins_of) = match audience {
-        Audience::Account(a) => (Some(a), None),
-        Audience::AdminsOf(o) => (None, Some(o)),
-    };
-    tx.execute(
-        "INSERT INTO events(at, kind, account_id, admins_of, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![unix(now), kind, account, admins_of, data.to_string()],
-    )?;
-    Ok(())
 }
 
 /// Refuses unless the caller administers `org`. An unknown organisation is "not found".
@@ -327,8 +227,4 @@ fn parse_cursor(cursor: Option<&str>) -> Result<Option<i64>, Error> {
             )
         }),
     }
-}
-
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }

@@ -37,29 +37,6 @@ impl SqliteStore {
             pool: Pool::open(path)?,
         })
     }
-
-    // Transitional: the rules not yet moved onto the seam.
-    pub(crate) fn write_sql<T>(
-        &self,
-        f: &mut dyn FnMut(&rusqlite::Transaction<'_>) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        let mut conn = self.pool.get()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
-    }
-
-    pub(crate) fn read_sql<T>(
-        &self,
-        f: &mut dyn FnMut(&Connection) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        let mut conn = self.pool.get()?;
-        let tx = conn.transaction()?;
-        let value = f(&tx)?;
-        tx.finish()?;
-        Ok(value)
-    }
 }
 
 impl Store for SqliteStore {
