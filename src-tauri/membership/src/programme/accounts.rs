@@ -108,7 +108,11 @@ impl<S: Store> Programme<S> {
         let presented = token_hash(refresh_token);
         let account = self.change(|tx| {
             let (session, account) = tx.session_by_refresh(&presented, now)?.ok_or_else(|| {
-                Error::new(ErrorKind::Unauthenticated, "invalid_refresh_token", "Your session has ended. Sign in again to continue.")
+                Error::new(
+                    ErrorKind::Unauthenticated,
+                    "invalid_refresh_token",
+                    "Your session has ended. Sign in again to continue.",
+                )
             })?;
             tx.rotate_session(&session, &hashes)?;
             Ok(account)
@@ -150,7 +154,11 @@ impl<S: Store> Programme<S> {
                 .ok_or_else(|| Error::internal("the signed-in account is missing"))?;
             let memberships = tx.active_memberships_of(&caller.account_id)?;
             let requests = tx.requests_of(&caller.account_id)?;
-            Ok(Me { account, memberships, requests })
+            Ok(Me {
+                account,
+                memberships,
+                requests,
+            })
         })
     }
 

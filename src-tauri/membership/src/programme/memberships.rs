@@ -272,13 +272,27 @@ impl<S: Store> Programme<S> {
         let privilege = Privilege::parse(privilege)?;
         self.change(|tx| {
             let m = administered_membership(tx, caller, membership)?;
-            let grant = NewGrant { membership_id: membership, privilege, granted_at: now, granted_by: caller.account_id() };
+            let grant = NewGrant {
+                membership_id: membership,
+                privilege,
+                granted_at: now,
+                granted_by: caller.account_id(),
+            };
             if tx.grant_privilege(&grant)? {
-                audit(tx, now, Some(&m.organisation_id), Some(caller.account_id()), "privilege.granted", membership, privilege.as_str())?;
+                audit(
+                    tx,
+                    now,
+                    Some(&m.organisation_id),
+                    Some(caller.account_id()),
+                    "privilege.granted",
+                    membership,
+                    privilege.as_str(),
+                )?;
                 privileges_changed(tx, now, &m, membership, privilege, true)?;
             }
-            tx.member(membership)?
-                .ok_or_else(|| Error::internal("the membership vanished inside its own transaction"))
+            tx.member(membership)?.ok_or_else(|| {
+                Error::internal("the membership vanished inside its own transaction")
+            })
         })
     }
 

@@ -39,7 +39,8 @@ impl<S: Store> Programme<S> {
                 .account(&caller.account_id)?
                 .ok_or_else(|| Error::internal("the signed-in account is missing"))?;
             let partner_id = loop {
-                let candidate = 4_000_000 + (u32::from_le_bytes(crate::tokens::random_array()) % 5_000_000);
+                let candidate =
+                    4_000_000 + (u32::from_le_bytes(crate::tokens::random_array()) % 5_000_000);
                 let candidate = candidate.to_string();
                 if !tx.partner_id_taken(&candidate)? {
                     break candidate;
@@ -57,7 +58,9 @@ impl<S: Store> Programme<S> {
                 created_at: now,
             };
             if tx.insert_organisation(&organisation)? == Insert::Duplicate {
-                return Err(Error::internal("a free partner ID was taken inside its own transaction"));
+                return Err(Error::internal(
+                    "a free partner ID was taken inside its own transaction",
+                ));
             }
             let (first, last) = split_name(&creator.display_name);
             tx.insert_membership(&NewMembership {
@@ -73,8 +76,19 @@ impl<S: Store> Programme<S> {
                 phone: None,
                 created_at: now,
             })?;
-            audit(tx, now, Some(&id), Some(&caller.account_id), "organisation.created", name.as_str(), "")?;
-            Ok(CreatedOrganisation { organisation_id: id, partner_id })
+            audit(
+                tx,
+                now,
+                Some(&id),
+                Some(&caller.account_id),
+                "organisation.created",
+                name.as_str(),
+                "",
+            )?;
+            Ok(CreatedOrganisation {
+                organisation_id: id,
+                partner_id,
+            })
         })
     }
 
@@ -243,7 +257,10 @@ impl<S: Store> Programme<S> {
                         created_at: now,
                     };
                     if tx.insert_organisation(&organisation)? == Insert::Duplicate {
-                        return Err(Error::conflict("partner_id_taken", format!("Partner ID {pid} appears twice in the import.")));
+                        return Err(Error::conflict(
+                            "partner_id_taken",
+                            format!("Partner ID {pid} appears twice in the import."),
+                        ));
                     }
                 }
                 Ok(())

@@ -186,7 +186,10 @@ impl<S: Store> Programme<S> {
         let after = parse_cursor(page_req.cursor.as_deref())?.unwrap_or(0);
         self.read(|tx| {
             require_admin(tx, caller, org)?;
-            Ok(page(tx.request_queue(org, status, after, limit + 1)?, limit))
+            Ok(page(
+                tx.request_queue(org, status, after, limit + 1)?,
+                limit,
+            ))
         })
     }
 
@@ -272,12 +275,26 @@ impl<S: Store> Programme<S> {
     ) -> Result<AssociationRequest, Error> {
         self.change(|tx| {
             let req = own_request(tx, caller, id)?;
-            if !matches!(req.status, RequestStatus::PendingApproval | RequestStatus::Accepted) {
-                return Err(Error::conflict("not_open", "This request is already closed, so it cannot be withdrawn."));
+            if !matches!(
+                req.status,
+                RequestStatus::PendingApproval | RequestStatus::Accepted
+            ) {
+                return Err(Error::conflict(
+                    "not_open",
+                    "This request is already closed, so it cannot be withdrawn.",
+                ));
             }
             tx.withdraw_request(id, now)?;
             tx.revoke_tokens_of_request(id, now)?;
-            audit(tx, now, Some(&req.organisation_id), Some(&caller.account_id), "association_request.withdrawn", id, "")?;
+            audit(
+                tx,
+                now,
+                Some(&req.organisation_id),
+                Some(&caller.account_id),
+                "association_request.withdrawn",
+                id,
+                "",
+            )?;
             tx.request(id)?.ok_or_else(|| Error::not_found("request"))
         })
     }
@@ -451,7 +468,8 @@ fn visible_request(
     id: &str,
 ) -> Result<AssociationRequest, Error> {
     let req = tx.request(id)?.ok_or_else(|| Error::not_found("request"))?;
-    if req.account_id == caller.account_id || tx.is_admin(&caller.account_id, &req.organisation_id)?
+    if req.account_id == caller.account_id
+        || tx.is_admin(&caller.account_id, &req.organisation_id)?
     {
         Ok(req)
     } else {
@@ -459,7 +477,11 @@ fn visible_request(
     }
 }
 
-fn own_request(tx: &mut dyn ReadTx, caller: &Caller, id: &str) -> Result<AssociationRequest, Error> {
+fn own_request(
+    tx: &mut dyn ReadTx,
+    caller: &Caller,
+    id: &str,
+) -> Result<AssociationRequest, Error> {
     let req = visible_request(tx, caller, id)?;
     if req.account_id != caller.account_id {
         return Err(Error::forbidden(

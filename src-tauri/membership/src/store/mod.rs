@@ -28,16 +28,11 @@ pub type Keyed<T> = (i64, T);
 /// have effects outside the transaction: mail goes to an outbox that is sent after the commit.
 pub trait Store: Send + Sync + 'static {
     /// Runs `f` over one consistent snapshot.
-    fn read<T>(
-        &self,
-        f: &mut dyn FnMut(&mut dyn ReadTx) -> Result<T, Error>,
-    ) -> Result<T, Error>;
+    fn read<T>(&self, f: &mut dyn FnMut(&mut dyn ReadTx) -> Result<T, Error>) -> Result<T, Error>;
 
     /// Runs `f` as one transaction (see the trait's documentation).
-    fn write<T>(
-        &self,
-        f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<T, Error>,
-    ) -> Result<T, Error>;
+    fn write<T>(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<T, Error>)
+        -> Result<T, Error>;
 }
 
 /// Whether an insert that must be unique happened.
@@ -263,8 +258,7 @@ pub trait ReadTx {
         now: Timestamp,
     ) -> Result<Option<(String, Account)>, Error>;
     /// The account's active memberships, by organisation name.
-    fn active_memberships_of(&mut self, account_id: &str)
-        -> Result<Vec<MembershipSummary>, Error>;
+    fn active_memberships_of(&mut self, account_id: &str) -> Result<Vec<MembershipSummary>, Error>;
     /// The account's own address and the Organisation Email of each of its requests.
     fn mail_addresses_of(&mut self, account_id: &str) -> Result<Vec<String>, Error>;
 
@@ -304,8 +298,7 @@ pub trait ReadTx {
         limit: u32,
     ) -> Result<Vec<Keyed<AssociationRequest>>, Error>;
     /// Has the account a pending or accepted (not yet verified) request for the organisation?
-    fn open_request_for(&mut self, organisation_id: &str, account_id: &str)
-        -> Result<bool, Error>;
+    fn open_request_for(&mut self, organisation_id: &str, account_id: &str) -> Result<bool, Error>;
     /// When the organisation last denied a request of the account.
     fn last_denial(
         &mut self,
@@ -320,8 +313,7 @@ pub trait ReadTx {
 
     // Memberships, profiles and privileges.
     fn membership(&mut self, membership_id: &str) -> Result<Option<MembershipFacts>, Error>;
-    fn is_active_member(&mut self, organisation_id: &str, account_id: &str)
-        -> Result<bool, Error>;
+    fn is_active_member(&mut self, organisation_id: &str, account_id: &str) -> Result<bool, Error>;
     /// Has the organisation an active member whose Organisation Email is `email`?
     fn has_active_member_email(
         &mut self,
@@ -357,12 +349,8 @@ pub trait ReadTx {
     ) -> Result<Vec<Keyed<AuditEntry>>, Error>;
     /// Events after `after`, oldest first, that the account sees: its own, and those of
     /// organisations it administers now.
-    fn events_for(
-        &mut self,
-        account_id: &str,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<Event>, Error>;
+    fn events_for(&mut self, account_id: &str, after: i64, limit: u32)
+        -> Result<Vec<Event>, Error>;
     fn latest_event_id(&mut self) -> Result<i64, Error>;
 }
 
@@ -386,11 +374,9 @@ pub trait WriteTx: ReadTx {
 
     // Organisations and domains.
     /// `Duplicate` when the partner ID belongs to another organisation.
-    fn insert_organisation(&mut self, organisation: &NewOrganisation<'_>)
-        -> Result<Insert, Error>;
+    fn insert_organisation(&mut self, organisation: &NewOrganisation<'_>) -> Result<Insert, Error>;
     /// `Duplicate` when the partner ID belongs to another organisation.
-    fn set_partner_id(&mut self, organisation_id: &str, partner_id: &str)
-        -> Result<Insert, Error>;
+    fn set_partner_id(&mut self, organisation_id: &str, partner_id: &str) -> Result<Insert, Error>;
     /// `Duplicate` when the domain is pre-approved already (by any organisation).
     fn insert_domain(&mut self, domain: &NewDomain<'_>) -> Result<Insert, Error>;
     fn set_include_subdomains(&mut self, domain: &str, include: bool) -> Result<(), Error>;
@@ -399,8 +385,7 @@ pub trait WriteTx: ReadTx {
 
     // Association requests, tokens and invitations.
     fn insert_request(&mut self, request: &NewRequest<'_>) -> Result<(), Error>;
-    fn record_decision(&mut self, request_id: &str, decision: &Decision<'_>)
-        -> Result<(), Error>;
+    fn record_decision(&mut self, request_id: &str, decision: &Decision<'_>) -> Result<(), Error>;
     fn withdraw_request(&mut self, request_id: &str, at: Timestamp) -> Result<(), Error>;
     /// The request became the membership.
     fn activate_request(&mut self, request_id: &str, membership_id: &str) -> Result<(), Error>;
@@ -443,10 +428,12 @@ pub trait WriteTx: ReadTx {
     /// False when the membership had the privilege already.
     fn grant_privilege(&mut self, grant: &NewGrant<'_>) -> Result<bool, Error>;
     /// False when the membership did not have the privilege.
-    fn revoke_privilege(&mut self, membership_id: &str, privilege: Privilege)
-        -> Result<bool, Error>;
-    fn insert_privilege_request(&mut self, request: &NewPrivilegeRequest<'_>)
-        -> Result<(), Error>;
+    fn revoke_privilege(
+        &mut self,
+        membership_id: &str,
+        privilege: Privilege,
+    ) -> Result<bool, Error>;
+    fn insert_privilege_request(&mut self, request: &NewPrivilegeRequest<'_>) -> Result<(), Error>;
 
     // Audit history and events.
     /// Appends to the audit log, which is append-only.

@@ -22,8 +22,8 @@ use crate::{Error, Timestamp};
 
 mod pool;
 
-pub(crate) use pool::{connect, from_unix};
 use pool::Pool;
+pub(crate) use pool::{connect, from_unix};
 
 /// The membership data in one SQLite file.
 pub struct SqliteStore {
@@ -40,10 +40,7 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    fn read<T>(
-        &self,
-        f: &mut dyn FnMut(&mut dyn ReadTx) -> Result<T, Error>,
-    ) -> Result<T, Error> {
+    fn read<T>(&self, f: &mut dyn FnMut(&mut dyn ReadTx) -> Result<T, Error>) -> Result<T, Error> {
         let mut conn = self.pool.get()?;
         // A deferred transaction gives one consistent snapshot for multi-query reads.
         let tx = conn.transaction()?;
@@ -261,10 +258,7 @@ impl ReadTx for Tx<'_> {
             .optional()?)
     }
 
-    fn active_memberships_of(
-        &mut self,
-        account_id: &str,
-    ) -> Result<Vec<MembershipSummary>, Error> {
+    fn active_memberships_of(&mut self, account_id: &str) -> Result<Vec<MembershipSummary>, Error> {
         let mut stmt = self.0.prepare_cached(
             "SELECT m.id, o.id, o.name, o.partner_id, m.is_ppc, m.organisation_email,
                     (SELECT group_concat(privilege) FROM membership_privileges p WHERE p.membership_id = m.id)
@@ -478,11 +472,7 @@ impl ReadTx for Tx<'_> {
         Ok(rows)
     }
 
-    fn open_request_for(
-        &mut self,
-        organisation_id: &str,
-        account_id: &str,
-    ) -> Result<bool, Error> {
+    fn open_request_for(&mut self, organisation_id: &str, account_id: &str) -> Result<bool, Error> {
         Ok(self.0.query_row(
             "SELECT EXISTS (SELECT 1 FROM association_requests WHERE organisation_id = ?1 AND account_id = ?2 AND status IN ('pending_approval', 'accepted'))",
             params![organisation_id, account_id],
@@ -574,11 +564,7 @@ impl ReadTx for Tx<'_> {
             .optional()?)
     }
 
-    fn is_active_member(
-        &mut self,
-        organisation_id: &str,
-        account_id: &str,
-    ) -> Result<bool, Error> {
+    fn is_active_member(&mut self, organisation_id: &str, account_id: &str) -> Result<bool, Error> {
         Ok(self.0.query_row(
             "SELECT EXISTS (SELECT 1 FROM memberships WHERE organisation_id = ?1 AND account_id = ?2 AND status = 'active')",
             params![organisation_id, account_id],
@@ -1090,7 +1076,11 @@ impl WriteTx for Tx<'_> {
         Ok(added == 1)
     }
 
-    fn revoke_privilege(&mut self, membership_id: &str, privilege: Privilege) -> Result<bool, Error> {
+    fn revoke_privilege(
+        &mut self,
+        membership_id: &str,
+        privilege: Privilege,
+    ) -> Result<bool, Error> {
         let removed = self.0.execute(
             "DELETE FROM membership_privileges WHERE membership_id = ?1 AND privilege = ?2",
             params![membership_id, privilege.as_str()],
