@@ -1,5 +1,7 @@
 //! The membership service: every operation of API.md, with authorisation enforced here
-//! (deny by default) and every multi-step change in one `BEGIN IMMEDIATE` transaction.
+//! (deny by default) and every multi-step change in one transaction of the store
+//! (`BEGIN IMMEDIATE` on SQLite). The rules reach data only through [`crate::store`]'s
+//! `ReadTx` and `WriteTx`; they hold no SQL.
 
 mod accounts;
 mod feed;
