@@ -181,7 +181,10 @@ impl Error {
         Self::new(ErrorKind::RateLimited, code, message).with_retry_after_secs(retry_after_secs)
     }
 
-    pub(crate) fn internal(detail: impl fmt::Display) -> Self {
+    /// Something failed underneath (storage, hashing). `detail` is kept for the operator's log
+    /// ([`Error::cause`]) and never shown to the caller. Public so that a store in another crate
+    /// can answer a driver error the way the SQLite store does.
+    pub fn internal(detail: impl fmt::Display) -> Self {
         // Callers see a sentence without internals; the cause is kept for the operator's log.
         Self {
             cause: Some(Box::new(detail.to_string())),

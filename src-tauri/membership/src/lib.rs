@@ -1,5 +1,8 @@
 //! Partner Desk's membership rules: domain types that validate on construction and the
-//! [`Programme`] service over one SQLite database.
+//! [`Programme`] service over a [`store::Store`] (by default [`SqliteStore`], one SQLite file).
+//!
+//! The rules (`programme/`) reach data only through the store seam (`store::ReadTx`,
+//! `store::WriteTx`); all SQL lives in the stores (`store/sqlite.rs`).
 //!
 //! This crate is the single implementation behind both the embedded backend of the desktop app and
 //! the remote server, so every rule lives here once. It never imports Tauri, HTTP or a runtime;
@@ -12,7 +15,7 @@ pub mod mail;
 mod model;
 mod programme;
 mod secret;
-mod store;
+pub mod store;
 mod tokens;
 
 pub use error::{Error, ErrorKind};
@@ -23,6 +26,7 @@ pub use programme::{
     PENDING_MESSAGE,
 };
 pub use secret::Secret;
+pub use store::sqlite::SqliteStore;
 pub use time::OffsetDateTime as Timestamp;
 
 // Demo organisations and accounts for a new embedded backend and for tests.

@@ -47,7 +47,7 @@ pub struct Mailbox {
 impl Mailbox {
     /// Opens (and creates) the mailbox table in the database at `path`.
     pub fn open(path: &std::path::Path) -> Result<Self, crate::Error> {
-        let conn = crate::store::connect(path)?;
+        let conn = crate::store::sqlite::connect(path)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS mailbox(
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -74,7 +74,7 @@ impl Mailbox {
         let rows = stmt.query_map([json], |r| {
             Ok(StoredMail {
                 mail_id: r.get(0)?,
-                sent_at: crate::store::from_unix(r.get(1)?),
+                sent_at: crate::store::sqlite::from_unix(r.get(1)?),
                 mail: Mail {
                     to: r.get(2)?,
                     subject: r.get(3)?,

@@ -1,5 +1,6 @@
 //! Demo organisations and accounts, so a new user can try every journey on the embedded backend.
 use crate::model::NewOrganisation;
+use crate::store::Store;
 use crate::{Error, Programme, Secret, Timestamp};
 
 /// The password of every demo account.
@@ -109,7 +110,7 @@ const DEMO_ORGANISATIONS: &[DemoOrg] = &[
 
 /// Fills a new, empty database with the demo data. Returns `false` (and changes nothing) when
 /// the database already has accounts.
-pub fn seed_demo(programme: &Programme, now: Timestamp) -> Result<bool, Error> {
+pub fn seed_demo<S: Store>(programme: &Programme<S>, now: Timestamp) -> Result<bool, Error> {
     if !programme.is_empty()? {
         return Ok(false);
     }

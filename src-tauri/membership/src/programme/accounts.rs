@@ -1,8 +1,7 @@
-use rusqlite::{params, OptionalExtension};
-
-use super::{audit, is_unique_violation, unix, Caller, Programme};
+use super::{audit, Caller, Programme};
 use crate::domain::{EmailAddress, Password, PersonName};
-use crate::model::{Account, Me, MembershipStatus, MembershipSummary, OrganisationRef, Role};
+use crate::model::{Account, Me};
+use crate::store::{Insert, NewAccount, SessionHashes, Store};
 use crate::tokens::{hash_password, new_id, new_token, token_hash, verify_password};
 use crate::{Error, ErrorKind, Secret, Timestamp};
 
@@ -24,7 +23,7 @@ fn invalid_credentials() -> Error {
     )
 }
 
-impl Programme {
+impl<S: Store> Programme<S> {
     pub fn create_account(
         &self,
         email: &str,
@@ -38,20 +37,18 @@ impl Programme {
         // Hash before the transaction: it is slow and needs no lock.
         let hash = hash_password(password.secret())?;
         let id = new_id("acc");
-        self.write(|tx, _| {
-            tx.execute(
-                "INSERT INTO accounts(id, email, display_name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, email.as_str(), name.as_str(), hash, unix(now)],
-            )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::conflict("email_taken", "An account with this email address already exists. Sign in instead, or use another address.")
-                } else {
-                    e.into()
-                }
-            })?;
-            audit(tx, now, None, Some(&id), "account.created", &id, "")?;
-            Ok(())
+        self.change(|tx| {
+            let account = NewAccount {
+                id: &id,
+                email: email.as_str(),
+                display_name: name.as_str(),
+                password_hash: &hash,
+                created_at: now,
+            };
+            if tx.insert_account(&account)? == Insert::Duplicate {
+                return Err(Error::conflict("email_taken", "An account with this email address already exists. Sign in instead, or use another address."));
+            }
+            audit(tx, now, None, Some(&id), "account.created", &id, "")
         })?;
         Ok(id)
     }
@@ -64,29 +61,13 @@ impl Programme {
         now: Timestamp,
     ) -> Result<SessionTokens, Error> {
         let email = EmailAddress::parse(email).ok();
-        let found: Option<(Account, String)> = match &email {
+        let found = match &email {
             None => None,
-            Some(e) => self.read(|c| {
-                Ok(c.query_row(
-                    "SELECT id, email, display_name, password_hash FROM accounts WHERE email = ?1",
-                    [e.as_str()],
-                    |r| {
-                        Ok((
-                            Account {
-                                account_id: r.get(0)?,
-                                email: r.get(1)?,
-                                display_name: r.get(2)?,
-                            },
-                            r.get(3)?,
-                        ))
-                    },
-                )
-                .optional()?)
-            })?,
+            Some(e) => self.read(|tx| tx.account_by_email(e.as_str()))?,
         };
-        let ok = verify_password(password, found.as_ref().map(|(_, h)| h.as_str()));
+        let ok = verify_password(password, found.as_ref().map(|c| c.password_hash.as_str()));
         match found {
-            Some((account, _)) if ok => self.start_session(account, now),
+            Some(c) if ok => self.start_session(c.account, now),
             _ => Err(invalid_credentials()),
         }
     }
@@ -96,22 +77,14 @@ impl Programme {
         let refresh = new_token();
         let id = new_id("ses");
         let cfg = &self.config;
-        self.write(|tx, _| {
-            tx.execute(
-                "INSERT INTO sessions(id, account_id, access_hash, access_expires_at, refresh_hash, refresh_expires_at, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    id,
-                    account.account_id,
-                    token_hash(&access),
-                    unix(now) + cfg.access_ttl_secs,
-                    token_hash(&refresh),
-                    unix(now) + cfg.refresh_ttl_secs,
-                    unix(now)
-                ],
-            )?;
-            Ok(())
-        })?;
+        let (access_hash, refresh_hash) = (token_hash(&access), token_hash(&refresh));
+        let hashes = SessionHashes {
+            access_hash: &access_hash,
+            access_expires_at: after(now, cfg.access_ttl_secs),
+            refresh_hash: &refresh_hash,
+            refresh_expires_at: after(now, cfg.refresh_ttl_secs),
+        };
+        self.change(|tx| tx.insert_session(&id, &account.account_id, &hashes, now))?;
         Ok(SessionTokens {
             access_token: access,
             refresh_token: refresh,
@@ -125,28 +98,23 @@ impl Programme {
         let access = new_token();
         let refresh = new_token();
         let cfg = &self.config;
-        let account = self.write(|tx, _| {
-            let row: Option<(String, Account)> = tx
-                .query_row(
-                    "SELECT s.id, a.id, a.email, a.display_name FROM sessions s JOIN accounts a ON a.id = s.account_id
-                     WHERE s.refresh_hash = ?1 AND s.revoked_at IS NULL AND s.refresh_expires_at > ?2",
-                    params![token_hash(refresh_token), unix(now)],
-                    |r| Ok((r.get(0)?, Account { account_id: r.get(1)?, email: r.get(2)?, display_name: r.get(3)? })),
+        let (access_hash, refresh_hash) = (token_hash(&access), token_hash(&refresh));
+        let hashes = SessionHashes {
+            access_hash: &access_hash,
+            access_expires_at: after(now, cfg.access_ttl_secs),
+            refresh_hash: &refresh_hash,
+            refresh_expires_at: after(now, cfg.refresh_ttl_secs),
+        };
+        let presented = token_hash(refresh_token);
+        let account = self.change(|tx| {
+            let (session, account) = tx.session_by_refresh(&presented, now)?.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Unauthenticated,
+                    "invalid_refresh_token",
+                    "Your session has ended. Sign in again to continue.",
                 )
-                .optional()?;
-            let (session, account) = row.ok_or_else(|| {
-                Error::new(ErrorKind::Unauthenticated, "invalid_refresh_token", "Your session has ended. Sign in again to continue.")
             })?;
-            tx.execute(
-                "UPDATE sessions SET access_hash = ?1, access_expires_at = ?2, refresh_hash = ?3, refresh_expires_at = ?4 WHERE id = ?5",
-                params![
-                    token_hash(&access),
-                    unix(now) + cfg.access_ttl_secs,
-                    token_hash(&refresh),
-                    unix(now) + cfg.refresh_ttl_secs,
-                    session
-                ],
-            )?;
+            tx.rotate_session(&session, &hashes)?;
             Ok(account)
         })?;
         Ok(SessionTokens {
@@ -159,18 +127,11 @@ impl Programme {
 
     /// Proves who holds `access_token`.
     pub fn authenticate(&self, access_token: &Secret, now: Timestamp) -> Result<Caller, Error> {
-        // Every API call starts here: a cached statement, not one parsed per call.
-        let row: Option<(String, String, i64)> = self.read(|c| {
-            Ok(c.prepare_cached(
-                "SELECT id, account_id, access_expires_at FROM sessions WHERE access_hash = ?1 AND revoked_at IS NULL",
-            )?
-            .query_row([token_hash(access_token)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?)
-        })?;
-        match row {
-            Some((session_id, account_id, expires)) if expires > unix(now) => Ok(Caller {
-                account_id,
-                session_id,
+        let hash = token_hash(access_token);
+        match self.read(|tx| tx.session_by_access(&hash))? {
+            Some(s) if s.access_expires_at > now => Ok(Caller {
+                account_id: s.account_id,
+                session_id: s.session_id,
             }),
             Some(_) => Err(Error::new(
                 ErrorKind::Unauthenticated,
@@ -183,65 +144,32 @@ impl Programme {
 
     /// Ends the caller's session: its access and refresh tokens stop working.
     pub fn sign_out(&self, caller: &Caller, now: Timestamp) -> Result<(), Error> {
-        self.write(|tx, _| {
-            tx.execute(
-                "UPDATE sessions SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
-                params![unix(now), caller.session_id],
-            )?;
-            Ok(())
-        })
+        self.change(|tx| tx.revoke_session(&caller.session_id, now))
     }
 
     pub fn me(&self, caller: &Caller) -> Result<Me, Error> {
-        self.read(|c| {
-            let account = c.query_row(
-                "SELECT id, email, display_name FROM accounts WHERE id = ?1",
-                [&caller.account_id],
-                |r| Ok(Account { account_id: r.get(0)?, email: r.get(1)?, display_name: r.get(2)? }),
-            )?;
-            let mut stmt = c.prepare_cached(
-                "SELECT m.id, o.id, o.name, o.partner_id, m.is_ppc, m.organisation_email,
-                        (SELECT group_concat(privilege) FROM membership_privileges p WHERE p.membership_id = m.id)
-                 FROM memberships m JOIN organisations o ON o.id = m.organisation_id
-                 WHERE m.account_id = ?1 AND m.status = 'active' ORDER BY o.name",
-            )?;
-            let memberships = stmt
-                .query_map([&caller.account_id], |r| {
-                    Ok(MembershipSummary {
-                        membership_id: r.get(0)?,
-                        organisation: OrganisationRef { organisation_id: r.get(1)?, name: r.get(2)?, partner_id: r.get(3)? },
-                        status: MembershipStatus::Active,
-                        roles: roles(r.get(4)?),
-                        privileges: super::memberships::privileges_from(r.get::<_, Option<String>>(6)?),
-                        organisation_email: r.get(5)?,
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            let requests = super::requests::requests_of(c, &caller.account_id)?;
-            Ok(Me { account, memberships, requests })
+        self.read(|tx| {
+            let account = tx
+                .account(&caller.account_id)?
+                .ok_or_else(|| Error::internal("the signed-in account is missing"))?;
+            let memberships = tx.active_memberships_of(&caller.account_id)?;
+            let requests = tx.requests_of(&caller.account_id)?;
+            Ok(Me {
+                account,
+                memberships,
+                requests,
+            })
         })
     }
 
     /// The addresses whose mail the caller may read in the embedded mailbox: the account's own
     /// and the Organisation Email of each of their requests.
     pub fn mail_addresses(&self, caller: &Caller) -> Result<Vec<String>, Error> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT email FROM accounts WHERE id = ?1
-                 UNION SELECT organisation_email FROM association_requests WHERE account_id = ?1",
-            )?;
-            let rows = stmt
-                .query_map([&caller.account_id], |r| r.get(0))?
-                .collect::<Result<Vec<String>, _>>()?;
-            Ok(rows)
-        })
+        self.read(|tx| tx.mail_addresses_of(&caller.account_id))
     }
 }
 
-pub(super) fn roles(is_ppc: bool) -> Vec<Role> {
-    if is_ppc {
-        vec![Role::Ppc, Role::Member]
-    } else {
-        vec![Role::Member]
-    }
+/// `ttl_secs` after `now`.
+pub(super) fn after(now: Timestamp, ttl_secs: i64) -> Timestamp {
+    now.saturating_add(time::Duration::seconds(ttl_secs))
 }

@@ -1,60 +1,31 @@
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::json;
 
-use super::accounts::roles;
 use super::organisations::page;
-use super::{
-    audit, emit, is_admin, optional, parse_cursor, require_admin, unix, Audience, Caller, Programme,
-};
+use super::{audit, emit, optional, parse_cursor, require_admin, Caller, Programme};
 use crate::domain::{JobTitle, Language, McpId, PersonName, Phone, Privilege};
-use crate::model::{
-    Member, MembershipStatus, Page, PageRequest, PrivilegeRequest, Profile, ProfilePatch,
+use crate::model::{Member, Page, PageRequest, PrivilegeRequest, Profile, ProfilePatch};
+use crate::store::{
+    Audience, MembershipFacts, NewGrant, NewPrivilegeRequest, ProfileChanges, ReadTx, Store,
+    WriteTx,
 };
-use crate::store::from_unix;
 use crate::tokens::new_id;
 use crate::{Error, Timestamp};
 
-pub(super) fn privileges_from(list: Option<String>) -> Vec<Privilege> {
-    let mut v: Vec<Privilege> = list
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .filter_map(|p| Privilege::parse(p).ok())
-        .collect();
-    v.sort();
-    v
-}
-
-/// The facts about a membership that every rule needs.
-struct MembershipRow {
-    organisation_id: String,
-    account_id: String,
-    active: bool,
-    is_ppc: bool,
-}
-
-fn membership_row(c: &Connection, id: &str) -> Result<Option<MembershipRow>, Error> {
-    Ok(c.query_row(
-        "SELECT organisation_id, account_id, status, is_ppc FROM memberships WHERE id = ?1",
-        [id],
-        |r| {
-            Ok(MembershipRow {
-                organisation_id: r.get(0)?,
-                account_id: r.get(1)?,
-                active: r.get::<_, String>(2)? == "active",
-                is_ppc: r.get(3)?,
-            })
-        },
-    )
-    .optional()?)
+fn membership_facts(tx: &mut dyn ReadTx, id: &str) -> Result<MembershipFacts, Error> {
+    tx.membership(id)?
+        .ok_or_else(|| Error::not_found("membership"))
 }
 
 /// The caller's own active membership; anyone else's is "not found" unless the caller
 /// administers it, in which case it is "forbidden" (they know it exists).
-fn own_membership(c: &Connection, caller: &Caller, id: &str) -> Result<MembershipRow, Error> {
-    let m = membership_row(c, id)?.ok_or_else(|| Error::not_found("membership"))?;
+fn own_membership(
+    tx: &mut dyn ReadTx,
+    caller: &Caller,
+    id: &str,
+) -> Result<MembershipFacts, Error> {
+    let m = membership_facts(tx, id)?;
     if m.account_id != caller.account_id() {
-        return Err(if is_admin(c, caller.account_id(), &m.organisation_id)? {
+        return Err(if tx.is_admin(caller.account_id(), &m.organisation_id)? {
             Error::forbidden("Only the member can change their own individual profile.")
         } else {
             Error::not_found("membership")
@@ -71,12 +42,12 @@ fn own_membership(c: &Connection, caller: &Caller, id: &str) -> Result<Membershi
 
 /// An active membership of an organisation the caller administers.
 fn administered_membership(
-    c: &Connection,
+    tx: &mut dyn ReadTx,
     caller: &Caller,
     id: &str,
-) -> Result<MembershipRow, Error> {
-    let m = membership_row(c, id)?.ok_or_else(|| Error::not_found("membership"))?;
-    if !is_admin(c, caller.account_id(), &m.organisation_id)? {
+) -> Result<MembershipFacts, Error> {
+    let m = membership_facts(tx, id)?;
+    if !tx.is_admin(caller.account_id(), &m.organisation_id)? {
         return Err(if m.account_id == caller.account_id() {
             Error::forbidden("Only your organisation's Primary Program Contact or a Global Administrator can change privileges.")
         } else {
@@ -92,65 +63,16 @@ fn administered_membership(
     Ok(m)
 }
 
-fn load_profile(c: &Connection, id: &str) -> Result<Profile, Error> {
-    Ok(c.query_row(
-        "SELECT first_name, last_name, job_title, phone, preferred_language, mcp_id, revision FROM memberships WHERE id = ?1",
-        [id],
-        |r| {
-            Ok(Profile {
-                first_name: r.get(0)?,
-                last_name: r.get(1)?,
-                job_title: r.get(2)?,
-                phone: r.get(3)?,
-                preferred_language: r.get(4)?,
-                mcp_id: r.get(5)?,
-                revision: r.get::<_, i64>(6)? as u64,
-            })
-        },
-    )?)
-}
-
-fn load_member(c: &Connection, id: &str) -> Result<(i64, Member), Error> {
-    Ok(c.query_row(
-        "SELECT m.rowid, m.id, m.account_id, a.display_name, m.organisation_email, m.status, m.is_ppc,
-                (SELECT group_concat(privilege) FROM membership_privileges p WHERE p.membership_id = m.id)
-         FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE m.id = ?1",
-        [id],
-        member_row,
-    )?)
-}
-
-fn member_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Member)> {
-    Ok((
-        r.get(0)?,
-        Member {
-            membership_id: r.get(1)?,
-            account_id: r.get(2)?,
-            display_name: r.get(3)?,
-            organisation_email: r.get(4)?,
-            status: if r.get::<_, String>(5)? == "active" {
-                MembershipStatus::Active
-            } else {
-                MembershipStatus::Removed
-            },
-            roles: roles(r.get(6)?),
-            privileges: privileges_from(r.get(7)?),
-        },
-    ))
-}
-
-fn bump_revision(tx: &Transaction<'_>, id: &str) -> Result<(), Error> {
-    tx.execute(
-        "UPDATE memberships SET revision = revision + 1 WHERE id = ?1",
-        [id],
-    )?;
-    Ok(())
+/// The profile of a membership known to exist (it was checked in this transaction).
+fn load_profile(tx: &mut dyn ReadTx, id: &str) -> Result<Profile, Error> {
+    tx.profile(id)?
+        .ok_or_else(|| Error::internal("the membership vanished inside its own transaction"))
 }
 
 fn profile_event(
-    tx: &Transaction<'_>,
+    tx: &mut dyn WriteTx,
     now: Timestamp,
-    m: &MembershipRow,
+    m: &MembershipFacts,
     id: &str,
     revision: u64,
 ) -> Result<(), Error> {
@@ -163,17 +85,34 @@ fn profile_event(
     )
 }
 
-impl Programme {
+fn privileges_changed(
+    tx: &mut dyn WriteTx,
+    now: Timestamp,
+    m: &MembershipFacts,
+    id: &str,
+    privilege: Privilege,
+    granted: bool,
+) -> Result<(), Error> {
+    emit(
+        tx,
+        now,
+        "membership.privileges_changed",
+        Audience::Account(&m.account_id),
+        json!({"membership_id": id, "organisation_id": m.organisation_id, "privilege": privilege.as_str(), "granted": granted}),
+    )
+}
+
+impl<S: Store> Programme<S> {
     /// The individual profile, to the member or their organisation's administrators.
     pub fn profile(&self, caller: &Caller, membership: &str) -> Result<Profile, Error> {
-        self.read(|c| {
-            let m = membership_row(c, membership)?.ok_or_else(|| Error::not_found("membership"))?;
+        self.read(|tx| {
+            let m = membership_facts(tx, membership)?;
             if m.account_id != caller.account_id()
-                && !is_admin(c, caller.account_id(), &m.organisation_id)?
+                && !tx.is_admin(caller.account_id(), &m.organisation_id)?
             {
                 return Err(Error::not_found("membership"));
             }
-            load_profile(c, membership)
+            load_profile(tx, membership)
         })
     }
 
@@ -213,43 +152,21 @@ impl Programme {
             .as_deref()
             .map(|v| optional(Some(v), Language::parse))
             .transpose()?;
-        self.write(|tx, _| {
+        let changes = ProfileChanges {
+            first_name: first.as_ref().map(|v| v.as_str()),
+            last_name: last.as_ref().map(|v| v.as_str()),
+            job_title: job.as_ref().map(|v| v.as_ref().map(|x| x.as_str())),
+            phone: phone.as_ref().map(|v| v.as_ref().map(|x| x.as_str())),
+            preferred_language: lang.as_ref().map(|v| v.as_ref().map(|x| x.as_str())),
+        };
+        self.change(|tx| {
             let m = own_membership(tx, caller, membership)?;
             let current = load_profile(tx, membership)?;
             if current.revision != if_match_revision {
                 return Err(Error::revision_mismatch(current));
             }
-            if let Some(v) = &first {
-                tx.execute(
-                    "UPDATE memberships SET first_name = ?1 WHERE id = ?2",
-                    params![v.as_str(), membership],
-                )?;
-            }
-            if let Some(v) = &last {
-                tx.execute(
-                    "UPDATE memberships SET last_name = ?1 WHERE id = ?2",
-                    params![v.as_str(), membership],
-                )?;
-            }
-            if let Some(v) = &job {
-                tx.execute(
-                    "UPDATE memberships SET job_title = ?1 WHERE id = ?2",
-                    params![v.as_ref().map(|x| x.as_str()), membership],
-                )?;
-            }
-            if let Some(v) = &phone {
-                tx.execute(
-                    "UPDATE memberships SET phone = ?1 WHERE id = ?2",
-                    params![v.as_ref().map(|x| x.as_str()), membership],
-                )?;
-            }
-            if let Some(v) = &lang {
-                tx.execute(
-                    "UPDATE memberships SET preferred_language = ?1 WHERE id = ?2",
-                    params![v.as_ref().map(|x| x.as_str()), membership],
-                )?;
-            }
-            bump_revision(tx, membership)?;
+            tx.update_profile(membership, &changes)?;
+            tx.bump_revision(membership)?;
             let updated = load_profile(tx, membership)?;
             audit(
                 tx,
@@ -276,23 +193,16 @@ impl Programme {
         now: Timestamp,
     ) -> Result<Profile, Error> {
         let mcp = McpId::parse(mcp_id)?;
-        self.write(|tx, _| {
+        self.change(|tx| {
             let m = own_membership(tx, caller, membership)?;
-            let holder: Option<(String, String, String, String)> = tx
-                .query_row(
-                    "SELECT m.id, m.account_id, o.id, o.name FROM memberships m JOIN organisations o ON o.id = m.organisation_id WHERE m.mcp_id = ?1",
-                    [mcp.as_str()],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
-                .optional()?;
-            match holder {
-                Some((id, ..)) if id == membership => return load_profile(tx, membership),
-                Some((id, owner, org_id, org_name)) if owner == caller.account_id() => {
+            match tx.mcp_holder(mcp.as_str())? {
+                Some(h) if h.membership_id == membership => return load_profile(tx, membership),
+                Some(h) if h.account_id == caller.account_id() => {
                     return Err(Error::conflict(
                         "mcp_id_linked_elsewhere",
-                        format!("Your MCP ID is associated to {org_name}. You need to remove it there first; you can do that now."),
+                        format!("Your MCP ID is associated to {}. You need to remove it there first; you can do that now.", h.organisation_name),
                     )
-                    .with_details(json!({"membership_id": id, "organisation_id": org_id, "organisation_name": org_name})))
+                    .with_details(json!({"membership_id": h.membership_id, "organisation_id": h.organisation_id, "organisation_name": h.organisation_name})))
                 }
                 Some(_) => {
                     return Err(Error::conflict(
@@ -302,8 +212,8 @@ impl Programme {
                 }
                 None => {}
             }
-            tx.execute("UPDATE memberships SET mcp_id = ?1 WHERE id = ?2", params![mcp.as_str(), membership])?;
-            bump_revision(tx, membership)?;
+            tx.set_mcp_id(membership, Some(mcp.as_str()))?;
+            tx.bump_revision(membership)?;
             let updated = load_profile(tx, membership)?;
             audit(tx, now, Some(&m.organisation_id), Some(caller.account_id()), "mcp_id.linked", membership, mcp.as_str())?;
             profile_event(tx, now, &m, membership, updated.revision)?;
@@ -317,21 +227,13 @@ impl Programme {
         membership: &str,
         now: Timestamp,
     ) -> Result<(), Error> {
-        self.write(|tx, _| {
+        self.change(|tx| {
             let m = own_membership(tx, caller, membership)?;
-            let had: Option<String> = tx.query_row(
-                "SELECT mcp_id FROM memberships WHERE id = ?1",
-                [membership],
-                |r| r.get(0),
-            )?;
-            if had.is_none() {
+            if load_profile(tx, membership)?.mcp_id.is_none() {
                 return Ok(());
             }
-            tx.execute(
-                "UPDATE memberships SET mcp_id = NULL WHERE id = ?1",
-                [membership],
-            )?;
-            bump_revision(tx, membership)?;
+            tx.set_mcp_id(membership, None)?;
+            tx.bump_revision(membership)?;
             let revision = load_profile(tx, membership)?.revision;
             audit(
                 tx,
@@ -342,8 +244,7 @@ impl Programme {
                 membership,
                 "",
             )?;
-            profile_event(tx, now, &m, membership, revision)?;
-            Ok(())
+            profile_event(tx, now, &m, membership, revision)
         })
     }
 
@@ -355,16 +256,9 @@ impl Programme {
     ) -> Result<Page<Member>, Error> {
         let limit = page_req.limit();
         let after = parse_cursor(page_req.cursor.as_deref())?.unwrap_or(0);
-        self.read(|c| {
-            require_admin(c, caller, org)?;
-            let mut stmt = c.prepare_cached(
-                "SELECT m.rowid, m.id, m.account_id, a.display_name, m.organisation_email, m.status, m.is_ppc,
-                        (SELECT group_concat(privilege) FROM membership_privileges p WHERE p.membership_id = m.id)
-                 FROM memberships m JOIN accounts a ON a.id = m.account_id
-                 WHERE m.organisation_id = ?1 AND m.status = 'active' AND m.rowid > ?2 ORDER BY m.rowid LIMIT ?3",
-            )?;
-            let rows = stmt.query_map(params![org, after, limit as i64 + 1], member_row)?.collect::<Result<Vec<_>, _>>()?;
-            Ok(page(rows, limit))
+        self.read(|tx| {
+            require_admin(tx, caller, org)?;
+            Ok(page(tx.members(org, after, limit + 1)?, limit))
         })
     }
 
@@ -376,23 +270,29 @@ impl Programme {
         now: Timestamp,
     ) -> Result<Member, Error> {
         let privilege = Privilege::parse(privilege)?;
-        self.write(|tx, _| {
+        self.change(|tx| {
             let m = administered_membership(tx, caller, membership)?;
-            let added = tx.execute(
-                "INSERT OR IGNORE INTO membership_privileges(membership_id, privilege, granted_at, granted_by) VALUES (?1, ?2, ?3, ?4)",
-                params![membership, privilege.as_str(), unix(now), caller.account_id()],
-            )?;
-            if added == 1 {
-                audit(tx, now, Some(&m.organisation_id), Some(caller.account_id()), "privilege.granted", membership, privilege.as_str())?;
-                emit(
+            let grant = NewGrant {
+                membership_id: membership,
+                privilege,
+                granted_at: now,
+                granted_by: caller.account_id(),
+            };
+            if tx.grant_privilege(&grant)? {
+                audit(
                     tx,
                     now,
-                    "membership.privileges_changed",
-                    Audience::Account(&m.account_id),
-                    json!({"membership_id": membership, "organisation_id": m.organisation_id, "privilege": privilege.as_str(), "granted": true}),
+                    Some(&m.organisation_id),
+                    Some(caller.account_id()),
+                    "privilege.granted",
+                    membership,
+                    privilege.as_str(),
                 )?;
+                privileges_changed(tx, now, &m, membership, privilege, true)?;
             }
-            Ok(load_member(tx, membership)?.1)
+            tx.member(membership)?.ok_or_else(|| {
+                Error::internal("the membership vanished inside its own transaction")
+            })
         })
     }
 
@@ -404,24 +304,14 @@ impl Programme {
         now: Timestamp,
     ) -> Result<(), Error> {
         let privilege = Privilege::parse(privilege)?;
-        self.write(|tx, _| {
+        self.change(|tx| {
             let m = administered_membership(tx, caller, membership)?;
-            let removed = tx.execute(
-                "DELETE FROM membership_privileges WHERE membership_id = ?1 AND privilege = ?2",
-                params![membership, privilege.as_str()],
-            )?;
-            if removed == 1 {
-                if privilege == Privilege::GlobalAdmin && !m.is_ppc && !org_has_admin(tx, &m.organisation_id)? {
+            if tx.revoke_privilege(membership, privilege)? {
+                if privilege == Privilege::GlobalAdmin && !m.is_ppc && !tx.has_admin(&m.organisation_id)? {
                     return Err(Error::conflict("last_admin", "This is the organisation's last administrator, so the right cannot be removed."));
                 }
                 audit(tx, now, Some(&m.organisation_id), Some(caller.account_id()), "privilege.revoked", membership, privilege.as_str())?;
-                emit(
-                    tx,
-                    now,
-                    "membership.privileges_changed",
-                    Audience::Account(&m.account_id),
-                    json!({"membership_id": membership, "organisation_id": m.organisation_id, "privilege": privilege.as_str(), "granted": false}),
-                )?;
+                privileges_changed(tx, now, &m, membership, privilege, false)?;
             }
             Ok(())
         })
@@ -455,22 +345,21 @@ impl Programme {
                 "Keep the note to 500 characters or fewer.",
             ));
         }
-        self.write(|tx, _| {
+        self.change(|tx| {
             let m = own_membership(tx, caller, membership)?;
-            let has: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM membership_privileges WHERE membership_id = ?1 AND privilege = ?2)",
-                params![membership, privilege.as_str()],
-                |r| r.get(0),
-            )?;
-            if has {
+            if tx.has_privilege(membership, privilege)? {
                 return Err(Error::conflict("already_granted", format!("You already have {}.", privilege.title())));
             }
             let id = new_id("prq");
-            tx.execute(
-                "INSERT INTO privilege_requests(id, membership_id, privilege, note, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, membership, privilege.as_str(), note, unix(now)],
-            )?;
-            let name: String = tx.query_row("SELECT first_name || ' ' || last_name FROM memberships WHERE id = ?1", [membership], |r| r.get(0))?;
+            tx.insert_privilege_request(&NewPrivilegeRequest {
+                id: &id,
+                membership_id: membership,
+                privilege,
+                note: note.as_deref(),
+                created_at: now,
+            })?;
+            let profile = load_profile(tx, membership)?;
+            let name = format!("{} {}", profile.first_name, profile.last_name);
             audit(tx, now, Some(&m.organisation_id), Some(caller.account_id()), "privilege.requested", membership, privilege.as_str())?;
             emit(
                 tx,
@@ -480,7 +369,7 @@ impl Programme {
                 json!({"privilege_request_id": id, "membership_id": membership, "organisation_id": m.organisation_id,
                        "privilege": privilege.as_str(), "member_name": name.trim()}),
             )?;
-            Ok(PrivilegeRequest { privilege_request_id: id, membership_id: membership.to_owned(), privilege, note, created_at: now })
+            Ok(PrivilegeRequest { privilege_request_id: id, membership_id: membership.to_owned(), privilege, note: note.clone(), created_at: now })
         })
     }
 
@@ -490,27 +379,9 @@ impl Programme {
         caller: &Caller,
         org: &str,
     ) -> Result<Vec<PrivilegeRequest>, Error> {
-        self.read(|c| {
-            require_admin(c, caller, org)?;
-            let mut stmt = c.prepare_cached(
-                "SELECT q.id, q.membership_id, q.privilege, q.note, q.created_at FROM privilege_requests q
-                 JOIN memberships m ON m.id = q.membership_id
-                 WHERE m.organisation_id = ?1 AND m.status = 'active'
-                   AND NOT EXISTS (SELECT 1 FROM membership_privileges p WHERE p.membership_id = q.membership_id AND p.privilege = q.privilege)
-                 ORDER BY q.created_at LIMIT 200",
-            )?;
-            let rows = stmt
-                .query_map([org], |r| {
-                    Ok(PrivilegeRequest {
-                        privilege_request_id: r.get(0)?,
-                        membership_id: r.get(1)?,
-                        privilege: Privilege::parse(&r.get::<_, String>(2)?).unwrap_or(Privilege::ActionPack),
-                        note: r.get(3)?,
-                        created_at: from_unix(r.get(4)?),
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
+        self.read(|tx| {
+            require_admin(tx, caller, org)?;
+            tx.open_privilege_requests(org)
         })
     }
 
@@ -523,39 +394,23 @@ impl Programme {
         membership: &str,
         now: Timestamp,
     ) -> Result<(), Error> {
-        self.write(|tx, _| {
-            let m = membership_row(tx, membership)?.ok_or_else(|| Error::not_found("membership"))?;
+        self.change(|tx| {
+            let m = membership_facts(tx, membership)?;
             let own = m.account_id == caller.account_id();
-            if !own && !is_admin(tx, caller.account_id(), &m.organisation_id)? {
+            if !own && !tx.is_admin(caller.account_id(), &m.organisation_id)? {
                 return Err(Error::not_found("membership"));
             }
             if !m.active {
                 return Err(Error::gone("membership_removed", "This membership has already ended."));
             }
-            if m.is_ppc {
-                let ppcs: i64 = tx.query_row(
-                    "SELECT count(*) FROM memberships WHERE organisation_id = ?1 AND status = 'active' AND is_ppc = 1",
-                    [&m.organisation_id],
-                    |r| r.get(0),
-                )?;
-                if ppcs <= 1 {
-                    return Err(Error::conflict(
-                        "last_ppc",
-                        "This is the organisation's only Primary Program Contact, so the membership cannot end. Contact the Regional Service Centre to hand the role over first.",
-                    ));
-                }
+            if m.is_ppc && tx.active_ppc_count(&m.organisation_id)? <= 1 {
+                return Err(Error::conflict(
+                    "last_ppc",
+                    "This is the organisation's only Primary Program Contact, so the membership cannot end. Contact the Regional Service Centre to hand the role over first.",
+                ));
             }
-            tx.execute(
-                "UPDATE memberships SET status = 'removed', removed_at = ?1, mcp_id = NULL, revision = revision + 1 WHERE id = ?2",
-                params![unix(now), membership],
-            )?;
-            tx.execute("DELETE FROM membership_privileges WHERE membership_id = ?1", [membership])?;
-            tx.execute("UPDATE association_requests SET status = 'removed' WHERE membership_id = ?1", [membership])?;
-            tx.execute(
-                "UPDATE verification_tokens SET revoked_at = ?1 WHERE account_id = ?2 AND used_at IS NULL AND revoked_at IS NULL
-                   AND request_id IN (SELECT id FROM association_requests WHERE organisation_id = ?3)",
-                params![unix(now), m.account_id, m.organisation_id],
-            )?;
+            tx.end_membership(membership, now)?;
+            tx.revoke_tokens_of_account_at(&m.account_id, &m.organisation_id, now)?;
             let action = if own { "membership.left" } else { "membership.removed" };
             audit(tx, now, Some(&m.organisation_id), Some(caller.account_id()), action, membership, "")?;
             emit(
@@ -564,17 +419,7 @@ impl Programme {
                 "membership.removed",
                 Audience::Account(&m.account_id),
                 json!({"membership_id": membership, "organisation_id": m.organisation_id}),
-            )?;
-            Ok(())
+            )
         })
     }
-}
-
-fn org_has_admin(c: &Connection, org: &str) -> Result<bool, Error> {
-    Ok(c.query_row(
-        "SELECT EXISTS (SELECT 1 FROM memberships m WHERE m.organisation_id = ?1 AND m.status = 'active' AND (m.is_ppc = 1
-            OR EXISTS (SELECT 1 FROM membership_privileges p WHERE p.membership_id = m.id AND p.privilege = 'global_admin')))",
-        [org],
-        |r| r.get(0),
-    )?)
 }

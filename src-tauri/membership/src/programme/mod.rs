@@ -1,5 +1,7 @@
 //! The membership service: every operation of API.md, with authorisation enforced here
-//! (deny by default) and every multi-step change in one `BEGIN IMMEDIATE` transaction.
+//! (deny by default) and every multi-step change in one transaction of the store
+//! (`BEGIN IMMEDIATE` on SQLite). The rules reach data only through [`crate::store`]'s
+//! `ReadTx` and `WriteTx`; they hold no SQL.
 
 mod accounts;
 mod feed;
@@ -10,10 +12,9 @@ mod requests;
 use std::path::Path;
 use std::sync::Arc;
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
-
 use crate::mail::{Mail, Mailer};
-use crate::store::Pool;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{Audience, AuditRecord, NewEvent, ReadTx, Store, WriteTx};
 use crate::{Error, Timestamp};
 
 pub use accounts::SessionTokens;
@@ -64,9 +65,9 @@ impl Caller {
     }
 }
 
-/// The partner programme's membership rules over one SQLite database.
-pub struct Programme {
-    pool: Pool,
+/// The partner programme's membership rules over one store: by default the SQLite store.
+pub struct Programme<S: Store = SqliteStore> {
+    store: S,
     mailer: Arc<dyn Mailer>,
     config: Config,
 }
@@ -82,96 +83,85 @@ impl Programme {
         mailer: Arc<dyn Mailer>,
         config: Config,
     ) -> Result<Self, Error> {
-        Ok(Self {
-            pool: Pool::open(path)?,
+        Ok(Self::with_store(SqliteStore::open(path)?, mailer, config))
+    }
+}
+
+impl<S: Store> Programme<S> {
+    /// The rules over `store`.
+    pub fn with_store(store: S, mailer: Arc<dyn Mailer>, config: Config) -> Self {
+        Self {
+            store,
             mailer,
             config,
-        })
+        }
     }
 
     pub fn config(&self) -> &Config {
         &self.config
     }
 
-    /// Runs `f` in one immediate transaction, then hands the mail it produced to the mailer once
-    /// the change is committed (so no mail is sent for a change that did not happen).
+    /// Runs `f` as one transaction of the store, then hands the mail it produced to the mailer
+    /// once the change is committed (so no mail is sent for a change that did not happen). The
+    /// store may run `f` again (after a serialization failure): each run starts with an empty
+    /// outbox, and only the mail of the run that committed is sent.
     fn write<T>(
         &self,
-        f: impl FnOnce(&Transaction<'_>, &mut Vec<Mail>) -> Result<T, Error>,
+        now: Timestamp,
+        mut f: impl FnMut(&mut dyn WriteTx, &mut Vec<Mail>) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let mut conn = self.pool.get()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut outbox = Vec::new();
-        let value = f(&tx, &mut outbox)?;
-        tx.commit()?;
-        drop(conn);
+        let value = self.store.write(&mut |tx| {
+            outbox.clear();
+            f(tx, &mut outbox)
+        })?;
         for mail in &outbox {
             if self.mailer.send(mail).is_err() {
                 // The change stands; the requester can ask for the mail again ("resend"). The
                 // failure is recorded without the mail's body, which may hold a token.
-                let _ = self.write_audit_only(&mail.to);
+                let _ = self.write_audit_only(&mail.to, now);
             }
         }
         Ok(value)
     }
 
-    fn write_audit_only(&self, to: &str) -> Result<(), Error> {
-        let conn = self.pool.get()?;
-        conn.execute(
-            "INSERT INTO audit_log(at, organisation_id, actor_account_id, action, subject, detail)
-             VALUES (strftime('%s','now'), NULL, NULL, 'mail.failed', ?1, 'delivery failed; the sender may resend')",
-            [to],
-        )?;
-        Ok(())
+    /// A change that sends no mail.
+    fn change<T>(
+        &self,
+        mut f: impl FnMut(&mut dyn WriteTx) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.store.write(&mut f)
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
-        let mut conn = self.pool.get()?;
-        // A deferred transaction gives one consistent snapshot for multi-query reads.
-        let tx = conn.transaction()?;
-        let value = f(&tx)?;
-        tx.finish()?;
-        Ok(value)
+    fn write_audit_only(&self, to: &str, now: Timestamp) -> Result<(), Error> {
+        self.store.write(&mut |tx| {
+            tx.append_audit(&AuditRecord {
+                at: now,
+                organisation_id: None,
+                actor_account_id: None,
+                action: "mail.failed",
+                subject: to,
+                detail: "delivery failed; the sender may resend",
+            })
+        })
+    }
+
+    fn read<T>(&self, mut f: impl FnMut(&mut dyn ReadTx) -> Result<T, Error>) -> Result<T, Error> {
+        self.store.read(&mut f)
     }
 
     /// True when no account exists yet (a new database).
     pub fn is_empty(&self) -> Result<bool, Error> {
-        self.read(|c| {
-            Ok(
-                c.query_row("SELECT NOT EXISTS (SELECT 1 FROM accounts)", [], |r| {
-                    r.get(0)
-                })?,
-            )
-        })
+        self.read(|tx| Ok(!tx.has_accounts()?))
     }
-}
-
-pub(crate) fn unix(t: Timestamp) -> i64 {
-    t.unix_timestamp()
-}
-
-/// Is `account` the PPC or a Global Administrator of `org` (with an active membership)?
-fn is_admin(c: &Connection, account: &str, org: &str) -> Result<bool, Error> {
-    Ok(c.query_row(
-        "SELECT EXISTS (SELECT 1 FROM memberships m WHERE m.organisation_id = ?1 AND m.account_id = ?2
-            AND m.status = 'active' AND (m.is_ppc = 1 OR EXISTS (SELECT 1 FROM membership_privileges p
-                WHERE p.membership_id = m.id AND p.privilege = 'global_admin')))",
-        params![org, account],
-        |r| r.get(0),
-    )?)
 }
 
 /// Refuses unless the caller administers `org`. An unknown organisation is "not found".
-fn require_admin(c: &Connection, caller: &Caller, org: &str) -> Result<(), Error> {
-    if is_admin(c, &caller.account_id, org)? {
+fn require_admin(tx: &mut dyn ReadTx, caller: &Caller, org: &str) -> Result<(), Error> {
+    if tx.is_admin(&caller.account_id, org)? {
         return Ok(());
     }
-    let exists: bool = c.query_row(
-        "SELECT EXISTS (SELECT 1 FROM organisations WHERE id = ?1)",
-        [org],
-        |r| r.get(0),
-    )?;
-    if !exists {
+    if !tx.organisation_exists(org)? {
         return Err(Error::not_found("organisation"));
     }
     Err(Error::forbidden(
@@ -179,16 +169,13 @@ fn require_admin(c: &Connection, caller: &Caller, org: &str) -> Result<(), Error
     ))
 }
 
-fn organisation_name(c: &Connection, org: &str) -> Result<String, Error> {
-    c.query_row("SELECT name FROM organisations WHERE id = ?1", [org], |r| {
-        r.get(0)
-    })
-    .optional()?
-    .ok_or_else(|| Error::not_found("organisation"))
+fn organisation_name(tx: &mut dyn ReadTx, org: &str) -> Result<String, Error> {
+    tx.organisation_name(org)?
+        .ok_or_else(|| Error::not_found("organisation"))
 }
 
 fn audit(
-    tx: &Transaction<'_>,
+    tx: &mut dyn WriteTx,
     now: Timestamp,
     org: Option<&str>,
     actor: Option<&str>,
@@ -196,35 +183,29 @@ fn audit(
     subject: &str,
     detail: &str,
 ) -> Result<(), Error> {
-    tx.execute(
-        "INSERT INTO audit_log(at, organisation_id, actor_account_id, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![unix(now), org, actor, action, subject, detail],
-    )?;
-    Ok(())
-}
-
-/// Who sees an event.
-enum Audience<'a> {
-    Account(&'a str),
-    AdminsOf(&'a str),
+    tx.append_audit(&AuditRecord {
+        at: now,
+        organisation_id: org,
+        actor_account_id: actor,
+        action,
+        subject,
+        detail,
+    })
 }
 
 fn emit(
-    tx: &Transaction<'_>,
+    tx: &mut dyn WriteTx,
     now: Timestamp,
     kind: &str,
     audience: Audience<'_>,
     data: serde_json::Value,
 ) -> Result<(), Error> {
-    let (account, admins_of) = match audience {
-        Audience::Account(a) => (Some(a), None),
-        Audience::AdminsOf(o) => (None, Some(o)),
-    };
-    tx.execute(
-        "INSERT INTO events(at, kind, account_id, admins_of, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![unix(now), kind, account, admins_of, data.to_string()],
-    )?;
-    Ok(())
+    tx.emit_event(&NewEvent {
+        at: now,
+        kind,
+        audience,
+        data: &data,
+    })
 }
 
 /// Parses an optional free-text field: empty means "not given".
@@ -248,8 +229,4 @@ fn parse_cursor(cursor: Option<&str>) -> Result<Option<i64>, Error> {
             )
         }),
     }
-}
-
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }

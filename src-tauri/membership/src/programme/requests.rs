@@ -1,10 +1,10 @@
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::json;
 
-use super::organisations::{domain_rules, page};
+use super::accounts::after;
+use super::organisations::page;
 use super::{
-    audit, emit, is_admin, optional, organisation_name, parse_cursor, require_admin, unix,
-    Audience, Caller, Programme, ACCEPTED_MESSAGE, PENDING_MESSAGE,
+    audit, emit, optional, organisation_name, parse_cursor, require_admin, Caller, Programme,
+    ACCEPTED_MESSAGE, PENDING_MESSAGE,
 };
 use crate::domain::{EmailAddress, EmailDomain, JobTitle, PersonName, Phone};
 use crate::mail::Mail;
@@ -12,55 +12,11 @@ use crate::model::{
     AssociationRequest, InvitationResult, MembershipStatus, NewAssociationRequest, Page,
     PageRequest, Preview, RequestCreated, RequestStatus, Verified,
 };
-use crate::store::from_unix;
+use crate::store::{
+    self, Audience, NewInvitation, NewMembership, NewRequest, NewToken, ReadTx, Store, WriteTx,
+};
 use crate::tokens::{new_id, new_token, token_hash};
 use crate::{Error, ErrorKind, Secret, Timestamp};
-
-const REQUEST_COLUMNS: &str = "r.rowid, r.id, r.organisation_id, o.name, r.account_id, r.first_name, r.last_name, r.organisation_email,
-     r.status, r.created_at, r.decided_at, r.decision_reason, r.membership_id";
-
-fn request_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, AssociationRequest)> {
-    let status: String = r.get(8)?;
-    Ok((
-        r.get(0)?,
-        AssociationRequest {
-            request_id: r.get(1)?,
-            organisation_id: r.get(2)?,
-            organisation_name: r.get(3)?,
-            account_id: r.get(4)?,
-            first_name: r.get(5)?,
-            last_name: r.get(6)?,
-            organisation_email: r.get(7)?,
-            status: RequestStatus::parse(&status).unwrap_or(RequestStatus::PendingApproval),
-            created_at: from_unix(r.get(9)?),
-            decided_at: r.get::<_, Option<i64>>(10)?.map(from_unix),
-            decision_reason: r.get(11)?,
-            membership_id: r.get(12)?,
-        },
-    ))
-}
-
-fn load_request(c: &Connection, id: &str) -> Result<Option<AssociationRequest>, Error> {
-    Ok(c.query_row(
-        &format!("SELECT {REQUEST_COLUMNS} FROM association_requests r JOIN organisations o ON o.id = r.organisation_id WHERE r.id = ?1"),
-        [id],
-        request_row,
-    )
-    .optional()?
-    .map(|(_, r)| r))
-}
-
-pub(super) fn requests_of(c: &Connection, account: &str) -> Result<Vec<AssociationRequest>, Error> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {REQUEST_COLUMNS} FROM association_requests r JOIN organisations o ON o.id = r.organisation_id
-         WHERE r.account_id = ?1 ORDER BY r.created_at DESC, r.rowid DESC LIMIT 100"
-    ))?;
-    let rows = stmt
-        .query_map([account], request_row)?
-        .map(|r| r.map(|(_, x)| x))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
-}
 
 /// How a request for `email` at `org` would be decided now.
 enum Decision {
@@ -72,17 +28,12 @@ enum Decision {
     Pending,
 }
 
-fn decide(c: &Connection, org: &str, email: &EmailAddress) -> Result<Decision, Error> {
-    let invited: bool = c.query_row(
-        "SELECT EXISTS (SELECT 1 FROM invitations WHERE organisation_id = ?1 AND email = ?2 AND used_at IS NULL)",
-        params![org, email.as_str()],
-        |r| r.get(0),
-    )?;
-    if invited {
+fn decide(tx: &mut dyn ReadTx, org: &str, email: &EmailAddress) -> Result<Decision, Error> {
+    if tx.invitation_open(org, email.as_str())? {
         return Ok(Decision::Invited);
     }
     let address_domain = email.domain();
-    for rule in domain_rules(c, org)? {
+    for rule in tx.domain_rules(org)? {
         // Stored rules are canonical; a rule that no longer parses (the public-suffix list moved)
         // simply stops matching.
         if let Ok(d) = EmailDomain::parse(&rule.domain) {
@@ -124,7 +75,7 @@ fn preview_of(decision: &Decision, org_name: &str, email: &EmailAddress) -> Prev
     }
 }
 
-impl Programme {
+impl<S: Store> Programme<S> {
     /// Exactly what a request for `organisation_email` would get now, and why. Administrators use
     /// the same call as the policy tester.
     pub fn preview_association(
@@ -134,9 +85,9 @@ impl Programme {
         organisation_email: &str,
     ) -> Result<Preview, Error> {
         let email = EmailAddress::parse(organisation_email)?;
-        self.read(|c| {
-            let name = organisation_name(c, org)?;
-            Ok(preview_of(&decide(c, org, &email)?, &name, &email))
+        self.read(|tx| {
+            let name = organisation_name(tx, org)?;
+            Ok(preview_of(&decide(tx, org, &email)?, &name, &email))
         })
     }
 
@@ -153,35 +104,22 @@ impl Programme {
         let job = optional(new.job_title.as_deref(), JobTitle::parse)?;
         let org = new.organisation_id.as_str();
         let cfg = self.config.clone();
-        self.write(|tx, outbox| {
+        self.write(now, |tx, outbox| {
             let org_name = organisation_name(tx, org)?;
-            let member: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM memberships WHERE organisation_id = ?1 AND account_id = ?2 AND status = 'active')",
-                params![org, caller.account_id],
-                |r| r.get(0),
-            )?;
-            if member {
+            if tx.is_active_member(org, &caller.account_id)? {
                 return Err(Error::conflict("already_member", format!("You are already a member of {org_name}. Open it from your home screen.")));
             }
-            let open: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM association_requests WHERE organisation_id = ?1 AND account_id = ?2 AND status IN ('pending_approval', 'accepted'))",
-                params![org, caller.account_id],
-                |r| r.get(0),
-            )?;
-            if open {
+            if tx.open_request_for(org, &caller.account_id)? {
                 return Err(Error::conflict(
                     "request_open",
                     format!("You already have an open request for {org_name}. Wait for it to be decided, or withdraw it to send a new one."),
                 ));
             }
-            let last_denial: Option<i64> = tx.query_row(
-                "SELECT max(decided_at) FROM association_requests WHERE organisation_id = ?1 AND account_id = ?2 AND status = 'denied'",
-                params![org, caller.account_id],
-                |r| r.get(0),
-            )?;
-            if let Some(at) = last_denial {
-                if unix(now) < at + cfg.deny_cooldown_secs {
-                    let days = ((at + cfg.deny_cooldown_secs - unix(now)) + 86_399) / 86_400;
+            if let Some(at) = tx.last_denial(org, &caller.account_id)? {
+                let at = at.unix_timestamp();
+                let now = now.unix_timestamp();
+                if now < at + cfg.deny_cooldown_secs {
+                    let days = ((at + cfg.deny_cooldown_secs - now) + 86_399) / 86_400;
                     return Err(Error::conflict(
                         "recently_denied",
                         format!("{org_name} denied your request recently. You can ask again in {days} day(s), or contact your program administrator."),
@@ -192,24 +130,19 @@ impl Programme {
             let accepted = !matches!(decision, Decision::Pending);
             let status = if accepted { RequestStatus::Accepted } else { RequestStatus::PendingApproval };
             let id = new_id("req");
-            tx.execute(
-                "INSERT INTO association_requests(id, organisation_id, account_id, first_name, last_name, organisation_email, phone, job_title,
-                     status, created_at, decided_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![
-                    id,
-                    org,
-                    caller.account_id,
-                    first.as_str(),
-                    last.as_str(),
-                    email.as_str(),
-                    phone.as_ref().map(|p| p.as_str()),
-                    job.as_ref().map(|j| j.as_str()),
-                    status.as_str(),
-                    unix(now),
-                    accepted.then(|| unix(now)),
-                ],
-            )?;
+            tx.insert_request(&NewRequest {
+                id: &id,
+                organisation_id: org,
+                account_id: &caller.account_id,
+                first_name: first.as_str(),
+                last_name: last.as_str(),
+                organisation_email: email.as_str(),
+                phone: phone.as_ref().map(|p| p.as_str()),
+                job_title: job.as_ref().map(|j| j.as_str()),
+                status,
+                created_at: now,
+                decided_at: accepted.then_some(now),
+            })?;
             let how = match &decision {
                 Decision::Invited => "accepted: invited".to_owned(),
                 Decision::Domain { domain, .. } => format!("accepted: domain {domain} pre-approved"),
@@ -239,7 +172,7 @@ impl Programme {
         caller: &Caller,
         id: &str,
     ) -> Result<AssociationRequest, Error> {
-        self.read(|c| visible_request(c, caller, id))
+        self.read(|tx| visible_request(tx, caller, id))
     }
 
     pub fn association_queue(
@@ -251,21 +184,17 @@ impl Programme {
     ) -> Result<Page<AssociationRequest>, Error> {
         let limit = page_req.limit();
         let after = parse_cursor(page_req.cursor.as_deref())?.unwrap_or(0);
-        self.read(|c| {
-            require_admin(c, caller, org)?;
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {REQUEST_COLUMNS} FROM association_requests r JOIN organisations o ON o.id = r.organisation_id
-                 WHERE r.organisation_id = ?1 AND (?2 IS NULL OR r.status = ?2) AND r.rowid > ?3 ORDER BY r.rowid LIMIT ?4"
-            ))?;
-            let rows = stmt
-                .query_map(params![org, status.map(RequestStatus::as_str), after, limit as i64 + 1], request_row)?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(page(rows, limit))
+        self.read(|tx| {
+            require_admin(tx, caller, org)?;
+            Ok(page(
+                tx.request_queue(org, status, after, limit + 1)?,
+                limit,
+            ))
         })
     }
 
     /// Accepts a pending request; the verification mail goes out. Of two concurrent approvals,
-    /// exactly one succeeds: the state check and the change share one immediate transaction.
+    /// exactly one succeeds: the state check and the change share one transaction.
     pub fn approve(
         &self,
         caller: &Caller,
@@ -273,12 +202,10 @@ impl Programme {
         now: Timestamp,
     ) -> Result<AssociationRequest, Error> {
         let cfg = self.config.clone();
-        self.write(|tx, outbox| {
+        self.write(now, |tx, outbox| {
             let req = pending_for_admin(tx, caller, id)?;
-            tx.execute(
-                "UPDATE association_requests SET status = 'accepted', decided_at = ?1, decided_by = ?2 WHERE id = ?3",
-                params![unix(now), caller.account_id, id],
-            )?;
+            let decision = store::Decision { status: RequestStatus::Accepted, at: now, by: &caller.account_id, reason: None };
+            tx.record_decision(id, &decision)?;
             audit(tx, now, Some(&req.organisation_id), Some(&caller.account_id), "association_request.approved", id, "")?;
             emit(
                 tx,
@@ -288,7 +215,7 @@ impl Programme {
                 json!({"request_id": id, "organisation_id": req.organisation_id, "organisation_name": req.organisation_name, "status": "accepted"}),
             )?;
             issue_token(tx, &cfg, id, &req.account_id, &req.organisation_email, &req.organisation_name, now, outbox)?;
-            load_request(tx, id)?.ok_or_else(|| Error::not_found("request"))
+            tx.request(id)?.ok_or_else(|| Error::not_found("request"))
         })
     }
 
@@ -314,12 +241,10 @@ impl Programme {
                 "Give a reason of 1 to 500 characters; the requester will see it.",
             ));
         }
-        self.write(|tx, outbox| {
+        self.write(now, |tx, outbox| {
             let req = pending_for_admin(tx, caller, id)?;
-            tx.execute(
-                "UPDATE association_requests SET status = 'denied', decided_at = ?1, decided_by = ?2, decision_reason = ?3 WHERE id = ?4",
-                params![unix(now), caller.account_id, reason, id],
-            )?;
+            let decision = store::Decision { status: RequestStatus::Denied, at: now, by: &caller.account_id, reason: Some(reason) };
+            tx.record_decision(id, &decision)?;
             audit(tx, now, Some(&req.organisation_id), Some(&caller.account_id), "association_request.denied", id, reason)?;
             emit(
                 tx,
@@ -337,7 +262,7 @@ impl Programme {
                 ),
                 link: None,
             });
-            load_request(tx, id)?.ok_or_else(|| Error::not_found("request"))
+            tx.request(id)?.ok_or_else(|| Error::not_found("request"))
         })
     }
 
@@ -348,18 +273,29 @@ impl Programme {
         id: &str,
         now: Timestamp,
     ) -> Result<AssociationRequest, Error> {
-        self.write(|tx, _| {
+        self.change(|tx| {
             let req = own_request(tx, caller, id)?;
-            if !matches!(req.status, RequestStatus::PendingApproval | RequestStatus::Accepted) {
-                return Err(Error::conflict("not_open", "This request is already closed, so it cannot be withdrawn."));
+            if !matches!(
+                req.status,
+                RequestStatus::PendingApproval | RequestStatus::Accepted
+            ) {
+                return Err(Error::conflict(
+                    "not_open",
+                    "This request is already closed, so it cannot be withdrawn.",
+                ));
             }
-            tx.execute("UPDATE association_requests SET status = 'withdrawn', decided_at = ?1 WHERE id = ?2", params![unix(now), id])?;
-            tx.execute(
-                "UPDATE verification_tokens SET revoked_at = ?1 WHERE request_id = ?2 AND used_at IS NULL AND revoked_at IS NULL",
-                params![unix(now), id],
+            tx.withdraw_request(id, now)?;
+            tx.revoke_tokens_of_request(id, now)?;
+            audit(
+                tx,
+                now,
+                Some(&req.organisation_id),
+                Some(&caller.account_id),
+                "association_request.withdrawn",
+                id,
+                "",
             )?;
-            audit(tx, now, Some(&req.organisation_id), Some(&caller.account_id), "association_request.withdrawn", id, "")?;
-            load_request(tx, id)?.ok_or_else(|| Error::not_found("request"))
+            tx.request(id)?.ok_or_else(|| Error::not_found("request"))
         })
     }
 
@@ -371,7 +307,7 @@ impl Programme {
         now: Timestamp,
     ) -> Result<(), Error> {
         let cfg = self.config.clone();
-        self.write(|tx, outbox| {
+        self.write(now, |tx, outbox| {
             let req = own_request(tx, caller, id)?;
             if req.status != RequestStatus::Accepted {
                 return Err(Error::conflict(
@@ -379,9 +315,8 @@ impl Programme {
                     "This request is not waiting for verification, so there is no mail to resend.",
                 ));
             }
-            let sent: Option<i64> = tx.query_row("SELECT verification_sent_at FROM association_requests WHERE id = ?1", [id], |r| r.get(0))?;
-            if let Some(at) = sent {
-                let wait = at + cfg.resend_cooldown_secs - unix(now);
+            if let Some(at) = tx.verification_sent_at(id)? {
+                let wait = at.unix_timestamp() + cfg.resend_cooldown_secs - now.unix_timestamp();
                 if wait > 0 {
                     return Err(Error::rate_limited(
                         "resend_cooldown",
@@ -391,8 +326,7 @@ impl Programme {
                 }
             }
             issue_token(tx, &cfg, id, &req.account_id, &req.organisation_email, &req.organisation_name, now, outbox)?;
-            audit(tx, now, Some(&req.organisation_id), Some(&caller.account_id), "verification.resent", id, "")?;
-            Ok(())
+            audit(tx, now, Some(&req.organisation_id), Some(&caller.account_id), "verification.resent", id, "")
         })
     }
 
@@ -405,71 +339,58 @@ impl Programme {
         now: Timestamp,
     ) -> Result<Verified, Error> {
         let hash = token_hash(&Secret::new(token.expose().trim()));
-        self.write(|tx, _| {
-            let row = tx
-                .query_row(
-                    "SELECT request_id, account_id, email, expires_at, used_at, revoked_at FROM verification_tokens WHERE token_hash = ?1",
-                    [&hash],
-                    |r| {
-                        Ok(TokenRow {
-                            request_id: r.get(0)?,
-                            account: r.get(1)?,
-                            email: r.get(2)?,
-                            expires_at: r.get(3)?,
-                            used_at: r.get(4)?,
-                            revoked_at: r.get(5)?,
-                        })
-                    },
-                )
-                .optional()?;
-            let Some(TokenRow { request_id, account, email, expires_at, used_at, revoked_at }) = row else {
+        self.change(|tx| {
+            let Some(found) = tx.token(&hash)? else {
                 return Err(Error::new(
                     ErrorKind::NotFound,
                     "invalid_token",
                     "That verification link or code is not one we sent. Copy it again from the newest verification mail.",
                 ));
             };
-            if account != caller.account_id {
+            if found.account_id != caller.account_id {
                 return Err(Error::new(
                     ErrorKind::Forbidden,
                     "token_for_other_account",
                     "This verification link belongs to a different account than the one signed in. Sign in with the account that made the request, then open the link again.",
                 ));
             }
-            if used_at.is_some() {
+            if found.used {
                 return Err(Error::gone("token_used", "This verification link has already been used. Your association is already verified; open it from your home screen."));
             }
-            if revoked_at.is_some() {
+            if found.revoked {
                 return Err(Error::gone("token_used", "This verification link was replaced by a newer mail, or its request was closed. Use the link in the newest verification mail."));
             }
-            if unix(now) >= expires_at {
+            if now >= found.expires_at {
                 return Err(Error::gone("token_expired", "This verification link has expired. Ask for a new verification mail from your home screen."));
             }
-            let consumed = tx.execute(
-                "UPDATE verification_tokens SET used_at = ?1 WHERE token_hash = ?2 AND used_at IS NULL AND revoked_at IS NULL",
-                params![unix(now), hash],
-            )?;
-            if consumed != 1 {
+            if !tx.consume_token(&hash, now)? {
                 return Err(Error::gone("token_used", "This verification link has already been used."));
             }
-            let req = load_request(tx, &request_id)?.ok_or_else(|| Error::not_found("request"))?;
-            if req.status != RequestStatus::Accepted || req.organisation_email != email {
+            let request_id = found.request_id.as_str();
+            let req = tx.request(request_id)?.ok_or_else(|| Error::not_found("request"))?;
+            if req.status != RequestStatus::Accepted || req.organisation_email != found.email {
                 return Err(Error::gone("token_used", "This verification link no longer applies: its request was closed."));
             }
-            let (phone, job): (Option<String>, Option<String>) =
-                tx.query_row("SELECT phone, job_title FROM association_requests WHERE id = ?1", [&request_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let contact = tx
+                .request_contact(request_id)?
+                .ok_or_else(|| Error::internal("the request vanished inside its own transaction"))?;
             let membership = new_id("mem");
-            tx.execute(
-                "INSERT INTO memberships(id, organisation_id, account_id, request_id, organisation_email, status, first_name, last_name, job_title, phone, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?7, ?8, ?9, ?10)",
-                params![membership, req.organisation_id, account, request_id, email, req.first_name, req.last_name, job, phone, unix(now)],
-            )?;
-            tx.execute("UPDATE association_requests SET status = 'active', membership_id = ?1 WHERE id = ?2", params![membership, request_id])?;
-            tx.execute(
-                "UPDATE invitations SET used_at = ?1 WHERE organisation_id = ?2 AND email = ?3 AND used_at IS NULL",
-                params![unix(now), req.organisation_id, email],
-            )?;
-            audit(tx, now, Some(&req.organisation_id), Some(&account), "membership.activated", &membership, "verified by email")?;
+            tx.insert_membership(&NewMembership {
+                id: &membership,
+                organisation_id: &req.organisation_id,
+                account_id: &found.account_id,
+                request_id: Some(request_id),
+                organisation_email: &found.email,
+                is_ppc: false,
+                first_name: &req.first_name,
+                last_name: &req.last_name,
+                job_title: contact.job_title.as_deref(),
+                phone: contact.phone.as_deref(),
+                created_at: now,
+            })?;
+            tx.activate_request(request_id, &membership)?;
+            tx.use_invitation(&req.organisation_id, &found.email, now)?;
+            audit(tx, now, Some(&req.organisation_id), Some(&found.account_id), "membership.activated", &membership, "verified by email")?;
             emit(
                 tx,
                 now,
@@ -497,7 +418,7 @@ impl Programme {
                 "Enter between 1 and 100 email addresses, one per line.",
             ));
         }
-        self.write(|tx, outbox| {
+        self.write(now, |tx, outbox| {
             require_admin(tx, caller, org)?;
             let org_name = organisation_name(tx, org)?;
             let mut results = Vec::with_capacity(emails.len());
@@ -509,20 +430,17 @@ impl Programme {
                         continue;
                     }
                 };
-                let member: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM memberships WHERE organisation_id = ?1 AND organisation_email = ?2 AND status = 'active')",
-                    params![org, email.as_str()],
-                    |r| r.get(0),
-                )?;
-                if member {
+                if tx.has_active_member_email(org, email.as_str())? {
                     results.push(InvitationResult { email: email.to_string(), status: "already_member".into() });
                     continue;
                 }
-                tx.execute(
-                    "INSERT INTO invitations(id, organisation_id, email, invited_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT(organisation_id, email) DO UPDATE SET used_at = NULL, created_at = excluded.created_at",
-                    params![new_id("inv"), org, email.as_str(), caller.account_id, unix(now)],
-                )?;
+                tx.upsert_invitation(&NewInvitation {
+                    id: &new_id("inv"),
+                    organisation_id: org,
+                    email: email.as_str(),
+                    invited_by: &caller.account_id,
+                    created_at: now,
+                })?;
                 audit(tx, now, Some(org), Some(&caller.account_id), "invitation.sent", email.as_str(), "")?;
                 outbox.push(Mail {
                     to: email.to_string(),
@@ -543,19 +461,15 @@ impl Programme {
     }
 }
 
-struct TokenRow {
-    request_id: String,
-    account: String,
-    email: String,
-    expires_at: i64,
-    used_at: Option<i64>,
-    revoked_at: Option<i64>,
-}
-
 /// A request the caller may see: their own, or one of an organisation they administer.
-fn visible_request(c: &Connection, caller: &Caller, id: &str) -> Result<AssociationRequest, Error> {
-    let req = load_request(c, id)?.ok_or_else(|| Error::not_found("request"))?;
-    if req.account_id == caller.account_id || is_admin(c, &caller.account_id, &req.organisation_id)?
+fn visible_request(
+    tx: &mut dyn ReadTx,
+    caller: &Caller,
+    id: &str,
+) -> Result<AssociationRequest, Error> {
+    let req = tx.request(id)?.ok_or_else(|| Error::not_found("request"))?;
+    if req.account_id == caller.account_id
+        || tx.is_admin(&caller.account_id, &req.organisation_id)?
     {
         Ok(req)
     } else {
@@ -563,8 +477,12 @@ fn visible_request(c: &Connection, caller: &Caller, id: &str) -> Result<Associat
     }
 }
 
-fn own_request(c: &Connection, caller: &Caller, id: &str) -> Result<AssociationRequest, Error> {
-    let req = visible_request(c, caller, id)?;
+fn own_request(
+    tx: &mut dyn ReadTx,
+    caller: &Caller,
+    id: &str,
+) -> Result<AssociationRequest, Error> {
+    let req = visible_request(tx, caller, id)?;
     if req.account_id != caller.account_id {
         return Err(Error::forbidden(
             "Only the person who made this request can do that.",
@@ -576,12 +494,12 @@ fn own_request(c: &Connection, caller: &Caller, id: &str) -> Result<AssociationR
 /// A pending request that the caller may decide: an administrator of its organisation who is not
 /// the requester.
 fn pending_for_admin(
-    c: &Connection,
+    tx: &mut dyn ReadTx,
     caller: &Caller,
     id: &str,
 ) -> Result<AssociationRequest, Error> {
-    let req = load_request(c, id)?.ok_or_else(|| Error::not_found("request"))?;
-    let admin = is_admin(c, &caller.account_id, &req.organisation_id)?;
+    let req = tx.request(id)?.ok_or_else(|| Error::not_found("request"))?;
+    let admin = tx.is_admin(&caller.account_id, &req.organisation_id)?;
     if !admin {
         return Err(if req.account_id == caller.account_id {
             Error::forbidden("You cannot decide your own request. Your organisation's program administrator will decide it.")
@@ -609,7 +527,7 @@ fn pending_for_admin(
 /// Revokes the request's earlier tokens, stores the hash of a new one and queues its mail.
 #[allow(clippy::too_many_arguments)]
 fn issue_token(
-    tx: &Transaction<'_>,
+    tx: &mut dyn WriteTx,
     cfg: &super::Config,
     request_id: &str,
     account: &str,
@@ -618,19 +536,17 @@ fn issue_token(
     now: Timestamp,
     outbox: &mut Vec<Mail>,
 ) -> Result<(), Error> {
-    tx.execute(
-        "UPDATE verification_tokens SET revoked_at = ?1 WHERE request_id = ?2 AND used_at IS NULL AND revoked_at IS NULL",
-        params![unix(now), request_id],
-    )?;
+    tx.revoke_tokens_of_request(request_id, now)?;
     let token = new_token();
-    tx.execute(
-        "INSERT INTO verification_tokens(token_hash, request_id, account_id, email, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![token_hash(&token), request_id, account, email, unix(now), unix(now) + cfg.verification_ttl_secs],
-    )?;
-    tx.execute(
-        "UPDATE association_requests SET verification_sent_at = ?1 WHERE id = ?2",
-        params![unix(now), request_id],
-    )?;
+    tx.insert_token(&NewToken {
+        hash: &token_hash(&token),
+        request_id,
+        account_id: account,
+        email,
+        created_at: now,
+        expires_at: after(now, cfg.verification_ttl_secs),
+    })?;
+    tx.mark_verification_sent(request_id, now)?;
     outbox.push(verification_mail(cfg, email, org_name, &token));
     Ok(())
 }

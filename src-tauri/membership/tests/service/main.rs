@@ -5,5 +5,6 @@ mod concurrency;
 mod journey;
 mod lookup;
 mod mcp_id;
+mod retries;
 mod sessions;
 mod tokens;

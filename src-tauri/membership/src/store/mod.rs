@@ -1,0 +1,442 @@
+//! The storage seam: what the membership rules ask of a database, in their own words.
+//!
+//! A rule runs inside one transaction of a [`Store`] and reaches data only through the methods of
+//! [`ReadTx`] (questions) and [`WriteTx`] (changes). They take and answer domain values and
+//! [`crate::Error`] outcomes, never a driver's types or errors, so a second store (PostgreSQL, in
+//! its own crate) can implement them with its own SQL. All SQL of the crate lives in the stores;
+//! [`sqlite`] is the one the desktop app and the server use today.
+//!
+//! Keyed lists answer `(key, item)` pairs: the key is the store's own ordering key (a row number,
+//! an event sequence), which the rules turn into an opaque page cursor.
+use crate::domain::Privilege;
+use crate::model::{
+    Account, AssociationRequest, AuditEntry, DomainRule, Event, Member, MembershipSummary,
+    OrganisationSummary, PrivilegeRequest, Profile, RequestStatus,
+};
+use crate::{Error, Timestamp};
+
+pub mod sqlite;
+
+/// A list item with the key that orders it (see the module documentation).
+pub type Keyed<T> = (i64, T);
+
+/// A database the rules run on.
+///
+/// `write` runs the closure in one transaction in which a check and the change it guards cannot
+/// interleave with another writer, and commits only if the closure succeeds. A store may run the
+/// closure more than once (for example after a serialization failure), so the closure must not
+/// have effects outside the transaction: mail goes to an outbox that is sent after the commit.
+pub trait Store: Send + Sync + 'static {
+    /// Runs `f` over one consistent snapshot.
+    fn read<T>(&self, f: &mut dyn FnMut(&mut dyn ReadTx) -> Result<T, Error>) -> Result<T, Error>;
+
+    /// Runs `f` as one transaction (see the trait's documentation).
+    fn write<T>(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<T, Error>)
+        -> Result<T, Error>;
+}
+
+/// Whether an insert that must be unique happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Insert {
+    Done,
+    /// A row with the same unique value exists; nothing was changed.
+    Duplicate,
+}
+
+/// Who sees an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience<'a> {
+    Account(&'a str),
+    AdminsOf(&'a str),
+}
+
+pub struct NewAccount<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+    pub created_at: Timestamp,
+}
+
+/// An account and its stored password hash, for signing in.
+pub struct Credentials {
+    pub account: Account,
+    pub password_hash: String,
+}
+
+/// Hashes of a session's two tokens and when each expires.
+pub struct SessionHashes<'a> {
+    pub access_hash: &'a [u8],
+    pub access_expires_at: Timestamp,
+    pub refresh_hash: &'a [u8],
+    pub refresh_expires_at: Timestamp,
+}
+
+/// A session found by its access token (not revoked; expiry is the rule's to judge).
+pub struct SessionByAccess {
+    pub session_id: String,
+    pub account_id: String,
+    pub access_expires_at: Timestamp,
+}
+
+pub struct NewOrganisation<'a> {
+    pub id: &'a str,
+    pub partner_id: &'a str,
+    pub name: &'a str,
+    pub country: &'a str,
+    pub city: &'a str,
+    pub address: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub website: Option<&'a str>,
+    pub created_at: Timestamp,
+}
+
+/// What a directory lookup asks for: every given filter applies. `words` are lower-case
+/// letters-and-digits words, each a required prefix of a word of the name, city or country.
+pub struct DirectoryQuery<'a> {
+    pub words: &'a [String],
+    pub partner_id: Option<&'a str>,
+    /// Compared without regard to case.
+    pub country: Option<&'a str>,
+    /// Compared without regard to case.
+    pub city: Option<&'a str>,
+    /// Only organisations after this key, in directory order.
+    pub after: i64,
+    /// At most this many.
+    pub limit: u32,
+}
+
+pub struct NewDomain<'a> {
+    pub domain: &'a str,
+    pub organisation_id: &'a str,
+    pub include_subdomains: bool,
+    pub added_at: Timestamp,
+    pub added_by: &'a str,
+}
+
+pub struct NewMembership<'a> {
+    pub id: &'a str,
+    pub organisation_id: &'a str,
+    pub account_id: &'a str,
+    /// The request it came from; `None` for the creator of an organisation.
+    pub request_id: Option<&'a str>,
+    pub organisation_email: &'a str,
+    pub is_ppc: bool,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub job_title: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub created_at: Timestamp,
+}
+
+pub struct NewRequest<'a> {
+    pub id: &'a str,
+    pub organisation_id: &'a str,
+    pub account_id: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub organisation_email: &'a str,
+    pub phone: Option<&'a str>,
+    pub job_title: Option<&'a str>,
+    pub status: RequestStatus,
+    pub created_at: Timestamp,
+    /// Set when the request is accepted at once.
+    pub decided_at: Option<Timestamp>,
+}
+
+/// An administrator's decision on a pending request.
+pub struct Decision<'a> {
+    pub status: RequestStatus,
+    pub at: Timestamp,
+    pub by: &'a str,
+    /// Only for a denial.
+    pub reason: Option<&'a str>,
+}
+
+/// The contact details a requester gave, which their membership starts with.
+pub struct RequestContact {
+    pub phone: Option<String>,
+    pub job_title: Option<String>,
+}
+
+pub struct NewToken<'a> {
+    pub hash: &'a [u8],
+    pub request_id: &'a str,
+    pub account_id: &'a str,
+    pub email: &'a str,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// A verification token found by its hash.
+pub struct TokenRecord {
+    pub request_id: String,
+    pub account_id: String,
+    pub email: String,
+    pub expires_at: Timestamp,
+    pub used: bool,
+    pub revoked: bool,
+}
+
+pub struct NewInvitation<'a> {
+    pub id: &'a str,
+    pub organisation_id: &'a str,
+    pub email: &'a str,
+    pub invited_by: &'a str,
+    pub created_at: Timestamp,
+}
+
+/// The facts about a membership that every rule needs.
+pub struct MembershipFacts {
+    pub organisation_id: String,
+    pub account_id: String,
+    pub active: bool,
+    pub is_ppc: bool,
+}
+
+/// Profile fields to change: `None` leaves a field alone; `Some(None)` clears an optional one.
+#[derive(Default)]
+pub struct ProfileChanges<'a> {
+    pub first_name: Option<&'a str>,
+    pub last_name: Option<&'a str>,
+    pub job_title: Option<Option<&'a str>>,
+    pub phone: Option<Option<&'a str>>,
+    pub preferred_language: Option<Option<&'a str>>,
+}
+
+/// The membership an MCP ID is linked to.
+pub struct McpHolder {
+    pub membership_id: String,
+    pub account_id: String,
+    pub organisation_id: String,
+    pub organisation_name: String,
+}
+
+pub struct NewGrant<'a> {
+    pub membership_id: &'a str,
+    pub privilege: Privilege,
+    pub granted_at: Timestamp,
+    pub granted_by: &'a str,
+}
+
+pub struct NewPrivilegeRequest<'a> {
+    pub id: &'a str,
+    pub membership_id: &'a str,
+    pub privilege: Privilege,
+    pub note: Option<&'a str>,
+    pub created_at: Timestamp,
+}
+
+pub struct AuditRecord<'a> {
+    pub at: Timestamp,
+    pub organisation_id: Option<&'a str>,
+    pub actor_account_id: Option<&'a str>,
+    pub action: &'a str,
+    pub subject: &'a str,
+    pub detail: &'a str,
+}
+
+pub struct NewEvent<'a> {
+    pub at: Timestamp,
+    pub kind: &'a str,
+    pub audience: Audience<'a>,
+    pub data: &'a serde_json::Value,
+}
+
+/// The questions a rule asks, inside a read or a write.
+pub trait ReadTx {
+    // Accounts and sessions.
+    fn has_accounts(&mut self) -> Result<bool, Error>;
+    fn account(&mut self, account_id: &str) -> Result<Option<Account>, Error>;
+    fn account_by_email(&mut self, email: &str) -> Result<Option<Credentials>, Error>;
+    fn session_by_access(&mut self, access_hash: &[u8]) -> Result<Option<SessionByAccess>, Error>;
+    /// The session and account of a refresh token that is neither revoked nor expired at `now`.
+    fn session_by_refresh(
+        &mut self,
+        refresh_hash: &[u8],
+        now: Timestamp,
+    ) -> Result<Option<(String, Account)>, Error>;
+    /// The account's active memberships, by organisation name.
+    fn active_memberships_of(&mut self, account_id: &str) -> Result<Vec<MembershipSummary>, Error>;
+    /// The account's own address and the Organisation Email of each of its requests.
+    fn mail_addresses_of(&mut self, account_id: &str) -> Result<Vec<String>, Error>;
+
+    // Organisations and domains.
+    fn organisation_exists(&mut self, organisation_id: &str) -> Result<bool, Error>;
+    fn organisation_name(&mut self, organisation_id: &str) -> Result<Option<String>, Error>;
+    fn organisation_summary(
+        &mut self,
+        organisation_id: &str,
+    ) -> Result<Option<OrganisationSummary>, Error>;
+    fn partner_id_taken(&mut self, partner_id: &str) -> Result<bool, Error>;
+    /// Organisations in directory order.
+    fn lookup(
+        &mut self,
+        query: &DirectoryQuery<'_>,
+    ) -> Result<Vec<Keyed<OrganisationSummary>>, Error>;
+    /// The organisation's pre-approved domains, by domain.
+    fn domain_rules(&mut self, organisation_id: &str) -> Result<Vec<DomainRule>, Error>;
+    /// The organisation that has pre-approved `domain` (canonical form), if any.
+    fn domain_owner(&mut self, domain: &str) -> Result<Option<String>, Error>;
+    /// Is the account the PPC or a Global Administrator of the organisation, with an active
+    /// membership?
+    fn is_admin(&mut self, account_id: &str, organisation_id: &str) -> Result<bool, Error>;
+    /// Has the organisation any active PPC or Global Administrator?
+    fn has_admin(&mut self, organisation_id: &str) -> Result<bool, Error>;
+
+    // Association requests, tokens and invitations.
+    fn request(&mut self, request_id: &str) -> Result<Option<AssociationRequest>, Error>;
+    /// The account's requests, newest first (at most 100).
+    fn requests_of(&mut self, account_id: &str) -> Result<Vec<AssociationRequest>, Error>;
+    /// The organisation's requests (of one status, if given) after `after`, oldest first.
+    fn request_queue(
+        &mut self,
+        organisation_id: &str,
+        status: Option<RequestStatus>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Keyed<AssociationRequest>>, Error>;
+    /// Has the account a pending or accepted (not yet verified) request for the organisation?
+    fn open_request_for(&mut self, organisation_id: &str, account_id: &str) -> Result<bool, Error>;
+    /// When the organisation last denied a request of the account.
+    fn last_denial(
+        &mut self,
+        organisation_id: &str,
+        account_id: &str,
+    ) -> Result<Option<Timestamp>, Error>;
+    fn request_contact(&mut self, request_id: &str) -> Result<Option<RequestContact>, Error>;
+    fn verification_sent_at(&mut self, request_id: &str) -> Result<Option<Timestamp>, Error>;
+    fn token(&mut self, hash: &[u8]) -> Result<Option<TokenRecord>, Error>;
+    /// Is there an unused invitation of `email` to the organisation?
+    fn invitation_open(&mut self, organisation_id: &str, email: &str) -> Result<bool, Error>;
+
+    // Memberships, profiles and privileges.
+    fn membership(&mut self, membership_id: &str) -> Result<Option<MembershipFacts>, Error>;
+    fn is_active_member(&mut self, organisation_id: &str, account_id: &str) -> Result<bool, Error>;
+    /// Has the organisation an active member whose Organisation Email is `email`?
+    fn has_active_member_email(
+        &mut self,
+        organisation_id: &str,
+        email: &str,
+    ) -> Result<bool, Error>;
+    fn active_ppc_count(&mut self, organisation_id: &str) -> Result<u64, Error>;
+    fn profile(&mut self, membership_id: &str) -> Result<Option<Profile>, Error>;
+    fn member(&mut self, membership_id: &str) -> Result<Option<Member>, Error>;
+    /// The organisation's active members after `after`, in the order they joined.
+    fn members(
+        &mut self,
+        organisation_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Keyed<Member>>, Error>;
+    fn mcp_holder(&mut self, mcp_id: &str) -> Result<Option<McpHolder>, Error>;
+    fn has_privilege(&mut self, membership_id: &str, privilege: Privilege) -> Result<bool, Error>;
+    /// Requests of the organisation's active members for privileges they do not have yet,
+    /// oldest first (at most 200).
+    fn open_privilege_requests(
+        &mut self,
+        organisation_id: &str,
+    ) -> Result<Vec<PrivilegeRequest>, Error>;
+
+    // Audit history and events.
+    /// The organisation's audit entries before `before`, newest first.
+    fn audit_page(
+        &mut self,
+        organisation_id: &str,
+        before: i64,
+        limit: u32,
+    ) -> Result<Vec<Keyed<AuditEntry>>, Error>;
+    /// Events after `after`, oldest first, that the account sees: its own, and those of
+    /// organisations it administers now.
+    fn events_for(&mut self, account_id: &str, after: i64, limit: u32)
+        -> Result<Vec<Event>, Error>;
+    fn latest_event_id(&mut self) -> Result<i64, Error>;
+}
+
+/// The changes a rule makes, inside a write. Every change is part of the write's transaction.
+pub trait WriteTx: ReadTx {
+    // Accounts and sessions.
+    /// `Duplicate` when the email address has an account.
+    fn insert_account(&mut self, account: &NewAccount<'_>) -> Result<Insert, Error>;
+    fn insert_session(
+        &mut self,
+        session_id: &str,
+        account_id: &str,
+        hashes: &SessionHashes<'_>,
+        created_at: Timestamp,
+    ) -> Result<(), Error>;
+    /// Replaces the session's tokens.
+    fn rotate_session(&mut self, session_id: &str, hashes: &SessionHashes<'_>)
+        -> Result<(), Error>;
+    /// Revokes the session if it is not revoked yet.
+    fn revoke_session(&mut self, session_id: &str, at: Timestamp) -> Result<(), Error>;
+
+    // Organisations and domains.
+    /// `Duplicate` when the partner ID belongs to another organisation.
+    fn insert_organisation(&mut self, organisation: &NewOrganisation<'_>) -> Result<Insert, Error>;
+    /// `Duplicate` when the partner ID belongs to another organisation.
+    fn set_partner_id(&mut self, organisation_id: &str, partner_id: &str) -> Result<Insert, Error>;
+    /// `Duplicate` when the domain is pre-approved already (by any organisation).
+    fn insert_domain(&mut self, domain: &NewDomain<'_>) -> Result<Insert, Error>;
+    fn set_include_subdomains(&mut self, domain: &str, include: bool) -> Result<(), Error>;
+    /// False when the organisation had no such domain.
+    fn remove_domain(&mut self, organisation_id: &str, domain: &str) -> Result<bool, Error>;
+
+    // Association requests, tokens and invitations.
+    fn insert_request(&mut self, request: &NewRequest<'_>) -> Result<(), Error>;
+    fn record_decision(&mut self, request_id: &str, decision: &Decision<'_>) -> Result<(), Error>;
+    fn withdraw_request(&mut self, request_id: &str, at: Timestamp) -> Result<(), Error>;
+    /// The request became the membership.
+    fn activate_request(&mut self, request_id: &str, membership_id: &str) -> Result<(), Error>;
+    fn mark_verification_sent(&mut self, request_id: &str, at: Timestamp) -> Result<(), Error>;
+    fn insert_token(&mut self, token: &NewToken<'_>) -> Result<(), Error>;
+    /// Revokes the request's tokens that are neither used nor revoked.
+    fn revoke_tokens_of_request(&mut self, request_id: &str, at: Timestamp) -> Result<(), Error>;
+    /// Revokes the account's live tokens for requests to the organisation.
+    fn revoke_tokens_of_account_at(
+        &mut self,
+        account_id: &str,
+        organisation_id: &str,
+        at: Timestamp,
+    ) -> Result<(), Error>;
+    /// Marks the token used if it is neither used nor revoked; true only for the one caller that
+    /// did, so a token is single use even under concurrent consumption.
+    fn consume_token(&mut self, hash: &[u8], at: Timestamp) -> Result<bool, Error>;
+    /// Invites `email` again if it was invited before (the invitation is open again).
+    fn upsert_invitation(&mut self, invitation: &NewInvitation<'_>) -> Result<(), Error>;
+    /// Marks the unused invitation of `email` to the organisation used.
+    fn use_invitation(
+        &mut self,
+        organisation_id: &str,
+        email: &str,
+        at: Timestamp,
+    ) -> Result<(), Error>;
+
+    // Memberships, profiles and privileges.
+    fn insert_membership(&mut self, membership: &NewMembership<'_>) -> Result<(), Error>;
+    fn update_profile(
+        &mut self,
+        membership_id: &str,
+        changes: &ProfileChanges<'_>,
+    ) -> Result<(), Error>;
+    fn set_mcp_id(&mut self, membership_id: &str, mcp_id: Option<&str>) -> Result<(), Error>;
+    fn bump_revision(&mut self, membership_id: &str) -> Result<(), Error>;
+    /// Ends the membership: removed at `at`, its MCP ID released, its revision bumped, its
+    /// privileges gone and the requests it came from marked removed.
+    fn end_membership(&mut self, membership_id: &str, at: Timestamp) -> Result<(), Error>;
+    /// False when the membership had the privilege already.
+    fn grant_privilege(&mut self, grant: &NewGrant<'_>) -> Result<bool, Error>;
+    /// False when the membership did not have the privilege.
+    fn revoke_privilege(
+        &mut self,
+        membership_id: &str,
+        privilege: Privilege,
+    ) -> Result<bool, Error>;
+    fn insert_privilege_request(&mut self, request: &NewPrivilegeRequest<'_>) -> Result<(), Error>;
+
+    // Audit history and events.
+    /// Appends to the audit log, which is append-only.
+    fn append_audit(&mut self, entry: &AuditRecord<'_>) -> Result<(), Error>;
+    fn emit_event(&mut self, event: &NewEvent<'_>) -> Result<(), Error>;
+}

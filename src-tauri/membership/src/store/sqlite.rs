@@ -1,0 +1,1133 @@
+//! The SQLite store: every SQL statement of the membership rules. WAL, `synchronous=FULL`,
+//! foreign keys, a 10 s busy timeout and `STRICT` tables (see `pool.rs` and the migrations);
+//! each write is one `BEGIN IMMEDIATE` transaction, so SQLite serialises writers and a check
+//! and the change it guards cannot interleave with another writer.
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension, ToSql, TransactionBehavior};
+
+use super::{
+    Audience, AuditRecord, Credentials, Decision, DirectoryQuery, Insert, Keyed, McpHolder,
+    MembershipFacts, NewAccount, NewDomain, NewEvent, NewGrant, NewInvitation, NewMembership,
+    NewOrganisation, NewPrivilegeRequest, NewRequest, NewToken, ProfileChanges, ReadTx,
+    RequestContact, SessionByAccess, SessionHashes, Store, TokenRecord, WriteTx,
+};
+use crate::domain::Privilege;
+use crate::model::{
+    Account, AssociationRequest, AuditEntry, DomainRule, Event, Member, MembershipStatus,
+    MembershipSummary, OrganisationRef, OrganisationSummary, PrivilegeRequest, Profile,
+    RequestStatus, Role,
+};
+use crate::{Error, Timestamp};
+
+mod pool;
+
+use pool::Pool;
+pub(crate) use pool::{connect, from_unix};
+
+/// The membership data in one SQLite file.
+pub struct SqliteStore {
+    pool: Pool,
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        Ok(Self {
+            pool: Pool::open(path)?,
+        })
+    }
+}
+
+impl Store for SqliteStore {
+    fn read<T>(&self, f: &mut dyn FnMut(&mut dyn ReadTx) -> Result<T, Error>) -> Result<T, Error> {
+        let mut conn = self.pool.get()?;
+        // A deferred transaction gives one consistent snapshot for multi-query reads.
+        let tx = conn.transaction()?;
+        let value = f(&mut Tx(&tx))?;
+        tx.finish()?;
+        Ok(value)
+    }
+
+    fn write<T>(
+        &self,
+        f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut conn = self.pool.get()?;
+        // SQLite serialises writers itself (the write lock is taken at BEGIN and waited for up
+        // to the busy timeout), so the closure runs once.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&mut Tx(&tx))?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+/// One transaction (a `rusqlite::Transaction` derefs to its connection).
+struct Tx<'c>(&'c Connection);
+
+fn unix(t: Timestamp) -> i64 {
+    t.unix_timestamp()
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+/// An insert's result, with a unique or primary-key violation as `Duplicate`.
+fn unique(result: rusqlite::Result<usize>) -> Result<Insert, Error> {
+    match result {
+        Ok(_) => Ok(Insert::Done),
+        Err(e) if is_unique_violation(&e) => Ok(Insert::Duplicate),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Turns lookup words into an FTS5 query: each word a quoted prefix term, all required. The
+/// words hold only letters and digits, so none can change the query's syntax.
+fn fts_query(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| format!("\"{w}\"*"))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+fn privileges_from(list: Option<String>) -> Vec<Privilege> {
+    let mut v: Vec<Privilege> = list
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter_map(|p| Privilege::parse(p).ok())
+        .collect();
+    v.sort();
+    v
+}
+
+fn roles(is_ppc: bool) -> Vec<Role> {
+    if is_ppc {
+        vec![Role::Ppc, Role::Member]
+    } else {
+        vec![Role::Member]
+    }
+}
+
+const SUMMARY_COLUMNS: &str = "o.seq, o.id, o.partner_id, o.name, o.city, o.country";
+
+fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<Keyed<OrganisationSummary>> {
+    Ok((
+        r.get(0)?,
+        OrganisationSummary {
+            organisation_id: r.get(1)?,
+            partner_id: r.get(2)?,
+            name: r.get(3)?,
+            city: r.get(4)?,
+            country: r.get(5)?,
+        },
+    ))
+}
+
+const REQUEST_COLUMNS: &str = "r.rowid, r.id, r.organisation_id, o.name, r.account_id, r.first_name, r.last_name, r.organisation_email,
+     r.status, r.created_at, r.decided_at, r.decision_reason, r.membership_id";
+
+fn request_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Keyed<AssociationRequest>> {
+    let status: String = r.get(8)?;
+    Ok((
+        r.get(0)?,
+        AssociationRequest {
+            request_id: r.get(1)?,
+            organisation_id: r.get(2)?,
+            organisation_name: r.get(3)?,
+            account_id: r.get(4)?,
+            first_name: r.get(5)?,
+            last_name: r.get(6)?,
+            organisation_email: r.get(7)?,
+            status: RequestStatus::parse(&status).unwrap_or(RequestStatus::PendingApproval),
+            created_at: from_unix(r.get(9)?),
+            decided_at: r.get::<_, Option<i64>>(10)?.map(from_unix),
+            decision_reason: r.get(11)?,
+            membership_id: r.get(12)?,
+        },
+    ))
+}
+
+const MEMBER_COLUMNS: &str =
+    "m.rowid, m.id, m.account_id, a.display_name, m.organisation_email, m.status, m.is_ppc,
+     (SELECT group_concat(privilege) FROM membership_privileges p WHERE p.membership_id = m.id)";
+
+fn member_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Keyed<Member>> {
+    Ok((
+        r.get(0)?,
+        Member {
+            membership_id: r.get(1)?,
+            account_id: r.get(2)?,
+            display_name: r.get(3)?,
+            organisation_email: r.get(4)?,
+            status: if r.get::<_, String>(5)? == "active" {
+                MembershipStatus::Active
+            } else {
+                MembershipStatus::Removed
+            },
+            roles: roles(r.get(6)?),
+            privileges: privileges_from(r.get(7)?),
+        },
+    ))
+}
+
+fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        account_id: r.get(0)?,
+        email: r.get(1)?,
+        display_name: r.get(2)?,
+    })
+}
+
+impl ReadTx for Tx<'_> {
+    fn has_accounts(&mut self) -> Result<bool, Error> {
+        Ok(self
+            .0
+            .query_row("SELECT EXISTS (SELECT 1 FROM accounts)", [], |r| r.get(0))?)
+    }
+
+    fn account(&mut self, account_id: &str) -> Result<Option<Account>, Error> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT id, email, display_name FROM accounts WHERE id = ?1",
+                [account_id],
+                account_row,
+            )
+            .optional()?)
+    }
+
+    fn account_by_email(&mut self, email: &str) -> Result<Option<Credentials>, Error> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT id, email, display_name, password_hash FROM accounts WHERE email = ?1",
+                [email],
+                |r| {
+                    Ok(Credentials {
+                        account: account_row(r)?,
+                        password_hash: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn session_by_access(&mut self, access_hash: &[u8]) -> Result<Option<SessionByAccess>, Error> {
+        // Every API call starts here: a cached statement, not one parsed per call.
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT id, account_id, access_expires_at FROM sessions WHERE access_hash = ?1 AND revoked_at IS NULL",
+            )?
+            .query_row([access_hash], |r| {
+                Ok(SessionByAccess {
+                    session_id: r.get(0)?,
+                    account_id: r.get(1)?,
+                    access_expires_at: from_unix(r.get(2)?),
+                })
+            })
+            .optional()?)
+    }
+
+    fn session_by_refresh(
+        &mut self,
+        refresh_hash: &[u8],
+        now: Timestamp,
+    ) -> Result<Option<(String, Account)>, Error> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT s.id, a.id, a.email, a.display_name FROM sessions s JOIN accounts a ON a.id = s.account_id
+                 WHERE s.refresh_hash = ?1 AND s.revoked_at IS NULL AND s.refresh_expires_at > ?2",
+                params![refresh_hash, unix(now)],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        Account {
+                            account_id: r.get(1)?,
+                            email: r.get(2)?,
+                            display_name: r.get(3)?,
+                        },
+                    ))
+                },
+            )
+            .optional()?)
+    }
+
+    fn active_memberships_of(&mut self, account_id: &str) -> Result<Vec<MembershipSummary>, Error> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT m.id, o.id, o.name, o.partner_id, m.is_ppc, m.organisation_email,
+                    (SELECT group_concat(privilege) FROM membership_privileges p WHERE p.membership_id = m.id)
+             FROM memberships m JOIN organisations o ON o.id = m.organisation_id
+             WHERE m.account_id = ?1 AND m.status = 'active' ORDER BY o.name",
+        )?;
+        let rows = stmt
+            .query_map([account_id], |r| {
+                Ok(MembershipSummary {
+                    membership_id: r.get(0)?,
+                    organisation: OrganisationRef {
+                        organisation_id: r.get(1)?,
+                        name: r.get(2)?,
+                        partner_id: r.get(3)?,
+                    },
+                    status: MembershipStatus::Active,
+                    roles: roles(r.get(4)?),
+                    privileges: privileges_from(r.get::<_, Option<String>>(6)?),
+                    organisation_email: r.get(5)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn mail_addresses_of(&mut self, account_id: &str) -> Result<Vec<String>, Error> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT email FROM accounts WHERE id = ?1
+             UNION SELECT organisation_email FROM association_requests WHERE account_id = ?1",
+        )?;
+        let rows = stmt
+            .query_map([account_id], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(rows)
+    }
+
+    fn organisation_exists(&mut self, organisation_id: &str) -> Result<bool, Error> {
+        Ok(self.0.query_row(
+            "SELECT EXISTS (SELECT 1 FROM organisations WHERE id = ?1)",
+            [organisation_id],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn organisation_name(&mut self, organisation_id: &str) -> Result<Option<String>, Error> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT name FROM organisations WHERE id = ?1",
+                [organisation_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn organisation_summary(
+        &mut self,
+        organisation_id: &str,
+    ) -> Result<Option<OrganisationSummary>, Error> {
+        Ok(self
+            .0
+            .query_row(
+                &format!("SELECT {SUMMARY_COLUMNS} FROM organisations o WHERE o.id = ?1"),
+                [organisation_id],
+                summary,
+            )
+            .optional()?
+            .map(|(_, s)| s))
+    }
+
+    fn partner_id_taken(&mut self, partner_id: &str) -> Result<bool, Error> {
+        Ok(self.0.query_row(
+            "SELECT EXISTS (SELECT 1 FROM organisations WHERE partner_id = ?1)",
+            [partner_id],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn lookup(
+        &mut self,
+        query: &DirectoryQuery<'_>,
+    ) -> Result<Vec<Keyed<OrganisationSummary>>, Error> {
+        let fts = (!query.words.is_empty()).then(|| fts_query(query.words));
+        let mut sql = if fts.is_some() {
+            format!("SELECT {SUMMARY_COLUMNS} FROM organisations_fts f JOIN organisations o ON o.seq = f.rowid WHERE organisations_fts MATCH :fts AND f.rowid > :after")
+        } else {
+            format!("SELECT {SUMMARY_COLUMNS} FROM organisations o WHERE o.seq > :after")
+        };
+        let mut args: Vec<(&str, &dyn ToSql)> = vec![(":after", &query.after)];
+        if let Some(f) = &fts {
+            args.push((":fts", f));
+        }
+        if let Some(p) = &query.partner_id {
+            sql.push_str(" AND o.partner_id = :partner_id");
+            args.push((":partner_id", p));
+        }
+        if let Some(c) = &query.country {
+            sql.push_str(" AND o.country = :country COLLATE NOCASE");
+            args.push((":country", c));
+        }
+        if let Some(c) = &query.city {
+            sql.push_str(" AND o.city = :city COLLATE NOCASE");
+            args.push((":city", c));
+        }
+        // The limit is written into the SQL, not bound: SQLite re-prepares a statement on every
+        // new binding of a LIMIT parameter (it may change the plan), which made each lookup parse
+        // and plan its SQL again. `limit` is a number (the rules ask for at most 101), never
+        // text from the caller; each value gets its own cached statement.
+        sql.push_str(&format!(
+            " ORDER BY {} LIMIT {}",
+            if fts.is_some() { "f.rowid" } else { "o.seq" },
+            i64::from(query.limit)
+        ));
+        let mut stmt = self.0.prepare_cached(&sql)?;
+        let rows = stmt
+            .query_map(args.as_slice(), summary)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn domain_rules(&mut self, organisation_id: &str) -> Result<Vec<DomainRule>, Error> {
+        let mut stmt = self.0.prepare_cached("SELECT domain, include_subdomains, added_at FROM org_domains WHERE organisation_id = ?1 ORDER BY domain")?;
+        let rows = stmt
+            .query_map([organisation_id], |r| {
+                Ok(DomainRule {
+                    domain: r.get(0)?,
+                    include_subdomains: r.get(1)?,
+                    added_at: from_unix(r.get(2)?),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn domain_owner(&mut self, domain: &str) -> Result<Option<String>, Error> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT organisation_id FROM org_domains WHERE domain = ?1",
+                [domain],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn is_admin(&mut self, account_id: &str, organisation_id: &str) -> Result<bool, Error> {
+        Ok(self.0.query_row(
+            "SELECT EXISTS (SELECT 1 FROM memberships m WHERE m.organisation_id = ?1 AND m.account_id = ?2
+                AND m.status = 'active' AND (m.is_ppc = 1 OR EXISTS (SELECT 1 FROM membership_privileges p
+                    WHERE p.membership_id = m.id AND p.privilege = 'global_admin')))",
+            params![organisation_id, account_id],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn has_admin(&mut self, organisation_id: &str) -> Result<bool, Error> {
+        Ok(self.0.query_row(
+            "SELECT EXISTS (SELECT 1 FROM memberships m WHERE m.organisation_id = ?1 AND m.status = 'active' AND (m.is_ppc = 1
+                OR EXISTS (SELECT 1 FROM membership_privileges p WHERE p.membership_id = m.id AND p.privilege = 'global_admin')))",
+            [organisation_id],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn request(&mut self, request_id: &str) -> Result<Option<AssociationRequest>, Error> {
+        Ok(self
+            .0
+            .query_row(
+                &format!("SELECT {REQUEST_COLUMNS} FROM association_requests r JOIN organisations o ON o.id = r.organisation_id WHERE r.id = ?1"),
+                [request_id],
+                request_row,
+            )
+            .optional()?
+            .map(|(_, r)| r))
+    }
+
+    fn requests_of(&mut self, account_id: &str) -> Result<Vec<AssociationRequest>, Error> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {REQUEST_COLUMNS} FROM association_requests r JOIN organisations o ON o.id = r.organisation_id
+             WHERE r.account_id = ?1 ORDER BY r.created_at DESC, r.rowid DESC LIMIT 100"
+        ))?;
+        let rows = stmt
+            .query_map([account_id], request_row)?
+            .map(|r| r.map(|(_, x)| x))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn request_queue(
+        &mut self,
+        organisation_id: &str,
+        status: Option<RequestStatus>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Keyed<AssociationRequest>>, Error> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {REQUEST_COLUMNS} FROM association_requests r JOIN organisations o ON o.id = r.organisation_id
+             WHERE r.organisation_id = ?1 AND (?2 IS NULL OR r.status = ?2) AND r.rowid > ?3 ORDER BY r.rowid LIMIT ?4"
+        ))?;
+        let rows = stmt
+            .query_map(
+                params![
+                    organisation_id,
+                    status.map(RequestStatus::as_str),
+                    after,
+                    i64::from(limit)
+                ],
+                request_row,
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn open_request_for(&mut self, organisation_id: &str, account_id: &str) -> Result<bool, Error> {
+        Ok(self.0.query_row(
+            "SELECT EXISTS (SELECT 1 FROM association_requests WHERE organisation_id = ?1 AND account_id = ?2 AND status IN ('pending_approval', 'accepted'))",
+            params![organisation_id, account_id],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn last_denial(
+        &mut self,
+        organisation_id: &str,
+        account_id: &str,
+    ) -> Result<Option<Timestamp>, Error> {
+        let at: Option<i64> = self.0.query_row(
+            "SELECT max(decided_at) FROM association_requests WHERE organisation_id = ?1 AND account_id = ?2 AND status = 'denied'",
+            params![organisation_id, account_id],
+            |r| r.get(0),
+        )?;
+        Ok(at.map(from_unix))
+    }
+
+    fn request_contact(&mut self, request_id: &str) -> Result<Option<RequestContact>, Error> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT phone, job_title FROM association_requests WHERE id = ?1",
+                [request_id],
+                |r| {
+                    Ok(RequestContact {
+                        phone: r.get(0)?,
+                        job_title: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn verification_sent_at(&mut self, request_id: &str) -> Result<Option<Timestamp>, Error> {
+        let at: Option<i64> = self.0.query_row(
+            "SELECT verification_sent_at FROM association_requests WHERE id = ?1",
+            [request_id],
+            |r| r.get(0),
+        )?;
+        Ok(at.map(from_unix))
+    }
+
+    fn token(&mut self, hash: &[u8]) -> Result<Option<TokenRecord>, Error> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT request_id, account_id, email, expires_at, used_at, revoked_at FROM verification_tokens WHERE token_hash = ?1",
+                [hash],
+                |r| {
+                    Ok(TokenRecord {
+                        request_id: r.get(0)?,
+                        account_id: r.get(1)?,
+                        email: r.get(2)?,
+                        expires_at: from_unix(r.get(3)?),
+                        used: r.get::<_, Option<i64>>(4)?.is_some(),
+                        revoked: r.get::<_, Option<i64>>(5)?.is_some(),
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn invitation_open(&mut self, organisation_id: &str, email: &str) -> Result<bool, Error> {
+        Ok(self.0.query_row(
+            "SELECT EXISTS (SELECT 1 FROM invitations WHERE organisation_id = ?1 AND email = ?2 AND used_at IS NULL)",
+            params![organisation_id, email],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn membership(&mut self, membership_id: &str) -> Result<Option<MembershipFacts>, Error> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT organisation_id, account_id, status, is_ppc FROM memberships WHERE id = ?1",
+                [membership_id],
+                |r| {
+                    Ok(MembershipFacts {
+                        organisation_id: r.get(0)?,
+                        account_id: r.get(1)?,
+                        active: r.get::<_, String>(2)? == "active",
+                        is_ppc: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn is_active_member(&mut self, organisation_id: &str, account_id: &str) -> Result<bool, Error> {
+        Ok(self.0.query_row(
+            "SELECT EXISTS (SELECT 1 FROM memberships WHERE organisation_id = ?1 AND account_id = ?2 AND status = 'active')",
+            params![organisation_id, account_id],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn has_active_member_email(
+        &mut self,
+        organisation_id: &str,
+        email: &str,
+    ) -> Result<bool, Error> {
+        Ok(self.0.query_row(
+            "SELECT EXISTS (SELECT 1 FROM memberships WHERE organisation_id = ?1 AND organisation_email = ?2 AND status = 'active')",
+            params![organisation_id, email],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn active_ppc_count(&mut self, organisation_id: &str) -> Result<u64, Error> {
+        let n: i64 = self.0.query_row(
+            "SELECT count(*) FROM memberships WHERE organisation_id = ?1 AND status = 'active' AND is_ppc = 1",
+            [organisation_id],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn profile(&mut self, membership_id: &str) -> Result<Option<Profile>, Error> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT first_name, last_name, job_title, phone, preferred_language, mcp_id, revision FROM memberships WHERE id = ?1",
+                [membership_id],
+                |r| {
+                    Ok(Profile {
+                        first_name: r.get(0)?,
+                        last_name: r.get(1)?,
+                        job_title: r.get(2)?,
+                        phone: r.get(3)?,
+                        preferred_language: r.get(4)?,
+                        mcp_id: r.get(5)?,
+                        revision: r.get::<_, i64>(6)? as u64,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn member(&mut self, membership_id: &str) -> Result<Option<Member>, Error> {
+        Ok(self
+            .0
+            .query_row(
+                &format!("SELECT {MEMBER_COLUMNS} FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE m.id = ?1"),
+                [membership_id],
+                member_row,
+            )
+            .optional()?
+            .map(|(_, m)| m))
+    }
+
+    fn members(
+        &mut self,
+        organisation_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Keyed<Member>>, Error> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {MEMBER_COLUMNS} FROM memberships m JOIN accounts a ON a.id = m.account_id
+             WHERE m.organisation_id = ?1 AND m.status = 'active' AND m.rowid > ?2 ORDER BY m.rowid LIMIT ?3"
+        ))?;
+        let rows = stmt
+            .query_map(
+                params![organisation_id, after, i64::from(limit)],
+                member_row,
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn mcp_holder(&mut self, mcp_id: &str) -> Result<Option<McpHolder>, Error> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT m.id, m.account_id, o.id, o.name FROM memberships m JOIN organisations o ON o.id = m.organisation_id WHERE m.mcp_id = ?1",
+                [mcp_id],
+                |r| {
+                    Ok(McpHolder {
+                        membership_id: r.get(0)?,
+                        account_id: r.get(1)?,
+                        organisation_id: r.get(2)?,
+                        organisation_name: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn has_privilege(&mut self, membership_id: &str, privilege: Privilege) -> Result<bool, Error> {
+        Ok(self.0.query_row(
+            "SELECT EXISTS (SELECT 1 FROM membership_privileges WHERE membership_id = ?1 AND privilege = ?2)",
+            params![membership_id, privilege.as_str()],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn open_privilege_requests(
+        &mut self,
+        organisation_id: &str,
+    ) -> Result<Vec<PrivilegeRequest>, Error> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT q.id, q.membership_id, q.privilege, q.note, q.created_at FROM privilege_requests q
+             JOIN memberships m ON m.id = q.membership_id
+             WHERE m.organisation_id = ?1 AND m.status = 'active'
+               AND NOT EXISTS (SELECT 1 FROM membership_privileges p WHERE p.membership_id = q.membership_id AND p.privilege = q.privilege)
+             ORDER BY q.created_at LIMIT 200",
+        )?;
+        let rows = stmt
+            .query_map([organisation_id], |r| {
+                Ok(PrivilegeRequest {
+                    privilege_request_id: r.get(0)?,
+                    membership_id: r.get(1)?,
+                    privilege: Privilege::parse(&r.get::<_, String>(2)?)
+                        .unwrap_or(Privilege::ActionPack),
+                    note: r.get(3)?,
+                    created_at: from_unix(r.get(4)?),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn audit_page(
+        &mut self,
+        organisation_id: &str,
+        before: i64,
+        limit: u32,
+    ) -> Result<Vec<Keyed<AuditEntry>>, Error> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT seq, at, actor_account_id, action, subject, detail FROM audit_log
+             WHERE organisation_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![organisation_id, before, i64::from(limit)], |r| {
+                Ok((
+                    r.get(0)?,
+                    AuditEntry {
+                        at: from_unix(r.get(1)?),
+                        actor_account_id: r.get(2)?,
+                        action: r.get(3)?,
+                        subject: r.get(4)?,
+                        detail: r.get(5)?,
+                    },
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn events_for(
+        &mut self,
+        account_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Event>, Error> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT e.seq, e.kind, e.at, e.data FROM events e
+             WHERE e.seq > ?2 AND (e.account_id = ?1 OR e.admins_of IN (
+                SELECT m.organisation_id FROM memberships m WHERE m.account_id = ?1 AND m.status = 'active'
+                  AND (m.is_ppc = 1 OR EXISTS (SELECT 1 FROM membership_privileges p WHERE p.membership_id = m.id AND p.privilege = 'global_admin'))))
+             ORDER BY e.seq LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![account_id, after, limit], |r| {
+                let data: String = r.get(3)?;
+                Ok(Event {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    at: from_unix(r.get(2)?),
+                    data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn latest_event_id(&mut self) -> Result<i64, Error> {
+        Ok(self
+            .0
+            .query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0))?)
+    }
+}
+
+impl WriteTx for Tx<'_> {
+    fn insert_account(&mut self, a: &NewAccount<'_>) -> Result<Insert, Error> {
+        unique(self.0.execute(
+            "INSERT INTO accounts(id, email, display_name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![a.id, a.email, a.display_name, a.password_hash, unix(a.created_at)],
+        ))
+    }
+
+    fn insert_session(
+        &mut self,
+        session_id: &str,
+        account_id: &str,
+        h: &SessionHashes<'_>,
+        created_at: Timestamp,
+    ) -> Result<(), Error> {
+        self.0.execute(
+            "INSERT INTO sessions(id, account_id, access_hash, access_expires_at, refresh_hash, refresh_expires_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                session_id,
+                account_id,
+                h.access_hash,
+                unix(h.access_expires_at),
+                h.refresh_hash,
+                unix(h.refresh_expires_at),
+                unix(created_at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn rotate_session(&mut self, session_id: &str, h: &SessionHashes<'_>) -> Result<(), Error> {
+        self.0.execute(
+            "UPDATE sessions SET access_hash = ?1, access_expires_at = ?2, refresh_hash = ?3, refresh_expires_at = ?4 WHERE id = ?5",
+            params![
+                h.access_hash,
+                unix(h.access_expires_at),
+                h.refresh_hash,
+                unix(h.refresh_expires_at),
+                session_id
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn revoke_session(&mut self, session_id: &str, at: Timestamp) -> Result<(), Error> {
+        self.0.execute(
+            "UPDATE sessions SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+            params![unix(at), session_id],
+        )?;
+        Ok(())
+    }
+
+    fn insert_organisation(&mut self, o: &NewOrganisation<'_>) -> Result<Insert, Error> {
+        // Cached: an import inserts many thousands in one transaction.
+        let mut stmt = self.0.prepare_cached(
+            "INSERT INTO organisations(id, partner_id, name, country, city, address, phone, website, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        unique(stmt.execute(params![
+            o.id,
+            o.partner_id,
+            o.name,
+            o.country,
+            o.city,
+            o.address,
+            o.phone,
+            o.website,
+            unix(o.created_at)
+        ]))
+    }
+
+    fn set_partner_id(&mut self, organisation_id: &str, partner_id: &str) -> Result<Insert, Error> {
+        unique(self.0.execute(
+            "UPDATE organisations SET partner_id = ?1 WHERE id = ?2",
+            params![partner_id, organisation_id],
+        ))
+    }
+
+    fn insert_domain(&mut self, d: &NewDomain<'_>) -> Result<Insert, Error> {
+        unique(self.0.execute(
+            "INSERT INTO org_domains(domain, organisation_id, include_subdomains, added_at, added_by) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![d.domain, d.organisation_id, d.include_subdomains, unix(d.added_at), d.added_by],
+        ))
+    }
+
+    fn set_include_subdomains(&mut self, domain: &str, include: bool) -> Result<(), Error> {
+        self.0.execute(
+            "UPDATE org_domains SET include_subdomains = ?1 WHERE domain = ?2",
+            params![include, domain],
+        )?;
+        Ok(())
+    }
+
+    fn remove_domain(&mut self, organisation_id: &str, domain: &str) -> Result<bool, Error> {
+        let n = self.0.execute(
+            "DELETE FROM org_domains WHERE domain = ?1 AND organisation_id = ?2",
+            params![domain, organisation_id],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn insert_request(&mut self, r: &NewRequest<'_>) -> Result<(), Error> {
+        self.0.execute(
+            "INSERT INTO association_requests(id, organisation_id, account_id, first_name, last_name, organisation_email, phone, job_title,
+                 status, created_at, decided_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                r.id,
+                r.organisation_id,
+                r.account_id,
+                r.first_name,
+                r.last_name,
+                r.organisation_email,
+                r.phone,
+                r.job_title,
+                r.status.as_str(),
+                unix(r.created_at),
+                r.decided_at.map(unix),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn record_decision(&mut self, request_id: &str, d: &Decision<'_>) -> Result<(), Error> {
+        match d.reason {
+            None => self.0.execute(
+                "UPDATE association_requests SET status = ?1, decided_at = ?2, decided_by = ?3 WHERE id = ?4",
+                params![d.status.as_str(), unix(d.at), d.by, request_id],
+            )?,
+            Some(reason) => self.0.execute(
+                "UPDATE association_requests SET status = ?1, decided_at = ?2, decided_by = ?3, decision_reason = ?4 WHERE id = ?5",
+                params![d.status.as_str(), unix(d.at), d.by, reason, request_id],
+            )?,
+        };
+        Ok(())
+    }
+
+    fn withdraw_request(&mut self, request_id: &str, at: Timestamp) -> Result<(), Error> {
+        self.0.execute(
+            "UPDATE association_requests SET status = 'withdrawn', decided_at = ?1 WHERE id = ?2",
+            params![unix(at), request_id],
+        )?;
+        Ok(())
+    }
+
+    fn activate_request(&mut self, request_id: &str, membership_id: &str) -> Result<(), Error> {
+        self.0.execute(
+            "UPDATE association_requests SET status = 'active', membership_id = ?1 WHERE id = ?2",
+            params![membership_id, request_id],
+        )?;
+        Ok(())
+    }
+
+    fn mark_verification_sent(&mut self, request_id: &str, at: Timestamp) -> Result<(), Error> {
+        self.0.execute(
+            "UPDATE association_requests SET verification_sent_at = ?1 WHERE id = ?2",
+            params![unix(at), request_id],
+        )?;
+        Ok(())
+    }
+
+    fn insert_token(&mut self, t: &NewToken<'_>) -> Result<(), Error> {
+        self.0.execute(
+            "INSERT INTO verification_tokens(token_hash, request_id, account_id, email, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![t.hash, t.request_id, t.account_id, t.email, unix(t.created_at), unix(t.expires_at)],
+        )?;
+        Ok(())
+    }
+
+    fn revoke_tokens_of_request(&mut self, request_id: &str, at: Timestamp) -> Result<(), Error> {
+        self.0.execute(
+            "UPDATE verification_tokens SET revoked_at = ?1 WHERE request_id = ?2 AND used_at IS NULL AND revoked_at IS NULL",
+            params![unix(at), request_id],
+        )?;
+        Ok(())
+    }
+
+    fn revoke_tokens_of_account_at(
+        &mut self,
+        account_id: &str,
+        organisation_id: &str,
+        at: Timestamp,
+    ) -> Result<(), Error> {
+        self.0.execute(
+            "UPDATE verification_tokens SET revoked_at = ?1 WHERE account_id = ?2 AND used_at IS NULL AND revoked_at IS NULL
+               AND request_id IN (SELECT id FROM association_requests WHERE organisation_id = ?3)",
+            params![unix(at), account_id, organisation_id],
+        )?;
+        Ok(())
+    }
+
+    fn consume_token(&mut self, hash: &[u8], at: Timestamp) -> Result<bool, Error> {
+        let consumed = self.0.execute(
+            "UPDATE verification_tokens SET used_at = ?1 WHERE token_hash = ?2 AND used_at IS NULL AND revoked_at IS NULL",
+            params![unix(at), hash],
+        )?;
+        Ok(consumed == 1)
+    }
+
+    fn upsert_invitation(&mut self, i: &NewInvitation<'_>) -> Result<(), Error> {
+        self.0.execute(
+            "INSERT INTO invitations(id, organisation_id, email, invited_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(organisation_id, email) DO UPDATE SET used_at = NULL, created_at = excluded.created_at",
+            params![i.id, i.organisation_id, i.email, i.invited_by, unix(i.created_at)],
+        )?;
+        Ok(())
+    }
+
+    fn use_invitation(
+        &mut self,
+        organisation_id: &str,
+        email: &str,
+        at: Timestamp,
+    ) -> Result<(), Error> {
+        self.0.execute(
+            "UPDATE invitations SET used_at = ?1 WHERE organisation_id = ?2 AND email = ?3 AND used_at IS NULL",
+            params![unix(at), organisation_id, email],
+        )?;
+        Ok(())
+    }
+
+    fn insert_membership(&mut self, m: &NewMembership<'_>) -> Result<(), Error> {
+        self.0.execute(
+            "INSERT INTO memberships(id, organisation_id, account_id, request_id, organisation_email, status, is_ppc,
+                 first_name, last_name, job_title, phone, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                m.id,
+                m.organisation_id,
+                m.account_id,
+                m.request_id,
+                m.organisation_email,
+                m.is_ppc,
+                m.first_name,
+                m.last_name,
+                m.job_title,
+                m.phone,
+                unix(m.created_at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn update_profile(&mut self, id: &str, c: &ProfileChanges<'_>) -> Result<(), Error> {
+        if let Some(v) = c.first_name {
+            self.0.execute(
+                "UPDATE memberships SET first_name = ?1 WHERE id = ?2",
+                params![v, id],
+            )?;
+        }
+        if let Some(v) = c.last_name {
+            self.0.execute(
+                "UPDATE memberships SET last_name = ?1 WHERE id = ?2",
+                params![v, id],
+            )?;
+        }
+        if let Some(v) = c.job_title {
+            self.0.execute(
+                "UPDATE memberships SET job_title = ?1 WHERE id = ?2",
+                params![v, id],
+            )?;
+        }
+        if let Some(v) = c.phone {
+            self.0.execute(
+                "UPDATE memberships SET phone = ?1 WHERE id = ?2",
+                params![v, id],
+            )?;
+        }
+        if let Some(v) = c.preferred_language {
+            self.0.execute(
+                "UPDATE memberships SET preferred_language = ?1 WHERE id = ?2",
+                params![v, id],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn set_mcp_id(&mut self, membership_id: &str, mcp_id: Option<&str>) -> Result<(), Error> {
+        self.0.execute(
+            "UPDATE memberships SET mcp_id = ?1 WHERE id = ?2",
+            params![mcp_id, membership_id],
+        )?;
+        Ok(())
+    }
+
+    fn bump_revision(&mut self, membership_id: &str) -> Result<(), Error> {
+        self.0.execute(
+            "UPDATE memberships SET revision = revision + 1 WHERE id = ?1",
+            [membership_id],
+        )?;
+        Ok(())
+    }
+
+    fn end_membership(&mut self, membership_id: &str, at: Timestamp) -> Result<(), Error> {
+        self.0.execute(
+            "UPDATE memberships SET status = 'removed', removed_at = ?1, mcp_id = NULL, revision = revision + 1 WHERE id = ?2",
+            params![unix(at), membership_id],
+        )?;
+        self.0.execute(
+            "DELETE FROM membership_privileges WHERE membership_id = ?1",
+            [membership_id],
+        )?;
+        self.0.execute(
+            "UPDATE association_requests SET status = 'removed' WHERE membership_id = ?1",
+            [membership_id],
+        )?;
+        Ok(())
+    }
+
+    fn grant_privilege(&mut self, g: &NewGrant<'_>) -> Result<bool, Error> {
+        let added = self.0.execute(
+            "INSERT OR IGNORE INTO membership_privileges(membership_id, privilege, granted_at, granted_by) VALUES (?1, ?2, ?3, ?4)",
+            params![g.membership_id, g.privilege.as_str(), unix(g.granted_at), g.granted_by],
+        )?;
+        Ok(added == 1)
+    }
+
+    fn revoke_privilege(
+        &mut self,
+        membership_id: &str,
+        privilege: Privilege,
+    ) -> Result<bool, Error> {
+        let removed = self.0.execute(
+            "DELETE FROM membership_privileges WHERE membership_id = ?1 AND privilege = ?2",
+            params![membership_id, privilege.as_str()],
+        )?;
+        Ok(removed == 1)
+    }
+
+    fn insert_privilege_request(&mut self, q: &NewPrivilegeRequest<'_>) -> Result<(), Error> {
+        self.0.execute(
+            "INSERT INTO privilege_requests(id, membership_id, privilege, note, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![q.id, q.membership_id, q.privilege.as_str(), q.note, unix(q.created_at)],
+        )?;
+        Ok(())
+    }
+
+    fn append_audit(&mut self, e: &AuditRecord<'_>) -> Result<(), Error> {
+        self.0.execute(
+            "INSERT INTO audit_log(at, organisation_id, actor_account_id, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![unix(e.at), e.organisation_id, e.actor_account_id, e.action, e.subject, e.detail],
+        )?;
+        Ok(())
+    }
+
+    fn emit_event(&mut self, e: &NewEvent<'_>) -> Result<(), Error> {
+        let (account, admins_of) = match e.audience {
+            Audience::Account(a) => (Some(a), None),
+            Audience::AdminsOf(o) => (None, Some(o)),
+        };
+        self.0.execute(
+            "INSERT INTO events(at, kind, account_id, admins_of, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![unix(e.at), e.kind, account, admins_of, e.data.to_string()],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fts_query_quotes_each_word_as_a_required_prefix() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            fts_query(&words(&["contoso", "pty"])),
+            "\"contoso\"* AND \"pty\"*"
+        );
+        assert_eq!(fts_query(&words(&["a"])), "\"a\"*");
+    }
+}
