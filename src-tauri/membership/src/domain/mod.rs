@@ -91,15 +91,18 @@ pub(crate) fn hidden_in_text(s: &str) -> Option<char> {
                 Script::Latin | Script::Common | Script::Inherited
             ))
     };
-    let chars: Vec<char> = s.chars().collect();
-    chars.iter().enumerate().find_map(|(i, &c)| {
-        let allowed = matches!(c, '\u{200C}' | '\u{200D}')
-            && joins(
-                i.checked_sub(1).map(|j| chars[j]),
-                chars.get(i + 1).copied(),
-            );
-        (hidden(c) && !allowed).then_some(c)
-    })
+    // Walks the text once with the characters on either side, allocating nothing (every name
+    // and reason a backend takes passes through here).
+    let mut before = None;
+    let mut rest = s.chars().peekable();
+    while let Some(c) = rest.next() {
+        let allowed = matches!(c, '\u{200C}' | '\u{200D}') && joins(before, rest.peek().copied());
+        if hidden(c) && !allowed {
+            return Some(c);
+        }
+        before = Some(c);
+    }
+    None
 }
 
 /// What a person is told when `what` ("A name", "The reason") held a refused character.

@@ -73,38 +73,17 @@ impl<S: Store> Programme<S> {
     }
 
     fn start_session(&self, account: Account, now: Timestamp) -> Result<SessionTokens, Error> {
-        let access = new_token();
-        let refresh = new_token();
         let id = new_id("ses");
-        let cfg = &self.config;
-        let (access_hash, refresh_hash) = (token_hash(&access), token_hash(&refresh));
-        let hashes = SessionHashes {
-            access_hash: &access_hash,
-            access_expires_at: after(now, cfg.access_ttl_secs),
-            refresh_hash: &refresh_hash,
-            refresh_expires_at: after(now, cfg.refresh_ttl_secs),
-        };
+        let pair = TokenPair::new();
+        let hashes = pair.hashes(&self.config, now);
         self.change(|tx| tx.insert_session(&id, &account.account_id, &hashes, now))?;
-        Ok(SessionTokens {
-            access_token: access,
-            refresh_token: refresh,
-            expires_in: cfg.access_ttl_secs as u64,
-            account,
-        })
+        Ok(pair.issue(&self.config, account))
     }
 
     /// Trades a refresh token for a new pair; the old refresh token stops working.
     pub fn refresh(&self, refresh_token: &Secret, now: Timestamp) -> Result<SessionTokens, Error> {
-        let access = new_token();
-        let refresh = new_token();
-        let cfg = &self.config;
-        let (access_hash, refresh_hash) = (token_hash(&access), token_hash(&refresh));
-        let hashes = SessionHashes {
-            access_hash: &access_hash,
-            access_expires_at: after(now, cfg.access_ttl_secs),
-            refresh_hash: &refresh_hash,
-            refresh_expires_at: after(now, cfg.refresh_ttl_secs),
-        };
+        let pair = TokenPair::new();
+        let hashes = pair.hashes(&self.config, now);
         let presented = token_hash(refresh_token);
         let account = self.change(|tx| {
             let (session, account) = tx.session_by_refresh(&presented, now)?.ok_or_else(|| {
@@ -117,12 +96,7 @@ impl<S: Store> Programme<S> {
             tx.rotate_session(&session, &hashes)?;
             Ok(account)
         })?;
-        Ok(SessionTokens {
-            access_token: access,
-            refresh_token: refresh,
-            expires_in: cfg.access_ttl_secs as u64,
-            account,
-        })
+        Ok(pair.issue(&self.config, account))
     }
 
     /// Proves who holds `access_token`.
@@ -172,4 +146,42 @@ impl<S: Store> Programme<S> {
 /// `ttl_secs` after `now`.
 pub(super) fn after(now: Timestamp, ttl_secs: i64) -> Timestamp {
     now.saturating_add(time::Duration::seconds(ttl_secs))
+}
+
+/// A new access and refresh token, and the hashes that are all the store keeps of them.
+struct TokenPair {
+    access: Secret,
+    refresh: Secret,
+    access_hash: Vec<u8>,
+    refresh_hash: Vec<u8>,
+}
+
+impl TokenPair {
+    fn new() -> Self {
+        let (access, refresh) = (new_token(), new_token());
+        Self {
+            access_hash: token_hash(&access),
+            refresh_hash: token_hash(&refresh),
+            access,
+            refresh,
+        }
+    }
+
+    fn hashes(&self, cfg: &super::Config, now: Timestamp) -> SessionHashes<'_> {
+        SessionHashes {
+            access_hash: &self.access_hash,
+            access_expires_at: after(now, cfg.access_ttl_secs),
+            refresh_hash: &self.refresh_hash,
+            refresh_expires_at: after(now, cfg.refresh_ttl_secs),
+        }
+    }
+
+    fn issue(self, cfg: &super::Config, account: Account) -> SessionTokens {
+        SessionTokens {
+            access_token: self.access,
+            refresh_token: self.refresh,
+            expires_in: cfg.access_ttl_secs as u64,
+            account,
+        }
+    }
 }
