@@ -7,6 +7,9 @@
 //!   stopped ([`TestServer::terminate`], SIGTERM: a clean shutdown) and started again on the same
 //!   database ([`TestServer::restart`], the same port when it is still free).
 //! - [`SmtpSink`]: a real SMTP server on loopback that keeps every message.
+//! - [`postgres::Cluster`]: a throwaway PostgreSQL cluster. With `PARTNER_DESK_TEST_STORE=postgres`
+//!   every [`TestServer`] of the run serves from a fresh database of it instead of SQLite, so one
+//!   test binary is the conformance suite of both stores.
 //!
 //! Everything here blocks and needs no async runtime, which suits the client crate's blocking
 //! `Backend`. Tests that build their own async `reqwest` client call [`install_tls_provider`]
@@ -17,6 +20,7 @@
 //! cargo into the test's own target directory (see there).
 #![forbid(unsafe_code)]
 
+pub mod postgres;
 mod smtp_sink;
 
 use std::fs::OpenOptions;
@@ -36,6 +40,19 @@ pub const DEMO_PASSWORD: &str = "partnerdesk-demo";
 
 /// The public URL the server is started with (only used for links in its mail).
 pub const PUBLIC_URL: &str = "https://members.partnerdesk.test";
+
+/// The environment variable that picks the store every [`TestServer`] runs on: `postgres` (a fresh
+/// database of [`postgres::Cluster::shared`]) or `sqlite` (the default, a temp file).
+pub const STORE_VAR: &str = "PARTNER_DESK_TEST_STORE";
+
+/// Whether this run's servers use PostgreSQL (see [`STORE_VAR`]). Panics on an unknown value.
+pub fn on_postgres() -> bool {
+    match std::env::var(STORE_VAR).as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Ok("") | Err(_) => false,
+        Ok(other) => panic!("{STORE_VAR} is {other:?}; use postgres or sqlite"),
+    }
+}
 
 /// Installs ring as the process-wide rustls provider; needed before building an async `reqwest`
 /// client in a test (the client crate's blocking client brings its own). A second call is a no-op.
@@ -150,6 +167,8 @@ pub struct TestServer {
     child: Option<Child>,
     extra: Vec<String>,
     log_level: Option<String>,
+    /// `--database`: the SQLite file in `dir`, or a PostgreSQL URL.
+    database: String,
     dir: TempDir,
 }
 
@@ -171,12 +190,18 @@ impl TestServer {
 
     fn launch(extra: &[&str], log_level: Option<&str>) -> Self {
         let dir = tempfile::tempdir().expect("a temp dir");
+        let database = if on_postgres() {
+            postgres::Cluster::shared().fresh_database()
+        } else {
+            dir.path().join("server.sqlite3").display().to_string()
+        };
         let mut server = Self {
             base: String::new(),
             mail: SmtpSink::start(),
             child: None,
             extra: extra.iter().map(|s| (*s).to_owned()).collect(),
             log_level: log_level.map(str::to_owned),
+            database,
             dir,
         };
         let (child, base) = server
@@ -208,8 +233,7 @@ impl TestServer {
                 "--public-url",
                 PUBLIC_URL,
             ])
-            .arg("--database")
-            .arg(self.database())
+            .args(["--database", &self.database])
             .args(["--smtp", &self.mail.url()])
             .args(&self.extra)
             .env(
@@ -260,8 +284,19 @@ impl TestServer {
     }
 
     /// The server's SQLite database (its idempotency keys live beside it, `….idempotency`).
+    /// Panics when the run is on PostgreSQL (see [`STORE_VAR`]): a test that reads the file is a
+    /// SQLite test.
     pub fn database(&self) -> PathBuf {
-        self.dir.path().join("server.sqlite3")
+        assert!(
+            !on_postgres(),
+            "this test reads the SQLite file, but {STORE_VAR}=postgres"
+        );
+        PathBuf::from(&self.database)
+    }
+
+    /// What the server was given as `--database`: a SQLite path or a `postgres://` URL.
+    pub fn database_arg(&self) -> &str {
+        &self.database
     }
 
     /// The running process's id, if one runs.
