@@ -611,9 +611,9 @@ async fn clients_recover_from_server_kills_without_losing_or_repeating_writes() 
     let staff_clients = clients - PPC_CLIENTS;
 
     let dir = tempfile::tempdir().expect("a temp dir");
-    let database = dir.path().join("server.sqlite3");
     let sink = SmtpSink::start();
-    let mut launch = Launch::new(&database, &sink);
+    let mut launch = Launch::on_test_store(dir.path(), &sink);
+    let database = launch.database.clone();
     launch.listen = format!("127.0.0.1:{}", support::free_port());
     launch.extra.extend(
         [
@@ -788,16 +788,14 @@ async fn clients_recover_from_server_kills_without_losing_or_repeating_writes() 
     }
 
     let ledger = std::mem::take(&mut *shared.ledger.lock().unwrap());
-    let db = rusqlite::Connection::open(&database).expect("the database opens");
-    let request_rows: Vec<(String, String, String)> = {
-        let mut stmt = db
-            .prepare("SELECT id, organisation_email, status FROM association_requests WHERE first_name = 'Fault'")
-            .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-    };
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let request_rows: Vec<(String, String, String)> = support::query_rows(
+        &database,
+        "SELECT id, organisation_email, status FROM association_requests WHERE first_name = 'Fault'",
+    )
+    .iter()
+    .map(|r| (text(&r[0]), text(&r[1]), text(&r[2])))
+    .collect();
     let rows_by_id: BTreeMap<&str, (&str, &str)> = request_rows
         .iter()
         .map(|(id, e, s)| (id.as_str(), (e.as_str(), s.as_str())))
@@ -806,15 +804,16 @@ async fn clients_recover_from_server_kills_without_losing_or_repeating_writes() 
     for (_, email, _) in &request_rows {
         *per_email.entry(email.as_str()).or_default() += 1;
     }
-    let memberships: BTreeMap<String, (String, i64, Option<String>)> = {
-        let mut stmt = db
-            .prepare("SELECT id, status, revision, job_title FROM memberships WHERE first_name = 'Fault'")
-            .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-    };
+    let memberships: BTreeMap<String, (String, i64, Option<String>)> = support::query_rows(
+        &database,
+        "SELECT id, status, revision, job_title FROM memberships WHERE first_name = 'Fault'",
+    )
+    .iter()
+    .map(|r| {
+        let revision = text(&r[2]).parse().expect("a revision is a number");
+        (text(&r[0]), (text(&r[1]), revision, r[3].clone()))
+    })
+    .collect();
 
     let mut lost = Vec::new();
     for (id, email) in ledger

@@ -129,6 +129,34 @@ impl Cluster {
             .expect("psql runs")
     }
 
+    /// Runs the query `sql` on the database at `url` (one of this cluster's) and answers its rows,
+    /// each column as text, `None` for NULL.
+    pub fn rows(&self, url: &str, sql: &str) -> Vec<Vec<Option<String>>> {
+        const FIELD: &str = "\u{1f}";
+        const NULL: &str = "\u{1e}";
+        let out = Command::new(self.bin.join("psql"))
+            .arg(url)
+            .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
+            .args(["-F", FIELD, "-P", &format!("null={NULL}"), "-c", sql])
+            .stdin(Stdio::null())
+            .output()
+            .expect("psql runs");
+        assert!(
+            out.status.success(),
+            "psql failed on {sql:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                l.split(FIELD)
+                    .map(|v| (v != NULL).then(|| v.to_owned()))
+                    .collect()
+            })
+            .collect()
+    }
+
     /// The server's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.root.join("server.log")).unwrap_or_default()
