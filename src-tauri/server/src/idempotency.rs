@@ -72,8 +72,10 @@ pub type KeyError = String;
 impl IdempotencyStore {
     /// The keys of a server on PostgreSQL: in the membership database.
     pub fn on_postgres(url: &str, stale_after: Duration) -> Result<Self, KeyError> {
-        let table = store_postgres::KeyTable::connect(url).map_err(|e| e.to_string())?;
-        let salt = table.salt(&fresh_salt()?).map_err(|e| e.to_string())?;
+        let table = store_postgres::KeyTable::connect(url).map_err(|e| crate::for_operator(&e))?;
+        let salt = table
+            .salt(&fresh_salt()?)
+            .map_err(|e| crate::for_operator(&e))?;
         Ok(Self {
             keys: Keys::Postgres(table),
             salt,
@@ -142,7 +144,7 @@ impl IdempotencyStore {
                 use store_postgres::KeyClaim;
                 let claim = table
                     .claim(scope, key, fingerprint, now, KEEP_SECS, self.stale_after_secs)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| crate::for_operator(&e))?;
                 Ok(match claim {
                     KeyClaim::Owner => Claim::Owner,
                     KeyClaim::InProgress => Claim::InProgress,
@@ -225,7 +227,7 @@ impl IdempotencyStore {
                 .map_err(|e| e.to_string()),
             Keys::Postgres(table) => table
                 .complete(scope, key, answer.status, &headers, &answer.body)
-                .map_err(|e| e.to_string()),
+                .map_err(|e| crate::for_operator(&e)),
         }
     }
 
@@ -241,7 +243,9 @@ impl IdempotencyStore {
                 )
                 .map(drop)
                 .map_err(|e| e.to_string()),
-            Keys::Postgres(table) => table.release(scope, key).map_err(|e| e.to_string()),
+            Keys::Postgres(table) => table
+                .release(scope, key)
+                .map_err(|e| crate::for_operator(&e)),
         }
     }
 }

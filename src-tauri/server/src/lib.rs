@@ -45,6 +45,15 @@ pub enum StartError {
     },
 }
 
+/// An error as the operator starting the server reads it: the refusal and, for a failure
+/// underneath (a database that cannot be reached), its cause.
+pub fn for_operator(e: &membership::Error) -> String {
+    match e.cause() {
+        Some(cause) => format!("{} ({cause})", e.message()),
+        None => e.message().to_owned(),
+    }
+}
+
 /// A server bound to its address, ready to run.
 pub struct Server {
     listener: TcpListener,
@@ -63,7 +72,7 @@ pub async fn start(settings: &Settings) -> Result<Server, StartError> {
     let s = settings.clone();
     let target = database.clone();
     let programme = tokio::task::spawn_blocking(move || {
-        let store = ServerStore::open(&target).map_err(|e| e.to_string())?;
+        let store = ServerStore::open(&target).map_err(|e| for_operator(&e))?;
         let p = membership::Programme::with_store(store, mailer, s.membership_config());
         if s.seed_demo {
             let seeded = membership::seed::seed_demo(&p, membership::Timestamp::now_utc())
