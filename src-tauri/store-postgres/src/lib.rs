@@ -136,7 +136,10 @@ pub(crate) enum Failure {
 impl Failure {
     pub(crate) fn from_driver(e: postgres::Error) -> Failure {
         match e.code() {
-            Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED => {
+            Some(c)
+                if *c == SqlState::T_R_SERIALIZATION_FAILURE
+                    || *c == SqlState::T_R_DEADLOCK_DETECTED =>
+            {
                 Failure::Retry(describe(&e))
             }
             _ => Failure::Driver(driver_error(e)),

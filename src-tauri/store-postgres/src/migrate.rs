@@ -17,9 +17,8 @@ const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
 const MIGRATION_LOCK: i64 = 0x7064_6d69_6772_6174;
 
 pub(crate) fn migrate(client: &mut Client) -> Result<(), Error> {
-    let failed = |e: postgres::Error| {
-        Error::internal(format!("migrating the database: {}", describe(&e)))
-    };
+    let failed =
+        |e: postgres::Error| Error::internal(format!("migrating the database: {}", describe(&e)));
     let mut tx = client.transaction().map_err(failed)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .map_err(failed)?;
@@ -31,7 +30,10 @@ pub(crate) fn migrate(client: &mut Client) -> Result<(), Error> {
     )
     .map_err(failed)?;
     let done: i32 = tx
-        .query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            &[],
+        )
         .map_err(failed)?
         .get(0);
     let done = usize::try_from(done).unwrap_or(0);

@@ -1123,7 +1123,10 @@ impl WriteTx for Tx<'_, '_> {
             )?;
         }
         if let Some(v) = c.phone {
-            self.exec("UPDATE memberships SET phone = $1 WHERE id = $2", &[&v, &id])?;
+            self.exec(
+                "UPDATE memberships SET phone = $1 WHERE id = $2",
+                &[&v, &id],
+            )?;
         }
         if let Some(v) = c.preferred_language {
             self.exec(

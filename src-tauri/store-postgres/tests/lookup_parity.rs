@@ -59,8 +59,22 @@ const fn q(q: &'static str, hits: &'static [&'static str]) -> Case {
 fn cases() -> Vec<Case> {
     vec![
         // Diacritics are removed on both sides; case never matters in words.
-        q("zurich", &["Zürich Versicherung AG", "Zurich Insurance", "naïve coöperative"]),
-        q("Zürich", &["Zürich Versicherung AG", "Zurich Insurance", "naïve coöperative"]),
+        q(
+            "zurich",
+            &[
+                "Zürich Versicherung AG",
+                "Zurich Insurance",
+                "naïve coöperative",
+            ],
+        ),
+        q(
+            "Zürich",
+            &[
+                "Zürich Versicherung AG",
+                "Zurich Insurance",
+                "naïve coöperative",
+            ],
+        ),
         q("ZÜRICH versich", &["Zürich Versicherung AG"]),
         q("munchen", &["Straße & Söhne GmbH"]),
         q("MÜNCHEN", &["Straße & Söhne GmbH"]),
@@ -118,7 +132,11 @@ fn cases() -> Vec<Case> {
             country: Some("switzerland"),
             city: None,
             partner_id: None,
-            hits: &["Zürich Versicherung AG", "Zurich Insurance", "naïve coöperative"],
+            hits: &[
+                "Zürich Versicherung AG",
+                "Zurich Insurance",
+                "naïve coöperative",
+            ],
         },
         Case {
             q: None,
@@ -206,7 +224,10 @@ fn setup<S: Store>(store: impl FnOnce(&std::path::Path) -> S) -> Setup<S> {
             partner_id: (7_000_001 + i).to_string(),
         })
         .collect();
-    assert_eq!(p.import_organisations(&directory, T0).unwrap(), DIRECTORY.len());
+    assert_eq!(
+        p.import_organisations(&directory, T0).unwrap(),
+        DIRECTORY.len()
+    );
     let s = p
         .sign_in("staff@example.net", &Secret::new(DEMO_PASSWORD), T0)
         .unwrap();
@@ -273,8 +294,16 @@ fn pages_of_a_broad_query_are_the_same_on_both_stores() {
         let all = hits(&sqlite, &case, 100);
         assert!(all.len() >= 5, "{letter}: {all:?}");
         for limit in [1, 3] {
-            assert_eq!(hits(&sqlite, &case, limit), all, "{letter}, SQLite, pages of {limit}");
-            assert_eq!(hits(&pg, &case, limit), all, "{letter}, PostgreSQL, pages of {limit}");
+            assert_eq!(
+                hits(&sqlite, &case, limit),
+                all,
+                "{letter}, SQLite, pages of {limit}"
+            );
+            assert_eq!(
+                hits(&pg, &case, limit),
+                all,
+                "{letter}, PostgreSQL, pages of {limit}"
+            );
         }
         assert_eq!(hits(&pg, &case, 100), all, "{letter}");
     }
