@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use membership::seed::{seed_demo, synthetic_directory, DEMO_PASSWORD};
 use membership::{Mail, MailError, Mailer, NewAssociationRequest, Programme, Secret, Timestamp};
+use serde_json::{json, Value};
 use server::config::Database;
 use server::store::ServerStore;
-use serde_json::{json, Value};
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)

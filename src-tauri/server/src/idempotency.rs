@@ -143,7 +143,14 @@ impl IdempotencyStore {
             Keys::Postgres(table) => {
                 use store_postgres::KeyClaim;
                 let claim = table
-                    .claim(scope, key, fingerprint, now, KEEP_SECS, self.stale_after_secs)
+                    .claim(
+                        scope,
+                        key,
+                        fingerprint,
+                        now,
+                        KEEP_SECS,
+                        self.stale_after_secs,
+                    )
                     .map_err(|e| crate::for_operator(&e))?;
                 Ok(match claim {
                     KeyClaim::Owner => Claim::Owner,

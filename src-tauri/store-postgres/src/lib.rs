@@ -11,10 +11,13 @@
 //! - The audit log refuses updates, deletes and truncation in the database (triggers), and a
 //!   domain belongs to at most one organisation (its primary key), as on SQLite.
 //! - Migrations (`migrations/`) are append-only and run under an advisory lock (`migrate.rs`).
+//! - The server's `Idempotency-Key` table lives here too ([`KeyTable`], `keys.rs`), so every
+//!   instance on the database shares the keys.
 //! - Lookup keeps a table of directory words, split by `membership::domain::directory_words`,
 //!   the port of SQLite's FTS5 tokenizer, so both stores find the same organisations.
 #![forbid(unsafe_code)]
 
+mod keys;
 mod migrate;
 mod pool;
 mod tx;
@@ -27,6 +30,7 @@ use membership::{Error, ErrorKind};
 use postgres::error::SqlState;
 use postgres::IsolationLevel;
 
+pub use keys::{KeyClaim, KeyTable};
 use pool::Pool;
 use tx::Tx;
 
@@ -164,7 +168,17 @@ pub(crate) fn driver_error(e: postgres::Error) -> Error {
 pub(crate) fn describe(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("PostgreSQL {}: {}", db.code().code(), db.message()),
-        None => format!("PostgreSQL client: {e}"),
+        None => {
+            // The client's own words are general ("error connecting to server"); the reason
+            // (refused, timed out, a TLS failure) is in its source. Neither quotes the URL.
+            let mut text = format!("PostgreSQL client: {e}");
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            text
+        }
     }
 }
 

@@ -11,7 +11,10 @@ use crate::{describe, unusable};
 
 /// Each entry runs once, in order, as version `index + 1`. Never edit an entry that has shipped:
 /// append a new one.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_idempotency_keys.sql"),
+];
 
 /// The advisory lock key of migrations (any fixed number; this one spells "pdmigrat").
 const MIGRATION_LOCK: i64 = 0x7064_6d69_6772_6174;

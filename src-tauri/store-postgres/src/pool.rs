@@ -57,7 +57,8 @@ impl ManageConnection for Manager {
     }
 }
 
-pub(crate) struct Pool(r2d2::Pool<Manager>);
+/// Always `Some` until dropped (see `Drop`).
+pub(crate) struct Pool(Option<r2d2::Pool<Manager>>);
 
 impl Pool {
     /// Parses `url`, connects once to run `prepare` (the migrations) and report a clear error
@@ -84,13 +85,32 @@ impl Pool {
             .connection_timeout(Duration::from_secs(10))
             // Connections are opened in the background; a request waits at most the timeout.
             .build_unchecked(manager);
-        Ok(Pool(pool))
+        Ok(Pool(Some(pool)))
     }
 
     pub(crate) fn get(&self) -> Result<r2d2::PooledConnection<Manager>, Error> {
         self.0
+            .as_ref()
+            .expect("the pool is present until dropped")
             .get()
             .map_err(|e| Error::internal(format!("no PostgreSQL connection: {e}")))
+    }
+}
+
+impl Drop for Pool {
+    /// Each `postgres::Client` drives its connection on a small runtime of its own, which must
+    /// not be dropped on an async runtime's thread (it panics there). The server drops its state,
+    /// and so this pool, on one when it shuts down: close the connections on a thread of their
+    /// own and wait for it.
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take() {
+            let closing = std::thread::Builder::new()
+                .name("postgres-close".into())
+                .spawn(move || drop(pool));
+            if let Ok(closing) = closing {
+                let _ = closing.join();
+            }
+        }
     }
 }
 

@@ -122,7 +122,14 @@ impl Cluster {
         Command::new(self.bin.join("psql"))
             .arg("-h")
             .arg(&self.root)
-            .args(["-p", &self.port.to_string(), "-U", "postgres", "-d", database])
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+            ])
             .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
             .stdin(Stdio::null())
             .output()

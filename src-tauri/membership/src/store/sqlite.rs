@@ -70,10 +70,7 @@ impl WriteQueue {
         let ticket = turns.issued;
         turns.issued += 1;
         while turns.serving != ticket {
-            turns = self
-                .next_up
-                .wait(turns)
-                .unwrap_or_else(|e| e.into_inner());
+            turns = self.next_up.wait(turns).unwrap_or_else(|e| e.into_inner());
         }
         WriteTurn(self)
     }
