@@ -21,6 +21,15 @@
 //! The test prints its counts.
 mod support;
 
+/// Prints a figure to stderr past the test harness's capture (the print macros are captured
+/// while a test passes), so the run's figures reach CI's log.
+macro_rules! show {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -760,7 +769,7 @@ async fn clients_recover_from_server_kills_without_losing_or_repeating_writes() 
             .last_restart_ms
             .store(epoch.elapsed().as_millis() as u64, Ordering::SeqCst);
         shared.restarts.fetch_add(1, Ordering::SeqCst);
-        println!(
+        show!(
             "faults: killed and restarted at {:?}, down {down:?}",
             epoch.elapsed()
         );
@@ -885,12 +894,12 @@ async fn clients_recover_from_server_kills_without_losing_or_repeating_writes() 
     let journeys_after: u64 = ledger.journeys.values().map(|e| e.1).sum();
     let resends: u32 = ledger.resends.values().sum();
 
-    println!(
+    show!(
         "faults: {clients} clients ({staff_clients} staff, {PPC_CLIENTS} PPC) for {secs}s (ran {:.1}s), \
          2 SIGKILLs + restarts (down {downtime:?}), clean final stop: {stopped_cleanly}",
         elapsed.as_secs_f64()
     );
-    println!(
+    show!(
         "faults: journeys {journeys} ({journeys_after} after the last restart); requests acknowledged {}, \
          recovered after a lost answer {}, rows {}; approvals acknowledged {}; memberships acknowledged {}; \
          profile edits kept {}; leaves acknowledged {}; mails {mails} (resends {resends}); \
@@ -907,7 +916,7 @@ async fn clients_recover_from_server_kills_without_losing_or_repeating_writes() 
         ledger.unknown_outcomes,
         ledger.server_errors,
     );
-    println!(
+    show!(
         "faults: lost acknowledged writes {}, duplicate effects {}, clients not recovered {}, failures {}",
         lost.len(),
         duplicates.len(),
