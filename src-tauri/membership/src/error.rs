@@ -196,6 +196,13 @@ impl Error {
         }
     }
 
+    /// Keeps what failed underneath for the operator's log ([`Error::cause`]), beside a refusal
+    /// with its own code (a store in another crate that cannot reach its database, say).
+    pub fn with_cause(mut self, detail: impl fmt::Display) -> Self {
+        self.cause = Some(Box::new(detail.to_string()));
+        self
+    }
+
     /// For `internal` errors: what failed underneath (a storage or hashing error), to log. It
     /// never carries a token or password: only messages of SQLite and the hashing library.
     pub fn cause(&self) -> Option<&str> {

@@ -5,9 +5,10 @@
 //!
 //! Run: `cargo bench -p partner-desk-server --bench load`. `LOAD_SECONDS` (default 10) sets the
 //! time per scenario, `LOAD_CLIENTS` (default 32) the concurrency, `LOAD_ORGS` (default 100000)
-//! the directory size.
+//! the directory size. `LOAD_STORES` (default `sqlite,postgres`) names the stores to run on, one
+//! after the other in the same run, so their figures stand side by side; PostgreSQL is a
+//! throwaway cluster started by the bench (testkit), on the same machine.
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,6 +16,8 @@ use std::time::{Duration, Instant};
 use membership::seed::{seed_demo, synthetic_directory, DEMO_PASSWORD};
 use membership::{Mail, MailError, Mailer, NewAssociationRequest, Programme, Secret, Timestamp};
 use serde_json::{json, Value};
+use server::config::Database;
+use server::store::ServerStore;
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -34,9 +37,10 @@ impl Mailer for Recorder {
 
 /// Builds the database before the server starts: the demo data, a directory, and one member of
 /// Contoso per client (each client edits only its own profile, so no update conflicts).
-fn prepare(path: &Path, clients: usize, orgs: usize) -> Vec<String> {
+fn prepare(database: &Database, clients: usize, orgs: usize) -> Vec<String> {
     let mail = Arc::new(Recorder::default());
-    let p = Programme::open(path, mail.clone()).unwrap();
+    let store = ServerStore::open(database).expect("the database opens");
+    let p = Programme::with_store(store, mail.clone(), membership::Config::default());
     let now = Timestamp::now_utc();
     seed_demo(&p, now).unwrap();
     p.import_organisations(&synthetic_directory(orgs), now)
@@ -93,11 +97,10 @@ impl Drop for Server {
     }
 }
 
-fn start(path: &Path) -> Server {
+fn start(database: &str) -> Server {
     let big = "1000000000";
     let mut child = Command::new(env!("CARGO_BIN_EXE_partner-desk-server"))
-        .args(["--listen", "127.0.0.1:0", "--database"])
-        .arg(path)
+        .args(["--listen", "127.0.0.1:0", "--database", database])
         .args([
             "--smtp",
             "smtp://127.0.0.1:9",
@@ -294,15 +297,31 @@ fn main() {
     let secs = if benching { env("LOAD_SECONDS", 10) } else { 1 };
     let n_clients = env("LOAD_CLIENTS", if benching { 32 } else { 4 }) as usize;
     let orgs = env("LOAD_ORGS", if benching { 100_000 } else { 1_000 }) as usize;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("load.sqlite3");
+    let stores = std::env::var("LOAD_STORES").unwrap_or_else(|_| "sqlite,postgres".into());
+    for store in stores.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let dir = tempfile::tempdir().unwrap();
+        let database = match store {
+            "sqlite" => dir.path().join("load.sqlite3").display().to_string(),
+            "postgres" => testkit::postgres::Cluster::shared().fresh_database(),
+            other => panic!("LOAD_STORES names {other:?}; use sqlite and/or postgres"),
+        };
+        load(store, &database, secs, n_clients, orgs);
+    }
+}
+
+fn load(store: &str, database: &str, secs: u64, n_clients: usize, orgs: usize) {
+    let target = if database.starts_with("postgres://") {
+        Database::Postgres(database.to_owned())
+    } else {
+        Database::Sqlite(database.into())
+    };
     let t = Instant::now();
-    let emails = prepare(&path, n_clients, orgs);
+    let emails = prepare(&target, n_clients, orgs);
     eprintln!(
-        "prepared {orgs} organisations and {n_clients} members in {:.1} s",
+        "{store}: prepared {orgs} organisations and {n_clients} members in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let server = start(&path);
+    let server = start(database);
     // reqwest is built without its own TLS provider in this workspace; install the process-wide one.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -366,7 +385,7 @@ fn main() {
                 org_ids: org_ids.clone(),
             });
         }
-        println!("server load over loopback: {n_clients} clients, {secs} s per scenario, {orgs} organisations, 2 cores shared with the clients");
+        println!("server load over loopback on {store}: {n_clients} clients, {secs} s per scenario, {orgs} organisations, 2 cores shared with the clients (and the database server)");
         let ceiling = run(&mut clients, Scenario::Ceiling, secs).await;
         let line = |name: &str, f: &Figures| {
             println!(

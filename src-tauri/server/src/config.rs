@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
-/// Partner Desk's membership backend: serves the HTTP API of API.md over one SQLite database and
-/// sends mail over SMTP.
+/// Partner Desk's membership backend: serves the HTTP API of API.md over one SQLite database or a
+/// PostgreSQL database and sends mail over SMTP.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "partner-desk-server", version, about, long_about = None)]
 pub struct Settings {
@@ -15,14 +15,16 @@ pub struct Settings {
     #[arg(long, env = "PARTNER_DESK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// The SQLite database file; created and migrated at start. Idempotency keys live in a small
-    /// database beside it (`<file>.idempotency`).
+    /// Where the membership data lives, created and migrated at start: a SQLite file (idempotency
+    /// keys in a small database beside it, `<file>.idempotency`), or a PostgreSQL URL,
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (`?sslmode=require` for TLS), which several
+    /// instances may share. Give a URL with a password in the environment, not on the command line.
     #[arg(
         long,
         env = "PARTNER_DESK_DATABASE",
         default_value = "partner-desk-server.sqlite3"
     )]
-    pub database: PathBuf,
+    pub database: String,
 
     /// Where mail goes: `smtp://HOST:PORT` (plain, for a local relay or a test sink),
     /// `smtp://HOST:PORT?tls=required` (STARTTLS) or `smtps://HOST:PORT` (TLS); credentials as
@@ -102,20 +104,47 @@ pub enum LogFormat {
     Json,
 }
 
+/// What `--database` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    /// A `postgres://` or `postgresql://` URL.
+    Postgres(String),
+}
+
+/// The idempotency database's path beside a SQLite database at `path`.
+pub fn idempotency_file(path: &std::path::Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "partner-desk-server.sqlite3".into());
+    name.push(".idempotency");
+    path.with_file_name(name)
+}
+
+impl Database {
+    /// For logs and error messages: the path, or the URL without its password.
+    pub fn display(&self) -> String {
+        match self {
+            Self::Sqlite(path) => path.display().to_string(),
+            // Without its user and password, and without parameters (one may be `password=`).
+            Self::Postgres(url) => crate::mail::redact_url(url.split('?').next().unwrap_or(url)),
+        }
+    }
+}
+
 impl Settings {
-    pub fn request_timeout(&self) -> Duration {
-        Duration::from_secs(self.request_timeout_secs.max(1))
+    pub fn database(&self) -> Database {
+        let d = self.database.trim();
+        if d.starts_with("postgres://") || d.starts_with("postgresql://") {
+            Database::Postgres(d.to_owned())
+        } else {
+            Database::Sqlite(PathBuf::from(&self.database))
+        }
     }
 
-    /// The idempotency database's path: beside the main one.
-    pub fn idempotency_database(&self) -> PathBuf {
-        let mut name = self
-            .database
-            .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_else(|| "partner-desk-server.sqlite3".into());
-        name.push(".idempotency");
-        self.database.with_file_name(name)
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs.max(1))
     }
 
     pub fn membership_config(&self) -> membership::Config {

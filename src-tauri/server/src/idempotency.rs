@@ -2,10 +2,12 @@
 //! same request (method, path, body and `If-Match`) gets the first answer, replayed, and changes
 //! nothing; the same key with another request is refused.
 //!
-//! Keys live in the server's own small SQLite database, keyed by (account or `anonymous`, key).
-//! Claiming a key is one `INSERT` under `BEGIN IMMEDIATE`, so of two simultaneous identical
-//! submissions exactly one runs; the other waits for the first answer and replays it. This holds
-//! across server processes sharing the database file too.
+//! Keys are keyed by (account or `anonymous`, key). On SQLite they live in the server's own small
+//! database beside the main one, where claiming a key is one `INSERT` under `BEGIN IMMEDIATE`; on
+//! PostgreSQL they live in the membership database itself (`store_postgres::KeyTable`), where a
+//! claim is one transaction on the key's row. Either way, of two simultaneous identical
+//! submissions exactly one runs, the other waits for the first answer and replays it, and this
+//! holds across server processes sharing the database.
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -51,7 +53,7 @@ pub struct Stored {
 }
 
 pub struct IdempotencyStore {
-    conn: Mutex<Connection>,
+    keys: Keys,
     /// Mixed into every fingerprint: a body may hold a password, so its plain SHA-256 would be a
     /// fast offline guessing target for anyone holding the file.
     salt: Vec<u8>,
@@ -59,8 +61,34 @@ pub struct IdempotencyStore {
     stale_after_secs: i64,
 }
 
+enum Keys {
+    Sqlite(Mutex<Connection>),
+    Postgres(store_postgres::KeyTable),
+}
+
+/// A failure of the key table, for the log only.
+pub type KeyError = String;
+
 impl IdempotencyStore {
-    pub fn open(path: &Path, stale_after: Duration) -> rusqlite::Result<Self> {
+    /// The keys of a server on PostgreSQL: in the membership database.
+    pub fn on_postgres(url: &str, stale_after: Duration) -> Result<Self, KeyError> {
+        let table = store_postgres::KeyTable::connect(url).map_err(|e| crate::for_operator(&e))?;
+        let salt = table
+            .salt(&fresh_salt()?)
+            .map_err(|e| crate::for_operator(&e))?;
+        Ok(Self {
+            keys: Keys::Postgres(table),
+            salt,
+            stale_after_secs: stale_after.as_secs().max(1) as i64,
+        })
+    }
+
+    /// The keys of a server on SQLite: in their own file at `path`.
+    pub fn open(path: &Path, stale_after: Duration) -> Result<Self, KeyError> {
+        Self::open_sqlite(path, stale_after).map_err(|e| e.to_string())
+    }
+
+    fn open_sqlite(path: &Path, stale_after: Duration) -> rusqlite::Result<Self> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.execute_batch(
@@ -79,9 +107,8 @@ impl IdempotencyStore {
              CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys(created_at);
              CREATE TABLE IF NOT EXISTS idempotency_meta(name TEXT PRIMARY KEY, value BLOB NOT NULL);",
         )?;
-        let mut fresh = [0u8; 32];
-        getrandom::fill(&mut fresh).map_err(|e| {
-            rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(e.to_string())))
+        let fresh = fresh_salt().map_err(|e| {
+            rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(e)))
         })?;
         // The first process to open the file picks the salt; every later one reads the same.
         conn.execute(
@@ -94,14 +121,10 @@ impl IdempotencyStore {
             |r| r.get(0),
         )?;
         Ok(Self {
-            conn: Mutex::new(conn),
+            keys: Keys::Sqlite(Mutex::new(conn)),
             salt,
             stale_after_secs: stale_after.as_secs().max(1) as i64,
         })
-    }
-
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn claim(
@@ -110,8 +133,51 @@ impl IdempotencyStore {
         key: &str,
         fingerprint: &[u8],
         now: i64,
+    ) -> Result<Claim, KeyError> {
+        match &self.keys {
+            Keys::Sqlite(conn) => {
+                let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+                self.claim_sqlite(&mut conn, scope, key, fingerprint, now)
+                    .map_err(|e| e.to_string())
+            }
+            Keys::Postgres(table) => {
+                use store_postgres::KeyClaim;
+                let claim = table
+                    .claim(
+                        scope,
+                        key,
+                        fingerprint,
+                        now,
+                        KEEP_SECS,
+                        self.stale_after_secs,
+                    )
+                    .map_err(|e| crate::for_operator(&e))?;
+                Ok(match claim {
+                    KeyClaim::Owner => Claim::Owner,
+                    KeyClaim::InProgress => Claim::InProgress,
+                    KeyClaim::Mismatch => Claim::Mismatch,
+                    KeyClaim::Replay {
+                        status,
+                        headers,
+                        body,
+                    } => Claim::Replay(Stored {
+                        status,
+                        headers: serde_json::from_str(&headers).unwrap_or_default(),
+                        body,
+                    }),
+                })
+            }
+        }
+    }
+
+    fn claim_sqlite(
+        &self,
+        conn: &mut Connection,
+        scope: &str,
+        key: &str,
+        fingerprint: &[u8],
+        now: i64,
     ) -> rusqlite::Result<Claim> {
-        let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "DELETE FROM idempotency_keys WHERE created_at < ?1",
@@ -154,23 +220,47 @@ impl IdempotencyStore {
         Ok(claim)
     }
 
-    pub fn complete(&self, scope: &str, key: &str, answer: &Stored) -> rusqlite::Result<()> {
+    pub fn complete(&self, scope: &str, key: &str, answer: &Stored) -> Result<(), KeyError> {
         let headers = serde_json::to_string(&answer.headers).unwrap_or_else(|_| "[]".into());
-        self.conn().execute(
-            "UPDATE idempotency_keys SET status = ?3, headers = ?4, body = ?5 WHERE scope = ?1 AND key = ?2",
-            params![scope, key, answer.status, headers, answer.body],
-        )?;
-        Ok(())
+        match &self.keys {
+            Keys::Sqlite(conn) => conn
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .execute(
+                    "UPDATE idempotency_keys SET status = ?3, headers = ?4, body = ?5 WHERE scope = ?1 AND key = ?2",
+                    params![scope, key, answer.status, headers, answer.body],
+                )
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            Keys::Postgres(table) => table
+                .complete(scope, key, answer.status, &headers, &answer.body)
+                .map_err(|e| crate::for_operator(&e)),
+        }
     }
 
     /// Forgets a claim whose request failed in a way worth retrying (5xx, 429, timeout).
-    pub fn release(&self, scope: &str, key: &str) -> rusqlite::Result<()> {
-        self.conn().execute(
-            "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2 AND status IS NULL",
-            params![scope, key],
-        )?;
-        Ok(())
+    pub fn release(&self, scope: &str, key: &str) -> Result<(), KeyError> {
+        match &self.keys {
+            Keys::Sqlite(conn) => conn
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .execute(
+                    "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2 AND status IS NULL",
+                    params![scope, key],
+                )
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            Keys::Postgres(table) => table
+                .release(scope, key)
+                .map_err(|e| crate::for_operator(&e)),
+        }
     }
+}
+
+fn fresh_salt() -> Result<[u8; 32], KeyError> {
+    let mut fresh = [0u8; 32];
+    getrandom::fill(&mut fresh).map_err(|e| e.to_string())?;
+    Ok(fresh)
 }
 
 /// `if_match` is part of the request: the same edit based on another revision is another request
@@ -211,13 +301,13 @@ fn is_final(status: StatusCode) -> bool {
 
 async fn store<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&IdempotencyStore) -> rusqlite::Result<T> + Send + 'static,
+    f: impl FnOnce(&IdempotencyStore) -> Result<T, KeyError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let store = state.idempotency.clone();
     match tokio::task::spawn_blocking(move || f(&store)).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => {
-            tracing::error!(error = ?e.to_string(), "idempotency store failed");
+            tracing::error!(error = ?e, "idempotency store failed");
             Err(ApiError::internal())
         }
         Err(_) => Err(ApiError::internal()),

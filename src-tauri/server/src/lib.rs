@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
 pub mod state;
+pub mod store;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,10 +24,12 @@ use tokio::sync::watch;
 
 pub use config::Settings;
 
+use crate::config::Database;
 use crate::idempotency::IdempotencyStore;
 use crate::mail::SmtpMailer;
 use crate::ratelimit::{PerMinute, RateLimits};
 use crate::state::AppState;
+use crate::store::ServerStore;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +45,15 @@ pub enum StartError {
     },
 }
 
+/// An error as the operator starting the server reads it: the refusal and, for a failure
+/// underneath (a database that cannot be reached), its cause.
+pub fn for_operator(e: &membership::Error) -> String {
+    match e.cause() {
+        Some(cause) => format!("{} ({cause})", e.message()),
+        None => e.message().to_owned(),
+    }
+}
+
 /// A server bound to its address, ready to run.
 pub struct Server {
     listener: TcpListener,
@@ -52,14 +64,16 @@ pub struct Server {
 /// Opens (creating and migrating) the databases, seeds the demo data when asked, and binds.
 pub async fn start(settings: &Settings) -> Result<Server, StartError> {
     let mailer = Arc::new(SmtpMailer::new(&settings.smtp, &settings.mail_from)?);
-    let db_error = |path: &std::path::Path, error: String| StartError::Database {
-        path: path.display().to_string(),
+    let database = settings.database();
+    let db_error = |error: String| StartError::Database {
+        path: database.display(),
         error,
     };
     let s = settings.clone();
+    let target = database.clone();
     let programme = tokio::task::spawn_blocking(move || {
-        let p = membership::Programme::with_config(&s.database, mailer, s.membership_config())
-            .map_err(|e| e.to_string())?;
+        let store = ServerStore::open(&target).map_err(|e| for_operator(&e))?;
+        let p = membership::Programme::with_store(store, mailer, s.membership_config());
         if s.seed_demo {
             let seeded = membership::seed::seed_demo(&p, membership::Timestamp::now_utc())
                 .map_err(|e| e.to_string())?;
@@ -68,13 +82,27 @@ pub async fn start(settings: &Settings) -> Result<Server, StartError> {
         Ok::<_, String>(p)
     })
     .await
-    .map_err(|e| db_error(&settings.database, e.to_string()))?
-    .map_err(|e| db_error(&settings.database, e))?;
+    .map_err(|e| db_error(e.to_string()))?
+    .map_err(db_error)?;
 
-    let idem_path = settings.idempotency_database();
     // A claim this old without an answer belongs to a process that died mid-request.
-    let idempotency = IdempotencyStore::open(&idem_path, settings.request_timeout() * 4)
-        .map_err(|e| db_error(&idem_path, e.to_string()))?;
+    let stale_after = settings.request_timeout() * 4;
+    let idempotency = match &database {
+        Database::Postgres(url) => {
+            let url = url.clone();
+            tokio::task::spawn_blocking(move || IdempotencyStore::on_postgres(&url, stale_after))
+                .await
+                .map_err(|e| db_error(e.to_string()))?
+                .map_err(db_error)?
+        }
+        Database::Sqlite(path) => {
+            let path = config::idempotency_file(path);
+            IdempotencyStore::open(&path, stale_after).map_err(|error| StartError::Database {
+                path: path.display().to_string(),
+                error,
+            })?
+        }
+    };
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let state = AppState {

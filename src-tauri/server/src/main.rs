@@ -42,7 +42,7 @@ async fn main() -> ExitCode {
     };
     println!("listening on http://{addr}");
     let _ = std::io::stdout().flush();
-    tracing::info!(%addr, database = %settings.database.display(), smtp = %server::mail::redact_url(&settings.smtp), "started");
+    tracing::info!(%addr, database = %settings.database().display(), smtp = %server::mail::redact_url(&settings.smtp), "started");
     match server.run(server::shutdown_signal()).await {
         Ok(()) => {
             tracing::info!("stopped");

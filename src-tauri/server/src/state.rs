@@ -3,15 +3,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use membership::{Programme, Timestamp};
+
+use crate::store::ServerStore;
 use tokio::sync::{watch, Semaphore};
 
 use crate::error::ApiError;
 use crate::idempotency::IdempotencyStore;
 use crate::ratelimit::RateLimits;
 
+/// The membership rules over the store `--database` chose.
+pub type Rules = Programme<ServerStore>;
+
 #[derive(Clone)]
 pub struct AppState {
-    pub programme: Arc<Programme>,
+    pub programme: Arc<Rules>,
     pub limits: Arc<RateLimits>,
     pub idempotency: Arc<IdempotencyStore>,
     /// Bumped after every write, so open event streams look for new events at once.
@@ -43,7 +48,7 @@ impl AppState {
     /// async runtime's threads. `now` is read here, once per operation.
     pub async fn blocking<T, F>(&self, f: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&Programme, Timestamp) -> Result<T, membership::Error> + Send + 'static,
+        F: FnOnce(&Rules, Timestamp) -> Result<T, membership::Error> + Send + 'static,
         T: Send + 'static,
     {
         let programme = self.programme.clone();

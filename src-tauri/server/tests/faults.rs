@@ -21,6 +21,15 @@
 //! The test prints its counts.
 mod support;
 
+/// Prints a figure to stderr past the test harness's capture (the print macros are captured
+/// while a test passes), so the run's figures reach CI's log.
+macro_rules! show {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -611,9 +620,9 @@ async fn clients_recover_from_server_kills_without_losing_or_repeating_writes() 
     let staff_clients = clients - PPC_CLIENTS;
 
     let dir = tempfile::tempdir().expect("a temp dir");
-    let database = dir.path().join("server.sqlite3");
     let sink = SmtpSink::start();
-    let mut launch = Launch::new(&database, &sink);
+    let mut launch = Launch::on_test_store(dir.path(), &sink);
+    let database = launch.database.clone();
     launch.listen = format!("127.0.0.1:{}", support::free_port());
     launch.extra.extend(
         [
@@ -760,7 +769,7 @@ async fn clients_recover_from_server_kills_without_losing_or_repeating_writes() 
             .last_restart_ms
             .store(epoch.elapsed().as_millis() as u64, Ordering::SeqCst);
         shared.restarts.fetch_add(1, Ordering::SeqCst);
-        println!(
+        show!(
             "faults: killed and restarted at {:?}, down {down:?}",
             epoch.elapsed()
         );
@@ -788,16 +797,14 @@ async fn clients_recover_from_server_kills_without_losing_or_repeating_writes() 
     }
 
     let ledger = std::mem::take(&mut *shared.ledger.lock().unwrap());
-    let db = rusqlite::Connection::open(&database).expect("the database opens");
-    let request_rows: Vec<(String, String, String)> = {
-        let mut stmt = db
-            .prepare("SELECT id, organisation_email, status FROM association_requests WHERE first_name = 'Fault'")
-            .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-    };
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let request_rows: Vec<(String, String, String)> = support::query_rows(
+        &database,
+        "SELECT id, organisation_email, status FROM association_requests WHERE first_name = 'Fault'",
+    )
+    .iter()
+    .map(|r| (text(&r[0]), text(&r[1]), text(&r[2])))
+    .collect();
     let rows_by_id: BTreeMap<&str, (&str, &str)> = request_rows
         .iter()
         .map(|(id, e, s)| (id.as_str(), (e.as_str(), s.as_str())))
@@ -806,15 +813,16 @@ async fn clients_recover_from_server_kills_without_losing_or_repeating_writes() 
     for (_, email, _) in &request_rows {
         *per_email.entry(email.as_str()).or_default() += 1;
     }
-    let memberships: BTreeMap<String, (String, i64, Option<String>)> = {
-        let mut stmt = db
-            .prepare("SELECT id, status, revision, job_title FROM memberships WHERE first_name = 'Fault'")
-            .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-    };
+    let memberships: BTreeMap<String, (String, i64, Option<String>)> = support::query_rows(
+        &database,
+        "SELECT id, status, revision, job_title FROM memberships WHERE first_name = 'Fault'",
+    )
+    .iter()
+    .map(|r| {
+        let revision = text(&r[2]).parse().expect("a revision is a number");
+        (text(&r[0]), (text(&r[1]), revision, r[3].clone()))
+    })
+    .collect();
 
     let mut lost = Vec::new();
     for (id, email) in ledger
@@ -886,12 +894,12 @@ async fn clients_recover_from_server_kills_without_losing_or_repeating_writes() 
     let journeys_after: u64 = ledger.journeys.values().map(|e| e.1).sum();
     let resends: u32 = ledger.resends.values().sum();
 
-    println!(
+    show!(
         "faults: {clients} clients ({staff_clients} staff, {PPC_CLIENTS} PPC) for {secs}s (ran {:.1}s), \
          2 SIGKILLs + restarts (down {downtime:?}), clean final stop: {stopped_cleanly}",
         elapsed.as_secs_f64()
     );
-    println!(
+    show!(
         "faults: journeys {journeys} ({journeys_after} after the last restart); requests acknowledged {}, \
          recovered after a lost answer {}, rows {}; approvals acknowledged {}; memberships acknowledged {}; \
          profile edits kept {}; leaves acknowledged {}; mails {mails} (resends {resends}); \
@@ -908,7 +916,7 @@ async fn clients_recover_from_server_kills_without_losing_or_repeating_writes() 
         ledger.unknown_outcomes,
         ledger.server_errors,
     );
-    println!(
+    show!(
         "faults: lost acknowledged writes {}, duplicate effects {}, clients not recovered {}, failures {}",
         lost.len(),
         duplicates.len(),

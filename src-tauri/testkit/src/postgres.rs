@@ -122,11 +122,46 @@ impl Cluster {
         Command::new(self.bin.join("psql"))
             .arg("-h")
             .arg(&self.root)
-            .args(["-p", &self.port.to_string(), "-U", "postgres", "-d", database])
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+            ])
             .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
             .stdin(Stdio::null())
             .output()
             .expect("psql runs")
+    }
+
+    /// Runs the query `sql` on the database at `url` (one of this cluster's) and answers its rows,
+    /// each column as text, `None` for NULL.
+    pub fn rows(&self, url: &str, sql: &str) -> Vec<Vec<Option<String>>> {
+        const FIELD: &str = "\u{1f}";
+        const NULL: &str = "\u{1e}";
+        let out = Command::new(self.bin.join("psql"))
+            .arg(url)
+            .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
+            .args(["-F", FIELD, "-P", &format!("null={NULL}"), "-c", sql])
+            .stdin(Stdio::null())
+            .output()
+            .expect("psql runs");
+        assert!(
+            out.status.success(),
+            "psql failed on {sql:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                l.split(FIELD)
+                    .map(|v| (v != NULL).then(|| v.to_owned()))
+                    .collect()
+            })
+            .collect()
     }
 
     /// The server's log so far.

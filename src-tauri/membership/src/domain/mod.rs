@@ -1,10 +1,12 @@
 //! Values that are valid by construction: each has private fields and one fallible `parse`.
 //! A refusal carries the stable code of API.md, so nothing downstream checks them again.
 
+mod directory;
 mod email;
 mod names;
 mod privilege;
 
+pub use directory::directory_words;
 pub use email::{DomainName, EmailAddress, EmailDomain};
 pub use names::{
     City, Country, JobTitle, Language, McpId, OrganisationName, PartnerId, Password, PersonName,

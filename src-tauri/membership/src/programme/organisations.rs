@@ -9,14 +9,15 @@ use crate::store::{self, DirectoryQuery, Insert, NewDomain, NewMembership, Store
 use crate::tokens::new_id;
 use crate::{Error, Timestamp};
 
-/// The words of what a person typed, as lookup matches them: runs of letters and digits,
-/// lower-cased, at most eight. Each must be the prefix of a word of the name, city or country.
+/// The words of what a person typed, as lookup matches them: the directory's own words
+/// ([`crate::domain::directory_words`]: runs of letters and digits, lower-cased, without
+/// diacritics), at most eight. Each must be the prefix of a word of the name, city or country.
+/// Splitting the query exactly as the directory is split means each word is one prefix term on
+/// every store.
 fn lookup_words(q: &str) -> Vec<String> {
-    q.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(8)
-        .map(str::to_lowercase)
-        .collect()
+    let mut words = crate::domain::directory_words(q);
+    words.truncate(8);
+    words
 }
 
 impl<S: Store> Programme<S> {
@@ -311,6 +312,7 @@ mod tests {
         assert_eq!(lookup_words("a\"b OR c*"), vec!["a", "b", "or", "c"]);
         assert!(lookup_words("--- ...").is_empty());
         assert_eq!(lookup_words("1 2 3 4 5 6 7 8 9").len(), 8);
+        assert_eq!(lookup_words("Zürich"), vec!["zurich"]);
     }
 
     #[test]

@@ -92,8 +92,9 @@ pub struct NewOrganisation<'a> {
     pub created_at: Timestamp,
 }
 
-/// What a directory lookup asks for: every given filter applies. `words` are lower-case
-/// letters-and-digits words, each a required prefix of a word of the name, city or country.
+/// What a directory lookup asks for: every given filter applies. `words` are directory words
+/// ([`crate::domain::directory_words`]), each a required prefix of a word of the name, city or
+/// country as that function splits them.
 pub struct DirectoryQuery<'a> {
     pub words: &'a [String],
     pub partner_id: Option<&'a str>,

@@ -3,6 +3,7 @@
 //! each write is one `BEGIN IMMEDIATE` transaction, so SQLite serialises writers and a check
 //! and the change it guards cannot interleave with another writer.
 use std::path::Path;
+use std::sync::{Condvar, Mutex};
 
 use rusqlite::{params, Connection, OptionalExtension, ToSql, TransactionBehavior};
 
@@ -28,6 +29,7 @@ pub(crate) use pool::{connect, from_unix};
 /// The membership data in one SQLite file.
 pub struct SqliteStore {
     pool: Pool,
+    writers: WriteQueue,
 }
 
 impl SqliteStore {
@@ -35,7 +37,51 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self, Error> {
         Ok(Self {
             pool: Pool::open(path)?,
+            writers: WriteQueue::default(),
         })
+    }
+}
+
+/// The writers of this process take turns in the order they arrive, before `BEGIN IMMEDIATE`.
+/// Without it they all race for SQLite's write lock, and a loser sleeps in the busy handler
+/// (backing off up to 100 ms a time) while later arrivals get in first: a p99 hundreds of times
+/// the p50 under load. With it a writer waits only for the writers ahead of it. Another process
+/// on the same file still waits in the busy handler (10 s).
+#[derive(Default)]
+struct WriteQueue {
+    turns: Mutex<Turns>,
+    next_up: Condvar,
+}
+
+#[derive(Default)]
+struct Turns {
+    /// The ticket the next arrival takes.
+    issued: u64,
+    /// The ticket whose holder may write now.
+    serving: u64,
+}
+
+/// The turn of one writer; the next one's starts when it is dropped (also on a panic).
+struct WriteTurn<'q>(&'q WriteQueue);
+
+impl WriteQueue {
+    fn wait_turn(&self) -> WriteTurn<'_> {
+        let mut turns = self.turns.lock().unwrap_or_else(|e| e.into_inner());
+        let ticket = turns.issued;
+        turns.issued += 1;
+        while turns.serving != ticket {
+            turns = self.next_up.wait(turns).unwrap_or_else(|e| e.into_inner());
+        }
+        WriteTurn(self)
+    }
+}
+
+impl Drop for WriteTurn<'_> {
+    fn drop(&mut self) {
+        let mut turns = self.0.turns.lock().unwrap_or_else(|e| e.into_inner());
+        turns.serving += 1;
+        drop(turns);
+        self.0.next_up.notify_all();
     }
 }
 
@@ -53,6 +99,7 @@ impl Store for SqliteStore {
         &self,
         f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        let _turn = self.writers.wait_turn();
         let mut conn = self.pool.get()?;
         // SQLite serialises writers itself (the write lock is taken at BEGIN and waited for up
         // to the busy timeout), so the closure runs once.
@@ -1129,5 +1176,44 @@ mod tests {
             "\"contoso\"* AND \"pty\"*"
         );
         assert_eq!(fts_query(&words(&["a"])), "\"a\"*");
+    }
+
+    #[test]
+    fn writers_take_their_turns_in_the_order_they_arrive() {
+        use std::sync::Arc;
+        let queue = Arc::new(WriteQueue::default());
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let first = queue.wait_turn();
+        let mut waiting = Vec::new();
+        for writer in 1..=5u64 {
+            let (q, o) = (queue.clone(), order.clone());
+            waiting.push(std::thread::spawn(move || {
+                let _turn = q.wait_turn();
+                o.lock().unwrap().push(writer);
+            }));
+            // The next writer starts only once this one holds its ticket: arrival order is known.
+            while queue.turns.lock().unwrap().issued <= writer {
+                std::thread::yield_now();
+            }
+        }
+        assert!(order.lock().unwrap().is_empty(), "all wait for the first");
+        drop(first);
+        for w in waiting {
+            w.join().unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), vec![1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn a_writer_that_panics_passes_its_turn_on() {
+        let queue = WriteQueue::default();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _turn = queue.wait_turn();
+            panic!("a rule panicked mid-write");
+        }));
+        assert!(panicked.is_err());
+        // Would wait for ever if the panicking writer had kept its turn.
+        drop(queue.wait_turn());
+        assert_eq!(queue.turns.lock().unwrap().serving, 2);
     }
 }

@@ -1,11 +1,11 @@
 //! Every administrative operation, tried by people who must not do it: a member of the same
 //! organisation, a PPC of another organisation, a non-member and the requester. All refused,
 //! and nothing changed.
-use membership::{Caller, Error, ErrorKind, PageRequest, Programme, RequestStatus, Timestamp};
+use membership::{Caller, Error, ErrorKind, PageRequest, RequestStatus, Timestamp};
 
-use crate::common::world;
+use crate::common::{world, P};
 
-type Op = Box<dyn Fn(&Programme, &Caller, Timestamp) -> Result<(), Error>>;
+type Op = Box<dyn Fn(&P, &Caller, Timestamp) -> Result<(), Error>>;
 
 fn admin_operations(org: String, request: String, member: String) -> Vec<(&'static str, Op)> {
     let (o, r, m) = (org, request, member);

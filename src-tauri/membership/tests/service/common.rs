@@ -1,14 +1,24 @@
+//! The world every portable test starts from: the demo directory seeded into a fresh store of
+//! `crate::backend` (SQLite here; the PostgreSQL crate's `tests/service.rs` includes these very
+//! files with a backend of its own). Tests name the service `P`, never a store.
 use std::sync::Arc;
 
 use membership::seed::{seed_demo, DEMO_PASSWORD};
-use membership::{Caller, Error, Mailbox, NewAssociationRequest, Programme, Secret, Timestamp};
+use membership::{
+    Caller, Config, Error, Mailbox, NewAssociationRequest, Programme, Secret, Timestamp,
+};
 use tempfile::TempDir;
 use time::macros::datetime;
 
+use crate::backend;
+
 pub const T0: Timestamp = datetime!(2026-11-27 09:00 UTC);
 
+/// The membership service over the store under test.
+pub type P = Programme<backend::S>;
+
 pub struct World {
-    pub p: Programme,
+    pub p: P,
     pub mailbox: Arc<Mailbox>,
     pub now: Timestamp,
     _dir: TempDir,
@@ -16,9 +26,14 @@ pub struct World {
 
 pub fn world() -> World {
     let dir = tempfile::tempdir().expect("a temp dir");
-    let path = dir.path().join("membership.sqlite3");
-    let mailbox = Arc::new(Mailbox::open(&path).expect("mailbox opens"));
-    let p = Programme::open(&path, mailbox.clone()).expect("programme opens");
+    // The embedded backend's mailbox is a table of the desktop's SQLite file whatever the store.
+    let mailbox =
+        Arc::new(Mailbox::open(&dir.path().join("membership.sqlite3")).expect("mailbox opens"));
+    let p = Programme::with_store(
+        backend::fresh_store(dir.path()),
+        mailbox.clone(),
+        Config::default(),
+    );
     assert!(seed_demo(&p, T0).expect("seed"), "a new database is seeded");
     World {
         p,

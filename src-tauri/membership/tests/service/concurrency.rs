@@ -1,19 +1,6 @@
-use std::sync::{Arc, Mutex};
-
-use membership::{Mail, MailError, Mailer};
+use std::sync::Arc;
 
 use crate::common::world;
-
-/// A mailer that keeps what it was given, for tests that read the database files directly.
-#[derive(Default)]
-pub struct Recorder(pub Mutex<Vec<Mail>>);
-
-impl Mailer for Recorder {
-    fn send(&self, mail: &Mail) -> Result<(), MailError> {
-        self.0.lock().unwrap().push(mail.clone());
-        Ok(())
-    }
-}
 
 #[test]
 fn two_concurrent_approvals_of_one_request_exactly_one_wins() {

@@ -1214,3 +1214,37 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_the_one_limited() {
         (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
     );
 }
+
+/// A PostgreSQL database that cannot be reached stops the server at once with what to check,
+/// naming the database without its password.
+#[test]
+fn a_database_that_cannot_be_reached_stops_the_server_with_what_to_check_and_no_password() {
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_partner-desk-server"))
+        .args(["--listen", "127.0.0.1:0", "--smtp", "smtp://127.0.0.1:9"])
+        .env(
+            "PARTNER_DESK_DATABASE",
+            "postgres://partnerdesk:s3cret-pass@127.0.0.1:1/partnerdesk?password=other-s3cret",
+        )
+        .env("PARTNER_DESK_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the server binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stdout}{stderr}");
+    assert!(
+        !stdout.contains("listening on"),
+        "it never listens: {stdout}"
+    );
+    assert!(
+        stderr.contains("127.0.0.1:1/partnerdesk")
+            && stderr.contains("Could not connect to the PostgreSQL database")
+            && stderr.contains("refused"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("s3cret") && !stderr.contains("partnerdesk:"),
+        "no password and no user in what it prints: {stderr}"
+    );
+}

@@ -51,7 +51,12 @@ impl TestServer {
             None => Stdio::inherit(),
         };
         let mail = SmtpSink::start();
-        let db = dir.path().join("server.sqlite3");
+        // The store this run tests (PARTNER_DESK_TEST_STORE, see testkit).
+        let db = if testkit::on_postgres() {
+            testkit::postgres::Cluster::shared().fresh_database()
+        } else {
+            dir.path().join("server.sqlite3").display().to_string()
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_partner-desk-server"))
             .args([
                 "--listen",

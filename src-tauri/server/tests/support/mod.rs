@@ -38,7 +38,8 @@ pub fn free_port() -> u16 {
 /// How to start the server binary.
 #[derive(Clone)]
 pub struct Launch {
-    pub database: PathBuf,
+    /// `--database`: a SQLite file or a PostgreSQL URL.
+    pub database: String,
     /// `127.0.0.1:0` for any port.
     pub listen: String,
     pub smtp: String,
@@ -49,9 +50,25 @@ pub struct Launch {
 }
 
 impl Launch {
+    /// The server on the SQLite file `database`.
     pub fn new(database: &Path, smtp: &SmtpSink) -> Self {
+        Self::with_database(database.display().to_string(), smtp)
+    }
+
+    /// The server on the store this run tests (`PARTNER_DESK_TEST_STORE`, see testkit): a fresh
+    /// database of the throwaway PostgreSQL cluster, or a SQLite file in `dir`.
+    pub fn on_test_store(dir: &Path, smtp: &SmtpSink) -> Self {
+        let database = if testkit::on_postgres() {
+            testkit::postgres::Cluster::shared().fresh_database()
+        } else {
+            dir.join("server.sqlite3").display().to_string()
+        };
+        Self::with_database(database, smtp)
+    }
+
+    fn with_database(database: String, smtp: &SmtpSink) -> Self {
         Self {
-            database: database.to_owned(),
+            database,
             listen: "127.0.0.1:0".into(),
             smtp: smtp.url(),
             extra: NO_LIMITS.iter().map(|s| s.to_string()).collect(),
@@ -218,4 +235,33 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
         .connect_timeout(Duration::from_secs(2))
         .build()
         .expect("an HTTP client")
+}
+
+/// The rows of the query `sql` on `database` (a SQLite file or a PostgreSQL URL), each column as
+/// text, `None` for NULL: a test checks what a server stored the same way on either store.
+pub fn query_rows(database: &str, sql: &str) -> Vec<Vec<Option<String>>> {
+    if database.starts_with("postgres://") {
+        return testkit::postgres::Cluster::shared().rows(database, sql);
+    }
+    let db = rusqlite::Connection::open(database).expect("the database opens");
+    let mut stmt = db.prepare(sql).expect("the query is valid");
+    let columns = stmt.column_count();
+    stmt.query_map([], |r| {
+        (0..columns)
+            .map(|i| {
+                use rusqlite::types::ValueRef;
+                Ok(match r.get_ref(i)? {
+                    ValueRef::Null => None,
+                    ValueRef::Integer(n) => Some(n.to_string()),
+                    ValueRef::Real(x) => Some(x.to_string()),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        Some(String::from_utf8_lossy(t).into_owned())
+                    }
+                })
+            })
+            .collect()
+    })
+    .expect("the query runs")
+    .collect::<Result<_, _>>()
+    .expect("the rows read")
 }

@@ -1,0 +1,105 @@
+//! Tests of the SQLite store itself: they open its file with rusqlite or read the data folder's
+//! bytes, so they run here only. The PostgreSQL store's own guarantees are tested in
+//! `src-tauri/store-postgres/tests/`.
+use std::sync::{Arc, Mutex};
+
+use membership::{Mail, MailError, Mailer, Secret};
+
+/// A mailer that keeps what it was given, for tests that read the database files directly.
+#[derive(Default)]
+pub struct Recorder(pub Mutex<Vec<Mail>>);
+
+impl Mailer for Recorder {
+    fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        self.0.lock().unwrap().push(mail.clone());
+        Ok(())
+    }
+}
+
+#[test]
+fn audit_log_refuses_changes_to_written_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.sqlite3");
+    let mailbox = std::sync::Arc::new(membership::Mailbox::open(&path).unwrap());
+    let p = membership::Programme::open(&path, mailbox).unwrap();
+    membership::seed::seed_demo(&p, crate::common::T0).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
+        .unwrap();
+    assert!(n > 0);
+    assert!(conn
+        .execute("UPDATE audit_log SET detail = 'forged'", [])
+        .is_err());
+    assert!(conn.execute("DELETE FROM audit_log", []).is_err());
+}
+
+#[test]
+fn tokens_are_stored_only_as_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.sqlite3");
+    let mailer = Arc::new(Recorder::default());
+    let p = membership::Programme::open(&path, mailer.clone()).unwrap();
+    membership::seed::seed_demo(&p, crate::common::T0).unwrap();
+    let now = crate::common::T0;
+    let s = p
+        .sign_in(
+            "staff@example.net",
+            &Secret::new(membership::seed::DEMO_PASSWORD),
+            now,
+        )
+        .unwrap();
+    let caller = p.authenticate(&s.access_token, now).unwrap();
+    let org = p
+        .lookup(
+            &caller,
+            &membership::LookupQuery {
+                partner_id: Some("4512345".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .items[0]
+        .organisation_id
+        .clone();
+    p.request_association(
+        &caller,
+        &membership::NewAssociationRequest {
+            organisation_id: org,
+            first_name: "Sam".into(),
+            last_name: "Taylor".into(),
+            organisation_email: "sam@contoso.com".into(),
+            phone: None,
+            job_title: None,
+        },
+        now,
+    )
+    .unwrap();
+    let link = mailer
+        .0
+        .lock()
+        .unwrap()
+        .last()
+        .unwrap()
+        .link
+        .clone()
+        .unwrap();
+    let verification = link.rsplit('=').next().unwrap().to_owned();
+    drop(p);
+    // Read every byte of the database files: no token and no password in them.
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    for secret in [
+        s.access_token.expose(),
+        s.refresh_token.expose(),
+        verification.as_str(),
+        membership::seed::DEMO_PASSWORD,
+    ] {
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "a secret was found at rest"
+        );
+    }
+}

@@ -1,0 +1,223 @@
+//! The membership store on PostgreSQL, for the server: the same rules as the SQLite store
+//! (`membership::store::sqlite`) over the same questions and changes, with the same guarantees.
+//!
+//! - A read is one `REPEATABLE READ, READ ONLY` transaction: one consistent snapshot.
+//! - A write is one `SERIALIZABLE` transaction, so a check and the change it guards cannot
+//!   interleave with another writer. PostgreSQL answers a conflict with a serialization failure
+//!   (SQLSTATE 40001) or a deadlock (40P01), at a statement or at commit; the store then rolls
+//!   back and runs the closure again, a bounded number of times with a short random pause, so a
+//!   person never sees one; from the third try on it takes a store-wide advisory lock first, so
+//!   writes that keep colliding queue instead (see `SERIALISE_FROM_ATTEMPT`). The seam allows the rerun (`membership::store::Store`).
+//! - Event ids become visible in commit order (see `emit_event` in `tx.rs`).
+//! - The audit log refuses updates, deletes and truncation in the database (triggers), and a
+//!   domain belongs to at most one organisation (its primary key), as on SQLite.
+//! - Migrations (`migrations/`) are append-only and run under an advisory lock (`migrate.rs`).
+//! - The server's `Idempotency-Key` table lives here too ([`KeyTable`], `keys.rs`), so every
+//!   instance on the database shares the keys.
+//! - Lookup keeps a table of directory words, split by `membership::domain::directory_words`,
+//!   the port of SQLite's FTS5 tokenizer, so both stores find the same organisations.
+#![forbid(unsafe_code)]
+
+mod keys;
+mod migrate;
+mod pool;
+mod tx;
+
+use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
+
+use membership::store::{ReadTx, Store, WriteTx};
+use membership::{Error, ErrorKind};
+use postgres::error::SqlState;
+use postgres::IsolationLevel;
+
+pub use keys::{KeyClaim, KeyTable};
+use pool::Pool;
+use tx::Tx;
+
+/// How many times a write runs before a serialization failure is given up on.
+const MAX_ATTEMPTS: u32 = 30;
+
+/// From this attempt on, a write that keeps colliding first takes the store-wide write lock
+/// ([`WRITE_LOCK`]): such writes then run one at a time, like every write on SQLite, and can
+/// collide only with first tries. Under a burst of writers on one organisation (the fault test:
+/// 100 clients) plain retries alone gave up after 10 serialization failures.
+const SERIALISE_FROM_ATTEMPT: u32 = 3;
+
+/// The advisory lock key of writes that collided (any fixed number; this one spells "pdwrites").
+const WRITE_LOCK: i64 = 0x7064_7772_6974_6573;
+
+/// The membership data in one PostgreSQL database.
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/database`, with
+    /// `sslmode=disable|prefer|require`; see `pool.rs` for TLS), creates the schema or brings it
+    /// up to date, and keeps a pool of connections.
+    pub fn connect(url: &str) -> Result<PgStore, Error> {
+        let pool = Pool::connect(url, migrate::migrate)?;
+        Ok(PgStore { pool })
+    }
+
+    /// Like [`Store::write`], also answering how many times the closure ran (1 when nothing
+    /// conflicted), for tests of the retry.
+    pub fn write_counting<T>(
+        &self,
+        f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<T, Error>,
+    ) -> Result<(T, u32), Error> {
+        let mut conn = self.pool.get()?;
+        let mut attempt = 1;
+        loop {
+            let (client, cache) = conn.parts();
+            let run = (|| {
+                let mut pg = client
+                    .build_transaction()
+                    .isolation_level(IsolationLevel::Serializable)
+                    .start()
+                    .map_err(Failure::from_driver)?;
+                if attempt >= SERIALISE_FROM_ATTEMPT {
+                    pg.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+                        .map_err(Failure::from_driver)?;
+                }
+                let mut tx = Tx::new(&mut pg, cache);
+                let value = f(&mut tx);
+                let failed = tx.take_failure();
+                match (value, failed) {
+                    // A statement failed (and aborted the transaction) even if the rule went on:
+                    // never report such a run as done.
+                    (_, Some(failure)) => Err(failure),
+                    (Err(e), None) => Err(Failure::Rule(e)),
+                    (Ok(v), None) => {
+                        pg.commit().map_err(Failure::from_driver)?;
+                        Ok(v)
+                    }
+                }
+            })();
+            match run {
+                Ok(v) => return Ok((v, attempt)),
+                Err(Failure::Retry(_)) if attempt < MAX_ATTEMPTS => {
+                    pause(attempt);
+                    attempt += 1;
+                }
+                Err(Failure::Retry(cause)) => {
+                    return Err(Error::internal(format!(
+                        "gave up after {MAX_ATTEMPTS} serialization failures: {cause}"
+                    )))
+                }
+                Err(Failure::Driver(e)) => return Err(e),
+                Err(Failure::Rule(e)) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Store for PgStore {
+    fn read<T>(&self, f: &mut dyn FnMut(&mut dyn ReadTx) -> Result<T, Error>) -> Result<T, Error> {
+        let mut conn = self.pool.get()?;
+        let (client, cache) = conn.parts();
+        let mut pg = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(driver_error)?;
+        let mut tx = Tx::new(&mut pg, cache);
+        let value = f(&mut tx);
+        if let Some(failure) = tx.take_failure() {
+            return Err(failure.into_error());
+        }
+        let value = value?;
+        pg.commit().map_err(driver_error)?;
+        Ok(value)
+    }
+
+    fn write<T>(
+        &self,
+        f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.write_counting(f).map(|(v, _)| v)
+    }
+}
+
+/// Why a run of a write ended without committing.
+pub(crate) enum Failure {
+    /// A serialization failure or deadlock: run it again. Holds the cause for the log.
+    Retry(String),
+    /// Any other database failure, already an `internal` error.
+    Driver(Error),
+    /// The rule refused.
+    Rule(Error),
+}
+
+impl Failure {
+    pub(crate) fn from_driver(e: postgres::Error) -> Failure {
+        match e.code() {
+            Some(c)
+                if *c == SqlState::T_R_SERIALIZATION_FAILURE
+                    || *c == SqlState::T_R_DEADLOCK_DETECTED =>
+            {
+                Failure::Retry(describe(&e))
+            }
+            _ => Failure::Driver(driver_error(e)),
+        }
+    }
+
+    fn into_error(self) -> Error {
+        match self {
+            Failure::Retry(cause) => Error::internal(cause),
+            Failure::Driver(e) | Failure::Rule(e) => e,
+        }
+    }
+}
+
+/// A driver error as the caller sees it: `internal`, with what failed kept for the log.
+pub(crate) fn driver_error(e: postgres::Error) -> Error {
+    Error::internal(describe(&e))
+}
+
+/// What failed, for the operator's log: the server's message and SQLSTATE, never its `DETAIL`
+/// (which quotes the values of the row, such as an email address).
+pub(crate) fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("PostgreSQL {}: {}", db.code().code(), db.message()),
+        None => {
+            // The client's own words are general ("error connecting to server"); the reason
+            // (refused, timed out, a TLS failure) is in its source. Neither quotes the URL.
+            let mut text = format!("PostgreSQL client: {e}");
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            text
+        }
+    }
+}
+
+/// A short random pause before running a write again, longer after each failure (at most
+/// about 100 ms), so that two writers that keep colliding drift apart.
+fn pause(attempt: u32) {
+    let cap_ms = (2u64 << attempt.min(6)).min(100);
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    std::thread::sleep(Duration::from_micros(random % (cap_ms * 1000) + 500));
+}
+
+/// The store's refusals when it cannot start.
+pub(crate) fn unusable(code: &'static str, message: &'static str) -> Error {
+    Error::new(ErrorKind::Internal, code, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pg_store_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync + 'static>() {}
+        shared::<PgStore>();
+    }
+}

@@ -1,0 +1,1267 @@
+//! The questions and changes of the rules in PostgreSQL's SQL: statement for statement the
+//! SQLite store's (`membership/src/store/sqlite.rs`), with the same results.
+//!
+//! Differences that keep the results the same: text that is ordered is ordered `COLLATE "C"`
+//! (bytes, as SQLite's BINARY); country and city compare through `nocase()` (A-Z only, as
+//! SQLite's NOCASE); rowid orderings are `seq` identity columns; and an insert that may meet a
+//! unique value uses `ON CONFLICT DO NOTHING` (or a savepoint), because a failed statement would
+//! abort the whole PostgreSQL transaction.
+use std::collections::{BTreeSet, HashMap};
+
+use membership::domain::{directory_words, Privilege};
+use membership::store::{
+    Audience, AuditRecord, Credentials, Decision, DirectoryQuery, Insert, Keyed, McpHolder,
+    MembershipFacts, NewAccount, NewDomain, NewEvent, NewGrant, NewInvitation, NewMembership,
+    NewOrganisation, NewPrivilegeRequest, NewRequest, NewToken, ProfileChanges, ReadTx,
+    RequestContact, SessionByAccess, SessionHashes, TokenRecord, WriteTx,
+};
+use membership::{
+    Account, AssociationRequest, AuditEntry, DomainRule, Error, Event, Member, MembershipStatus,
+    MembershipSummary, OrganisationRef, OrganisationSummary, PrivilegeRequest, Profile,
+    RequestStatus, Role, Timestamp,
+};
+use postgres::error::SqlState;
+use postgres::types::{FromSql, ToSql};
+use postgres::{Row, Statement, Transaction};
+
+use crate::{driver_error, Failure};
+
+/// The advisory lock key that orders event ids (any fixed number; this one spells "pdevents").
+const EVENTS_LOCK: i64 = 0x7064_6576_656e_7473;
+
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// One transaction, with its connection's prepared statements. The first failed statement is
+/// kept: it aborted the transaction, and the store decides from it whether to run the write
+/// again.
+pub(crate) struct Tx<'a, 'c> {
+    tx: &'a mut Transaction<'c>,
+    statements: &'a mut HashMap<String, Statement>,
+    failure: Option<Failure>,
+}
+
+impl<'a, 'c> Tx<'a, 'c> {
+    pub(crate) fn new(
+        tx: &'a mut Transaction<'c>,
+        statements: &'a mut HashMap<String, Statement>,
+    ) -> Self {
+        Self {
+            tx,
+            statements,
+            failure: None,
+        }
+    }
+
+    pub(crate) fn take_failure(&mut self) -> Option<Failure> {
+        self.failure.take()
+    }
+
+    fn failed(&mut self, e: postgres::Error) -> Error {
+        record(&mut self.failure, e)
+    }
+
+    fn statement(&mut self, sql: &str) -> Result<Statement, Error> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        match self.tx.prepare(sql) {
+            Ok(s) => {
+                self.statements.insert(sql.to_owned(), s.clone());
+                Ok(s)
+            }
+            Err(e) => Err(self.failed(e)),
+        }
+    }
+
+    fn rows(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, Error> {
+        let s = self.statement(sql)?;
+        self.tx.query(&s, params).map_err(|e| self.failed(e))
+    }
+
+    fn opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, Error> {
+        let s = self.statement(sql)?;
+        self.tx.query_opt(&s, params).map_err(|e| self.failed(e))
+    }
+
+    fn one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, Error> {
+        let s = self.statement(sql)?;
+        self.tx.query_one(&s, params).map_err(|e| self.failed(e))
+    }
+
+    fn exec(&mut self, sql: &str, params: Params<'_>) -> Result<u64, Error> {
+        let s = self.statement(sql)?;
+        self.tx.execute(&s, params).map_err(|e| self.failed(e))
+    }
+
+    fn value<T: for<'r> FromSql<'r>>(&mut self, sql: &str, params: Params<'_>) -> Result<T, Error> {
+        get(&self.one(sql, params)?, 0)
+    }
+
+    /// An update that must keep a value unique: `Duplicate` when it would not, with the
+    /// transaction still usable (the failed statement is rolled back to a savepoint).
+    fn unique_update(&mut self, sql: &str, params: Params<'_>) -> Result<Insert, Error> {
+        let s = self.statement(sql)?;
+        let failure = &mut self.failure;
+        let mut savepoint = self
+            .tx
+            .savepoint("unique_value")
+            .map_err(|e| record(failure, e))?;
+        match savepoint.execute(&s, params) {
+            Ok(_) => {
+                savepoint.commit().map_err(|e| record(failure, e))?;
+                Ok(Insert::Done)
+            }
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                savepoint.rollback().map_err(|e| record(failure, e))?;
+                Ok(Insert::Duplicate)
+            }
+            Err(e) => Err(record(failure, e)),
+        }
+    }
+}
+
+/// Keeps the first failed statement of a transaction and answers the error for the rule.
+fn record(failure: &mut Option<Failure>, e: postgres::Error) -> Error {
+    let error = driver_error_ref(&e);
+    if failure.is_none() {
+        *failure = Some(Failure::from_driver(e));
+    }
+    error
+}
+
+fn driver_error_ref(e: &postgres::Error) -> Error {
+    Error::internal(crate::describe(e))
+}
+
+fn get<T: for<'r> FromSql<'r>>(row: &Row, i: usize) -> Result<T, Error> {
+    row.try_get(i).map_err(driver_error)
+}
+
+fn unix(t: Timestamp) -> i64 {
+    t.unix_timestamp()
+}
+
+fn from_unix(secs: i64) -> Timestamp {
+    Timestamp::from_unix_timestamp(secs).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn inserted(rows: u64) -> Insert {
+    if rows == 0 {
+        Insert::Duplicate
+    } else {
+        Insert::Done
+    }
+}
+
+fn privileges_from(list: Option<String>) -> Vec<Privilege> {
+    let mut v: Vec<Privilege> = list
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter_map(|p| Privilege::parse(p).ok())
+        .collect();
+    v.sort();
+    v
+}
+
+fn roles(is_ppc: bool) -> Vec<Role> {
+    if is_ppc {
+        vec![Role::Ppc, Role::Member]
+    } else {
+        vec![Role::Member]
+    }
+}
+
+/// The smallest string after every string that starts with `prefix` (in code point order,
+/// which is "C" collation's byte order), or `None` when there is none. Not `prefix ||
+/// chr(1114111)`: U+10FFFF is itself a token character of unicode61, so a word may hold it.
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (u32::from(last) + 1..=0x10FFFF).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+const SUMMARY_COLUMNS: &str = "o.seq, o.id, o.partner_id, o.name, o.city, o.country";
+
+fn summary(r: &Row) -> Result<Keyed<OrganisationSummary>, Error> {
+    Ok((
+        get(r, 0)?,
+        OrganisationSummary {
+            organisation_id: get(r, 1)?,
+            partner_id: get(r, 2)?,
+            name: get(r, 3)?,
+            city: get(r, 4)?,
+            country: get(r, 5)?,
+        },
+    ))
+}
+
+macro_rules! request_columns {
+    () => {
+        "r.seq, r.id, r.organisation_id, o.name, r.account_id, r.first_name, r.last_name, r.organisation_email,
+         r.status, r.created_at, r.decided_at, r.decision_reason, r.membership_id"
+    };
+}
+
+fn request_row(r: &Row) -> Result<Keyed<AssociationRequest>, Error> {
+    let status: String = get(r, 8)?;
+    Ok((
+        get(r, 0)?,
+        AssociationRequest {
+            request_id: get(r, 1)?,
+            organisation_id: get(r, 2)?,
+            organisation_name: get(r, 3)?,
+            account_id: get(r, 4)?,
+            first_name: get(r, 5)?,
+            last_name: get(r, 6)?,
+            organisation_email: get(r, 7)?,
+            status: RequestStatus::parse(&status).unwrap_or(RequestStatus::PendingApproval),
+            created_at: from_unix(get(r, 9)?),
+            decided_at: get::<Option<i64>>(r, 10)?.map(from_unix),
+            decision_reason: get(r, 11)?,
+            membership_id: get(r, 12)?,
+        },
+    ))
+}
+
+macro_rules! member_columns {
+    () => {
+        "m.seq, m.id, m.account_id, a.display_name, m.organisation_email, m.status, m.is_ppc,
+         (SELECT string_agg(privilege, ',') FROM membership_privileges p WHERE p.membership_id = m.id)"
+    };
+}
+
+fn member_row(r: &Row) -> Result<Keyed<Member>, Error> {
+    Ok((
+        get(r, 0)?,
+        Member {
+            membership_id: get(r, 1)?,
+            account_id: get(r, 2)?,
+            display_name: get(r, 3)?,
+            organisation_email: get(r, 4)?,
+            status: if get::<String>(r, 5)? == "active" {
+                MembershipStatus::Active
+            } else {
+                MembershipStatus::Removed
+            },
+            roles: roles(get(r, 6)?),
+            privileges: privileges_from(get(r, 7)?),
+        },
+    ))
+}
+
+fn account_row(r: &Row) -> Result<Account, Error> {
+    Ok(Account {
+        account_id: get(r, 0)?,
+        email: get(r, 1)?,
+        display_name: get(r, 2)?,
+    })
+}
+
+impl ReadTx for Tx<'_, '_> {
+    fn has_accounts(&mut self) -> Result<bool, Error> {
+        self.value("SELECT EXISTS (SELECT 1 FROM accounts)", &[])
+    }
+
+    fn account(&mut self, account_id: &str) -> Result<Option<Account>, Error> {
+        self.opt(
+            "SELECT id, email, display_name FROM accounts WHERE id = $1",
+            &[&account_id],
+        )?
+        .as_ref()
+        .map(account_row)
+        .transpose()
+    }
+
+    fn account_by_email(&mut self, email: &str) -> Result<Option<Credentials>, Error> {
+        self.opt(
+            "SELECT id, email, display_name, password_hash FROM accounts WHERE email = $1",
+            &[&email],
+        )?
+        .map(|r| {
+            Ok(Credentials {
+                account: account_row(&r)?,
+                password_hash: get(&r, 3)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn session_by_access(&mut self, access_hash: &[u8]) -> Result<Option<SessionByAccess>, Error> {
+        self.opt(
+            "SELECT id, account_id, access_expires_at FROM sessions WHERE access_hash = $1 AND revoked_at IS NULL",
+            &[&access_hash],
+        )?
+        .map(|r| {
+            Ok(SessionByAccess {
+                session_id: get(&r, 0)?,
+                account_id: get(&r, 1)?,
+                access_expires_at: from_unix(get(&r, 2)?),
+            })
+        })
+        .transpose()
+    }
+
+    fn session_by_refresh(
+        &mut self,
+        refresh_hash: &[u8],
+        now: Timestamp,
+    ) -> Result<Option<(String, Account)>, Error> {
+        self.opt(
+            "SELECT s.id, a.id, a.email, a.display_name FROM sessions s JOIN accounts a ON a.id = s.account_id
+             WHERE s.refresh_hash = $1 AND s.revoked_at IS NULL AND s.refresh_expires_at > $2",
+            &[&refresh_hash, &unix(now)],
+        )?
+        .map(|r| {
+            Ok((
+                get(&r, 0)?,
+                Account {
+                    account_id: get(&r, 1)?,
+                    email: get(&r, 2)?,
+                    display_name: get(&r, 3)?,
+                },
+            ))
+        })
+        .transpose()
+    }
+
+    fn active_memberships_of(&mut self, account_id: &str) -> Result<Vec<MembershipSummary>, Error> {
+        self.rows(
+            "SELECT m.id, o.id, o.name, o.partner_id, m.is_ppc, m.organisation_email,
+                    (SELECT string_agg(privilege, ',') FROM membership_privileges p WHERE p.membership_id = m.id)
+             FROM memberships m JOIN organisations o ON o.id = m.organisation_id
+             WHERE m.account_id = $1 AND m.status = 'active' ORDER BY o.name COLLATE \"C\"",
+            &[&account_id],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(MembershipSummary {
+                membership_id: get(r, 0)?,
+                organisation: OrganisationRef {
+                    organisation_id: get(r, 1)?,
+                    name: get(r, 2)?,
+                    partner_id: get(r, 3)?,
+                },
+                status: MembershipStatus::Active,
+                roles: roles(get(r, 4)?),
+                privileges: privileges_from(get(r, 6)?),
+                organisation_email: get(r, 5)?,
+            })
+        })
+        .collect()
+    }
+
+    fn mail_addresses_of(&mut self, account_id: &str) -> Result<Vec<String>, Error> {
+        // SQLite answers a UNION in ascending (BINARY) order; so does this.
+        self.rows(
+            "SELECT email FROM accounts WHERE id = $1
+             UNION SELECT organisation_email FROM association_requests WHERE account_id = $1
+             ORDER BY 1 COLLATE \"C\"",
+            &[&account_id],
+        )?
+        .iter()
+        .map(|r| get(r, 0))
+        .collect()
+    }
+
+    fn organisation_exists(&mut self, organisation_id: &str) -> Result<bool, Error> {
+        self.value(
+            "SELECT EXISTS (SELECT 1 FROM organisations WHERE id = $1)",
+            &[&organisation_id],
+        )
+    }
+
+    fn organisation_name(&mut self, organisation_id: &str) -> Result<Option<String>, Error> {
+        self.opt(
+            "SELECT name FROM organisations WHERE id = $1",
+            &[&organisation_id],
+        )?
+        .map(|r| get(&r, 0))
+        .transpose()
+    }
+
+    fn organisation_summary(
+        &mut self,
+        organisation_id: &str,
+    ) -> Result<Option<OrganisationSummary>, Error> {
+        let sql = format!("SELECT {SUMMARY_COLUMNS} FROM organisations o WHERE o.id = $1");
+        Ok(self
+            .opt(&sql, &[&organisation_id])?
+            .as_ref()
+            .map(summary)
+            .transpose()?
+            .map(|(_, s)| s))
+    }
+
+    fn partner_id_taken(&mut self, partner_id: &str) -> Result<bool, Error> {
+        self.value(
+            "SELECT EXISTS (SELECT 1 FROM organisations WHERE partner_id = $1)",
+            &[&partner_id],
+        )
+    }
+
+    fn lookup(
+        &mut self,
+        query: &DirectoryQuery<'_>,
+    ) -> Result<Vec<Keyed<OrganisationSummary>>, Error> {
+        // Each word must be the prefix of one of the organisation's words: a range of the
+        // (word, seq) index under "C" collation, exactly FTS5's prefix match on SQLite.
+        let ends: Vec<Option<String>> = query.words.iter().map(|w| prefix_end(w)).collect();
+        let limit = i64::from(query.limit);
+        let mut args: Vec<&(dyn ToSql + Sync)> = vec![&query.after];
+        let mut sql = format!("SELECT {SUMMARY_COLUMNS} FROM organisations o WHERE o.seq > $1");
+        for (word, end) in query.words.iter().zip(&ends) {
+            args.push(word);
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM organisation_words w WHERE w.seq = o.seq AND w.word >= ${} COLLATE \"C\"",
+                args.len()
+            ));
+            if let Some(end) = end {
+                args.push(end);
+                sql.push_str(&format!(" AND w.word < ${} COLLATE \"C\"", args.len()));
+            }
+            sql.push(')');
+        }
+        if let Some(p) = &query.partner_id {
+            args.push(p);
+            sql.push_str(&format!(" AND o.partner_id = ${}", args.len()));
+        }
+        if let Some(c) = &query.country {
+            args.push(c);
+            sql.push_str(&format!(" AND nocase(o.country) = nocase(${})", args.len()));
+        }
+        if let Some(c) = &query.city {
+            args.push(c);
+            sql.push_str(&format!(" AND nocase(o.city) = nocase(${})", args.len()));
+        }
+        args.push(&limit);
+        sql.push_str(&format!(" ORDER BY o.seq LIMIT ${}", args.len()));
+        self.rows(&sql, &args)?.iter().map(summary).collect()
+    }
+
+    fn domain_rules(&mut self, organisation_id: &str) -> Result<Vec<DomainRule>, Error> {
+        self.rows(
+            "SELECT domain, include_subdomains, added_at FROM org_domains WHERE organisation_id = $1 ORDER BY domain COLLATE \"C\"",
+            &[&organisation_id],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(DomainRule {
+                domain: get(r, 0)?,
+                include_subdomains: get(r, 1)?,
+                added_at: from_unix(get(r, 2)?),
+            })
+        })
+        .collect()
+    }
+
+    fn domain_owner(&mut self, domain: &str) -> Result<Option<String>, Error> {
+        self.opt(
+            "SELECT organisation_id FROM org_domains WHERE domain = $1",
+            &[&domain],
+        )?
+        .map(|r| get(&r, 0))
+        .transpose()
+    }
+
+    fn is_admin(&mut self, account_id: &str, organisation_id: &str) -> Result<bool, Error> {
+        self.value(
+            "SELECT EXISTS (SELECT 1 FROM memberships m WHERE m.organisation_id = $1 AND m.account_id = $2
+                AND m.status = 'active' AND (m.is_ppc OR EXISTS (SELECT 1 FROM membership_privileges p
+                    WHERE p.membership_id = m.id AND p.privilege = 'global_admin')))",
+            &[&organisation_id, &account_id],
+        )
+    }
+
+    fn has_admin(&mut self, organisation_id: &str) -> Result<bool, Error> {
+        self.value(
+            "SELECT EXISTS (SELECT 1 FROM memberships m WHERE m.organisation_id = $1 AND m.status = 'active' AND (m.is_ppc
+                OR EXISTS (SELECT 1 FROM membership_privileges p WHERE p.membership_id = m.id AND p.privilege = 'global_admin')))",
+            &[&organisation_id],
+        )
+    }
+
+    fn request(&mut self, request_id: &str) -> Result<Option<AssociationRequest>, Error> {
+        Ok(self
+            .opt(
+                concat!(
+                    "SELECT ",
+                    request_columns!(),
+                    " FROM association_requests r JOIN organisations o ON o.id = r.organisation_id WHERE r.id = $1"
+                ),
+                &[&request_id],
+            )?
+            .as_ref()
+            .map(request_row)
+            .transpose()?
+            .map(|(_, r)| r))
+    }
+
+    fn requests_of(&mut self, account_id: &str) -> Result<Vec<AssociationRequest>, Error> {
+        self.rows(
+            concat!(
+                "SELECT ",
+                request_columns!(),
+                " FROM association_requests r JOIN organisations o ON o.id = r.organisation_id
+                 WHERE r.account_id = $1 ORDER BY r.created_at DESC, r.seq DESC LIMIT 100"
+            ),
+            &[&account_id],
+        )?
+        .iter()
+        .map(|r| request_row(r).map(|(_, x)| x))
+        .collect()
+    }
+
+    fn request_queue(
+        &mut self,
+        organisation_id: &str,
+        status: Option<RequestStatus>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Keyed<AssociationRequest>>, Error> {
+        self.rows(
+            concat!(
+                "SELECT ",
+                request_columns!(),
+                " FROM association_requests r JOIN organisations o ON o.id = r.organisation_id
+                 WHERE r.organisation_id = $1 AND ($2::text IS NULL OR r.status = $2) AND r.seq > $3 ORDER BY r.seq LIMIT $4"
+            ),
+            &[
+                &organisation_id,
+                &status.map(RequestStatus::as_str),
+                &after,
+                &i64::from(limit),
+            ],
+        )?
+        .iter()
+        .map(request_row)
+        .collect()
+    }
+
+    fn open_request_for(&mut self, organisation_id: &str, account_id: &str) -> Result<bool, Error> {
+        self.value(
+            "SELECT EXISTS (SELECT 1 FROM association_requests WHERE organisation_id = $1 AND account_id = $2 AND status IN ('pending_approval', 'accepted'))",
+            &[&organisation_id, &account_id],
+        )
+    }
+
+    fn last_denial(
+        &mut self,
+        organisation_id: &str,
+        account_id: &str,
+    ) -> Result<Option<Timestamp>, Error> {
+        let at: Option<i64> = self.value(
+            "SELECT max(decided_at) FROM association_requests WHERE organisation_id = $1 AND account_id = $2 AND status = 'denied'",
+            &[&organisation_id, &account_id],
+        )?;
+        Ok(at.map(from_unix))
+    }
+
+    fn request_contact(&mut self, request_id: &str) -> Result<Option<RequestContact>, Error> {
+        self.opt(
+            "SELECT phone, job_title FROM association_requests WHERE id = $1",
+            &[&request_id],
+        )?
+        .map(|r| {
+            Ok(RequestContact {
+                phone: get(&r, 0)?,
+                job_title: get(&r, 1)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn verification_sent_at(&mut self, request_id: &str) -> Result<Option<Timestamp>, Error> {
+        // SQLite's query_row fails on a missing request; here a missing request has none.
+        let at: Option<Option<i64>> = self
+            .opt(
+                "SELECT verification_sent_at FROM association_requests WHERE id = $1",
+                &[&request_id],
+            )?
+            .map(|r| get(&r, 0))
+            .transpose()?;
+        Ok(at.flatten().map(from_unix))
+    }
+
+    fn token(&mut self, hash: &[u8]) -> Result<Option<TokenRecord>, Error> {
+        self.opt(
+            "SELECT request_id, account_id, email, expires_at, used_at, revoked_at FROM verification_tokens WHERE token_hash = $1",
+            &[&hash],
+        )?
+        .map(|r| {
+            Ok(TokenRecord {
+                request_id: get(&r, 0)?,
+                account_id: get(&r, 1)?,
+                email: get(&r, 2)?,
+                expires_at: from_unix(get(&r, 3)?),
+                used: get::<Option<i64>>(&r, 4)?.is_some(),
+                revoked: get::<Option<i64>>(&r, 5)?.is_some(),
+            })
+        })
+        .transpose()
+    }
+
+    fn invitation_open(&mut self, organisation_id: &str, email: &str) -> Result<bool, Error> {
+        self.value(
+            "SELECT EXISTS (SELECT 1 FROM invitations WHERE organisation_id = $1 AND email = $2 AND used_at IS NULL)",
+            &[&organisation_id, &email],
+        )
+    }
+
+    fn membership(&mut self, membership_id: &str) -> Result<Option<MembershipFacts>, Error> {
+        self.opt(
+            "SELECT organisation_id, account_id, status, is_ppc FROM memberships WHERE id = $1",
+            &[&membership_id],
+        )?
+        .map(|r| {
+            Ok(MembershipFacts {
+                organisation_id: get(&r, 0)?,
+                account_id: get(&r, 1)?,
+                active: get::<String>(&r, 2)? == "active",
+                is_ppc: get(&r, 3)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn is_active_member(&mut self, organisation_id: &str, account_id: &str) -> Result<bool, Error> {
+        self.value(
+            "SELECT EXISTS (SELECT 1 FROM memberships WHERE organisation_id = $1 AND account_id = $2 AND status = 'active')",
+            &[&organisation_id, &account_id],
+        )
+    }
+
+    fn has_active_member_email(
+        &mut self,
+        organisation_id: &str,
+        email: &str,
+    ) -> Result<bool, Error> {
+        self.value(
+            "SELECT EXISTS (SELECT 1 FROM memberships WHERE organisation_id = $1 AND organisation_email = $2 AND status = 'active')",
+            &[&organisation_id, &email],
+        )
+    }
+
+    fn active_ppc_count(&mut self, organisation_id: &str) -> Result<u64, Error> {
+        let n: i64 = self.value(
+            "SELECT count(*) FROM memberships WHERE organisation_id = $1 AND status = 'active' AND is_ppc",
+            &[&organisation_id],
+        )?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn profile(&mut self, membership_id: &str) -> Result<Option<Profile>, Error> {
+        self.opt(
+            "SELECT first_name, last_name, job_title, phone, preferred_language, mcp_id, revision FROM memberships WHERE id = $1",
+            &[&membership_id],
+        )?
+        .map(|r| {
+            Ok(Profile {
+                first_name: get(&r, 0)?,
+                last_name: get(&r, 1)?,
+                job_title: get(&r, 2)?,
+                phone: get(&r, 3)?,
+                preferred_language: get(&r, 4)?,
+                mcp_id: get(&r, 5)?,
+                revision: get::<i64>(&r, 6)?.max(0) as u64,
+            })
+        })
+        .transpose()
+    }
+
+    fn member(&mut self, membership_id: &str) -> Result<Option<Member>, Error> {
+        Ok(self
+            .opt(
+                concat!(
+                    "SELECT ",
+                    member_columns!(),
+                    " FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE m.id = $1"
+                ),
+                &[&membership_id],
+            )?
+            .as_ref()
+            .map(member_row)
+            .transpose()?
+            .map(|(_, m)| m))
+    }
+
+    fn members(
+        &mut self,
+        organisation_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Keyed<Member>>, Error> {
+        self.rows(
+            concat!(
+                "SELECT ",
+                member_columns!(),
+                " FROM memberships m JOIN accounts a ON a.id = m.account_id
+                 WHERE m.organisation_id = $1 AND m.status = 'active' AND m.seq > $2 ORDER BY m.seq LIMIT $3"
+            ),
+            &[&organisation_id, &after, &i64::from(limit)],
+        )?
+        .iter()
+        .map(member_row)
+        .collect()
+    }
+
+    fn mcp_holder(&mut self, mcp_id: &str) -> Result<Option<McpHolder>, Error> {
+        self.opt(
+            "SELECT m.id, m.account_id, o.id, o.name FROM memberships m JOIN organisations o ON o.id = m.organisation_id WHERE m.mcp_id = $1",
+            &[&mcp_id],
+        )?
+        .map(|r| {
+            Ok(McpHolder {
+                membership_id: get(&r, 0)?,
+                account_id: get(&r, 1)?,
+                organisation_id: get(&r, 2)?,
+                organisation_name: get(&r, 3)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn has_privilege(&mut self, membership_id: &str, privilege: Privilege) -> Result<bool, Error> {
+        self.value(
+            "SELECT EXISTS (SELECT 1 FROM membership_privileges WHERE membership_id = $1 AND privilege = $2)",
+            &[&membership_id, &privilege.as_str()],
+        )
+    }
+
+    fn open_privilege_requests(
+        &mut self,
+        organisation_id: &str,
+    ) -> Result<Vec<PrivilegeRequest>, Error> {
+        self.rows(
+            "SELECT q.id, q.membership_id, q.privilege, q.note, q.created_at FROM privilege_requests q
+             JOIN memberships m ON m.id = q.membership_id
+             WHERE m.organisation_id = $1 AND m.status = 'active'
+               AND NOT EXISTS (SELECT 1 FROM membership_privileges p WHERE p.membership_id = q.membership_id AND p.privilege = q.privilege)
+             ORDER BY q.created_at LIMIT 200",
+            &[&organisation_id],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(PrivilegeRequest {
+                privilege_request_id: get(r, 0)?,
+                membership_id: get(r, 1)?,
+                privilege: Privilege::parse(&get::<String>(r, 2)?)
+                    .unwrap_or(Privilege::ActionPack),
+                note: get(r, 3)?,
+                created_at: from_unix(get(r, 4)?),
+            })
+        })
+        .collect()
+    }
+
+    fn audit_page(
+        &mut self,
+        organisation_id: &str,
+        before: i64,
+        limit: u32,
+    ) -> Result<Vec<Keyed<AuditEntry>>, Error> {
+        self.rows(
+            "SELECT seq, at, actor_account_id, action, subject, detail FROM audit_log
+             WHERE organisation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+            &[&organisation_id, &before, &i64::from(limit)],
+        )?
+        .iter()
+        .map(|r| {
+            Ok((
+                get(r, 0)?,
+                AuditEntry {
+                    at: from_unix(get(r, 1)?),
+                    actor_account_id: get(r, 2)?,
+                    action: get(r, 3)?,
+                    subject: get(r, 4)?,
+                    detail: get(r, 5)?,
+                },
+            ))
+        })
+        .collect()
+    }
+
+    fn events_for(
+        &mut self,
+        account_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Event>, Error> {
+        self.rows(
+            "SELECT e.seq, e.kind, e.at, e.data FROM events e
+             WHERE e.seq > $2 AND (e.account_id = $1 OR e.admins_of IN (
+                SELECT m.organisation_id FROM memberships m WHERE m.account_id = $1 AND m.status = 'active'
+                  AND (m.is_ppc OR EXISTS (SELECT 1 FROM membership_privileges p WHERE p.membership_id = m.id AND p.privilege = 'global_admin'))))
+             ORDER BY e.seq LIMIT $3",
+            &[&account_id, &after, &i64::from(limit)],
+        )?
+        .iter()
+        .map(|r| {
+            let data: String = get(r, 3)?;
+            Ok(Event {
+                id: get(r, 0)?,
+                kind: get(r, 1)?,
+                at: from_unix(get(r, 2)?),
+                data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+            })
+        })
+        .collect()
+    }
+
+    fn latest_event_id(&mut self) -> Result<i64, Error> {
+        self.value("SELECT coalesce(max(seq), 0) FROM events", &[])
+    }
+}
+
+impl WriteTx for Tx<'_, '_> {
+    fn insert_account(&mut self, a: &NewAccount<'_>) -> Result<Insert, Error> {
+        self.exec(
+            "INSERT INTO accounts(id, email, display_name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT DO NOTHING",
+            &[&a.id, &a.email, &a.display_name, &a.password_hash, &unix(a.created_at)],
+        )
+        .map(inserted)
+    }
+
+    fn insert_session(
+        &mut self,
+        session_id: &str,
+        account_id: &str,
+        h: &SessionHashes<'_>,
+        created_at: Timestamp,
+    ) -> Result<(), Error> {
+        self.exec(
+            "INSERT INTO sessions(id, account_id, access_hash, access_expires_at, refresh_hash, refresh_expires_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &session_id,
+                &account_id,
+                &h.access_hash,
+                &unix(h.access_expires_at),
+                &h.refresh_hash,
+                &unix(h.refresh_expires_at),
+                &unix(created_at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn rotate_session(&mut self, session_id: &str, h: &SessionHashes<'_>) -> Result<(), Error> {
+        self.exec(
+            "UPDATE sessions SET access_hash = $1, access_expires_at = $2, refresh_hash = $3, refresh_expires_at = $4 WHERE id = $5",
+            &[
+                &h.access_hash,
+                &unix(h.access_expires_at),
+                &h.refresh_hash,
+                &unix(h.refresh_expires_at),
+                &session_id,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn revoke_session(&mut self, session_id: &str, at: Timestamp) -> Result<(), Error> {
+        self.exec(
+            "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            &[&unix(at), &session_id],
+        )?;
+        Ok(())
+    }
+
+    fn insert_organisation(&mut self, o: &NewOrganisation<'_>) -> Result<Insert, Error> {
+        let seq: Option<i64> = self
+            .opt(
+                "INSERT INTO organisations(id, partner_id, name, country, city, address, phone, website, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING seq",
+                &[
+                    &o.id,
+                    &o.partner_id,
+                    &o.name,
+                    &o.country,
+                    &o.city,
+                    &o.address,
+                    &o.phone,
+                    &o.website,
+                    &unix(o.created_at),
+                ],
+            )?
+            .map(|r| get(&r, 0))
+            .transpose()?;
+        let Some(seq) = seq else {
+            return Ok(Insert::Duplicate);
+        };
+        // The directory index, as SQLite's FTS5 trigger fills it. Name, city and country are
+        // written only here (no change of the seam alters them), so this is the only place.
+        let words: BTreeSet<String> = [o.name, o.city, o.country]
+            .iter()
+            .flat_map(|text| directory_words(text))
+            .collect();
+        let words: Vec<String> = words.into_iter().collect();
+        self.exec(
+            "INSERT INTO organisation_words(seq, word) SELECT $1, unnest($2::text[])",
+            &[&seq, &words],
+        )?;
+        Ok(Insert::Done)
+    }
+
+    fn set_partner_id(&mut self, organisation_id: &str, partner_id: &str) -> Result<Insert, Error> {
+        self.unique_update(
+            "UPDATE organisations SET partner_id = $1 WHERE id = $2",
+            &[&partner_id, &organisation_id],
+        )
+    }
+
+    fn insert_domain(&mut self, d: &NewDomain<'_>) -> Result<Insert, Error> {
+        self.exec(
+            "INSERT INTO org_domains(domain, organisation_id, include_subdomains, added_at, added_by) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT DO NOTHING",
+            &[
+                &d.domain,
+                &d.organisation_id,
+                &d.include_subdomains,
+                &unix(d.added_at),
+                &d.added_by,
+            ],
+        )
+        .map(inserted)
+    }
+
+    fn set_include_subdomains(&mut self, domain: &str, include: bool) -> Result<(), Error> {
+        self.exec(
+            "UPDATE org_domains SET include_subdomains = $1 WHERE domain = $2",
+            &[&include, &domain],
+        )?;
+        Ok(())
+    }
+
+    fn remove_domain(&mut self, organisation_id: &str, domain: &str) -> Result<bool, Error> {
+        let n = self.exec(
+            "DELETE FROM org_domains WHERE domain = $1 AND organisation_id = $2",
+            &[&domain, &organisation_id],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn insert_request(&mut self, r: &NewRequest<'_>) -> Result<(), Error> {
+        self.exec(
+            "INSERT INTO association_requests(id, organisation_id, account_id, first_name, last_name, organisation_email, phone, job_title,
+                 status, created_at, decided_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[
+                &r.id,
+                &r.organisation_id,
+                &r.account_id,
+                &r.first_name,
+                &r.last_name,
+                &r.organisation_email,
+                &r.phone,
+                &r.job_title,
+                &r.status.as_str(),
+                &unix(r.created_at),
+                &r.decided_at.map(unix),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn record_decision(&mut self, request_id: &str, d: &Decision<'_>) -> Result<(), Error> {
+        match d.reason {
+            None => self.exec(
+                "UPDATE association_requests SET status = $1, decided_at = $2, decided_by = $3 WHERE id = $4",
+                &[&d.status.as_str(), &unix(d.at), &d.by, &request_id],
+            )?,
+            Some(reason) => self.exec(
+                "UPDATE association_requests SET status = $1, decided_at = $2, decided_by = $3, decision_reason = $4 WHERE id = $5",
+                &[&d.status.as_str(), &unix(d.at), &d.by, &reason, &request_id],
+            )?,
+        };
+        Ok(())
+    }
+
+    fn withdraw_request(&mut self, request_id: &str, at: Timestamp) -> Result<(), Error> {
+        self.exec(
+            "UPDATE association_requests SET status = 'withdrawn', decided_at = $1 WHERE id = $2",
+            &[&unix(at), &request_id],
+        )?;
+        Ok(())
+    }
+
+    fn activate_request(&mut self, request_id: &str, membership_id: &str) -> Result<(), Error> {
+        self.exec(
+            "UPDATE association_requests SET status = 'active', membership_id = $1 WHERE id = $2",
+            &[&membership_id, &request_id],
+        )?;
+        Ok(())
+    }
+
+    fn mark_verification_sent(&mut self, request_id: &str, at: Timestamp) -> Result<(), Error> {
+        self.exec(
+            "UPDATE association_requests SET verification_sent_at = $1 WHERE id = $2",
+            &[&unix(at), &request_id],
+        )?;
+        Ok(())
+    }
+
+    fn insert_token(&mut self, t: &NewToken<'_>) -> Result<(), Error> {
+        self.exec(
+            "INSERT INTO verification_tokens(token_hash, request_id, account_id, email, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &t.hash,
+                &t.request_id,
+                &t.account_id,
+                &t.email,
+                &unix(t.created_at),
+                &unix(t.expires_at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn revoke_tokens_of_request(&mut self, request_id: &str, at: Timestamp) -> Result<(), Error> {
+        self.exec(
+            "UPDATE verification_tokens SET revoked_at = $1 WHERE request_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+            &[&unix(at), &request_id],
+        )?;
+        Ok(())
+    }
+
+    fn revoke_tokens_of_account_at(
+        &mut self,
+        account_id: &str,
+        organisation_id: &str,
+        at: Timestamp,
+    ) -> Result<(), Error> {
+        self.exec(
+            "UPDATE verification_tokens SET revoked_at = $1 WHERE account_id = $2 AND used_at IS NULL AND revoked_at IS NULL
+               AND request_id IN (SELECT id FROM association_requests WHERE organisation_id = $3)",
+            &[&unix(at), &account_id, &organisation_id],
+        )?;
+        Ok(())
+    }
+
+    fn consume_token(&mut self, hash: &[u8], at: Timestamp) -> Result<bool, Error> {
+        let consumed = self.exec(
+            "UPDATE verification_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL",
+            &[&unix(at), &hash],
+        )?;
+        Ok(consumed == 1)
+    }
+
+    fn upsert_invitation(&mut self, i: &NewInvitation<'_>) -> Result<(), Error> {
+        self.exec(
+            "INSERT INTO invitations(id, organisation_id, email, invited_by, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (organisation_id, email) DO UPDATE SET used_at = NULL, created_at = excluded.created_at",
+            &[
+                &i.id,
+                &i.organisation_id,
+                &i.email,
+                &i.invited_by,
+                &unix(i.created_at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn use_invitation(
+        &mut self,
+        organisation_id: &str,
+        email: &str,
+        at: Timestamp,
+    ) -> Result<(), Error> {
+        self.exec(
+            "UPDATE invitations SET used_at = $1 WHERE organisation_id = $2 AND email = $3 AND used_at IS NULL",
+            &[&unix(at), &organisation_id, &email],
+        )?;
+        Ok(())
+    }
+
+    fn insert_membership(&mut self, m: &NewMembership<'_>) -> Result<(), Error> {
+        self.exec(
+            "INSERT INTO memberships(id, organisation_id, account_id, request_id, organisation_email, status, is_ppc,
+                 first_name, last_name, job_title, phone, created_at)
+             VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9, $10, $11)",
+            &[
+                &m.id,
+                &m.organisation_id,
+                &m.account_id,
+                &m.request_id,
+                &m.organisation_email,
+                &m.is_ppc,
+                &m.first_name,
+                &m.last_name,
+                &m.job_title,
+                &m.phone,
+                &unix(m.created_at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn update_profile(&mut self, id: &str, c: &ProfileChanges<'_>) -> Result<(), Error> {
+        if let Some(v) = c.first_name {
+            self.exec(
+                "UPDATE memberships SET first_name = $1 WHERE id = $2",
+                &[&v, &id],
+            )?;
+        }
+        if let Some(v) = c.last_name {
+            self.exec(
+                "UPDATE memberships SET last_name = $1 WHERE id = $2",
+                &[&v, &id],
+            )?;
+        }
+        if let Some(v) = c.job_title {
+            self.exec(
+                "UPDATE memberships SET job_title = $1 WHERE id = $2",
+                &[&v, &id],
+            )?;
+        }
+        if let Some(v) = c.phone {
+            self.exec(
+                "UPDATE memberships SET phone = $1 WHERE id = $2",
+                &[&v, &id],
+            )?;
+        }
+        if let Some(v) = c.preferred_language {
+            self.exec(
+                "UPDATE memberships SET preferred_language = $1 WHERE id = $2",
+                &[&v, &id],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn set_mcp_id(&mut self, membership_id: &str, mcp_id: Option<&str>) -> Result<(), Error> {
+        self.exec(
+            "UPDATE memberships SET mcp_id = $1 WHERE id = $2",
+            &[&mcp_id, &membership_id],
+        )?;
+        Ok(())
+    }
+
+    fn bump_revision(&mut self, membership_id: &str) -> Result<(), Error> {
+        self.exec(
+            "UPDATE memberships SET revision = revision + 1 WHERE id = $1",
+            &[&membership_id],
+        )?;
+        Ok(())
+    }
+
+    fn end_membership(&mut self, membership_id: &str, at: Timestamp) -> Result<(), Error> {
+        self.exec(
+            "UPDATE memberships SET status = 'removed', removed_at = $1, mcp_id = NULL, revision = revision + 1 WHERE id = $2",
+            &[&unix(at), &membership_id],
+        )?;
+        self.exec(
+            "DELETE FROM membership_privileges WHERE membership_id = $1",
+            &[&membership_id],
+        )?;
+        self.exec(
+            "UPDATE association_requests SET status = 'removed' WHERE membership_id = $1",
+            &[&membership_id],
+        )?;
+        Ok(())
+    }
+
+    fn grant_privilege(&mut self, g: &NewGrant<'_>) -> Result<bool, Error> {
+        let added = self.exec(
+            "INSERT INTO membership_privileges(membership_id, privilege, granted_at, granted_by) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING",
+            &[
+                &g.membership_id,
+                &g.privilege.as_str(),
+                &unix(g.granted_at),
+                &g.granted_by,
+            ],
+        )?;
+        Ok(added == 1)
+    }
+
+    fn revoke_privilege(
+        &mut self,
+        membership_id: &str,
+        privilege: Privilege,
+    ) -> Result<bool, Error> {
+        let removed = self.exec(
+            "DELETE FROM membership_privileges WHERE membership_id = $1 AND privilege = $2",
+            &[&membership_id, &privilege.as_str()],
+        )?;
+        Ok(removed == 1)
+    }
+
+    fn insert_privilege_request(&mut self, q: &NewPrivilegeRequest<'_>) -> Result<(), Error> {
+        self.exec(
+            "INSERT INTO privilege_requests(id, membership_id, privilege, note, created_at) VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &q.id,
+                &q.membership_id,
+                &q.privilege.as_str(),
+                &q.note,
+                &unix(q.created_at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn append_audit(&mut self, e: &AuditRecord<'_>) -> Result<(), Error> {
+        self.exec(
+            "INSERT INTO audit_log(at, organisation_id, actor_account_id, action, subject, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &unix(e.at),
+                &e.organisation_id,
+                &e.actor_account_id,
+                &e.action,
+                &e.subject,
+                &e.detail,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn emit_event(&mut self, e: &NewEvent<'_>) -> Result<(), Error> {
+        // Event ids must become visible in commit order: a follower reads `seq > last seen`,
+        // so if a transaction holding id 7 committed after one holding id 8, a follower that
+        // read 8 first would never see 7. A sequence hands out ids at insert time, not at
+        // commit, so each event-emitting transaction first takes this transaction-level lock,
+        // held until it commits or rolls back: such transactions take ids and commit one at a
+        // time, in id order. (PostgreSQL makes a commit visible before it releases the
+        // transaction's locks, so the next holder's id is always seen after this one's.)
+        // Only writes that emit events wait on it, and only from their first event on.
+        self.exec("SELECT pg_advisory_xact_lock($1)", &[&EVENTS_LOCK])?;
+        let (account, admins_of) = match e.audience {
+            Audience::Account(a) => (Some(a), None),
+            Audience::AdminsOf(o) => (None, Some(o)),
+        };
+        self.exec(
+            "INSERT INTO events(at, kind, account_id, admins_of, data) VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &unix(e.at),
+                &e.kind,
+                &account,
+                &admins_of,
+                &e.data.to_string(),
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_ends_at_the_next_string_that_does_not_start_with_it() {
+        assert_eq!(prefix_end("abc").as_deref(), Some("abd"));
+        assert_eq!(prefix_end("zu").as_deref(), Some("zv"));
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+    }
+}
