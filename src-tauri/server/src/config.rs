@@ -15,8 +15,8 @@ pub struct Settings {
     #[arg(long, env = "PARTNER_DESK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Where the membership data lives, created and migrated at start: a SQLite file (idempotency
-    /// keys in a small database beside it, `<file>.idempotency`), or a PostgreSQL URL,
+    /// Where the membership data (and the idempotency keys) live, created and migrated at start:
+    /// a SQLite file, or a PostgreSQL URL,
     /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (`?sslmode=require` for TLS), which several
     /// instances may share. Give a URL with a password in the environment, not on the command line.
     #[arg(
@@ -110,16 +110,6 @@ pub enum Database {
     Sqlite(PathBuf),
     /// A `postgres://` or `postgresql://` URL.
     Postgres(String),
-}
-
-/// The idempotency database's path beside a SQLite database at `path`.
-pub fn idempotency_file(path: &std::path::Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_else(|| "partner-desk-server.sqlite3".into());
-    name.push(".idempotency");
-    path.with_file_name(name)
 }
 
 impl Database {

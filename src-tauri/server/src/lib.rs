@@ -24,7 +24,6 @@ use tokio::sync::watch;
 
 pub use config::Settings;
 
-use crate::config::Database;
 use crate::idempotency::IdempotencyStore;
 use crate::mail::SmtpMailer;
 use crate::ratelimit::{PerMinute, RateLimits};
@@ -87,26 +86,17 @@ pub async fn start(settings: &Settings) -> Result<Server, StartError> {
 
     // A claim this old without an answer belongs to a process that died mid-request.
     let stale_after = settings.request_timeout() * 4;
-    let idempotency = match &database {
-        Database::Postgres(url) => {
-            let url = url.clone();
-            tokio::task::spawn_blocking(move || IdempotencyStore::on_postgres(&url, stale_after))
-                .await
-                .map_err(|e| db_error(e.to_string()))?
-                .map_err(db_error)?
-        }
-        Database::Sqlite(path) => {
-            let path = config::idempotency_file(path);
-            IdempotencyStore::open(&path, stale_after).map_err(|error| StartError::Database {
-                path: path.display().to_string(),
-                error,
-            })?
-        }
-    };
+    let programme = Arc::new(programme);
+    let keys_of = programme.clone();
+    let idempotency =
+        tokio::task::spawn_blocking(move || IdempotencyStore::new(keys_of, stale_after))
+            .await
+            .map_err(|e| db_error(e.to_string()))?
+            .map_err(db_error)?;
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let state = AppState {
-        programme: Arc::new(programme),
+        programme,
         limits: Arc::new(RateLimits::new(PerMinute {
             sign_in: settings.limit_sign_in,
             lookup: settings.limit_lookup,

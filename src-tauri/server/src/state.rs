@@ -2,6 +2,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use membership::store::keys::with_key_guard;
 use membership::{Programme, Timestamp};
 
 use crate::store::ServerStore;
@@ -52,11 +53,13 @@ impl AppState {
         T: Send + 'static,
     {
         let programme = self.programme.clone();
+        // A request that holds an Idempotency-Key: its writes consume the key.
+        let claim = crate::idempotency::current_claim();
         // Never closed, so acquiring only waits.
         let slot = self.slots.clone().acquire_owned().await.ok();
         let run = move || {
             let _slot = slot;
-            f(&programme, Timestamp::now_utc())
+            with_key_guard(claim, || f(&programme, Timestamp::now_utc()))
         };
         match tokio::task::spawn_blocking(run).await {
             Ok(result) => result.map_err(ApiError::from),

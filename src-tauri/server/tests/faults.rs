@@ -343,9 +343,15 @@ async fn staff_journey(s: &Shared, client: usize, email: &str, journey: u64) -> 
             .requests_acked
             .insert(id.clone(), work.clone());
         id
-    } else if status == StatusCode::CONFLICT && code(&created) == "request_open" {
-        // The first attempt went through but its answer was lost with the server, and the key's
-        // claim died with it: the service's own rule refused the repeat. Find the request.
+    } else if status == StatusCode::CONFLICT
+        && matches!(
+            code(&created),
+            "idempotency_key_answer_lost" | "request_open"
+        )
+    {
+        // The first attempt went through but its answer was lost with the server: its key says
+        // so (the write consumed it in the same transaction), or, had the key been given up,
+        // the service's own rule refused the repeat. Find the request.
         let (_, _, me) = s.settle(Method::GET, "/v1/me", t, None, &[]).await?;
         let Some(id) = me["requests"].as_array().and_then(|rs| {
             rs.iter()

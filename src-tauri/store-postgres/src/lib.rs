@@ -7,18 +7,18 @@
 //!   (SQLSTATE 40001) or a deadlock (40P01), at a statement or at commit; the store then rolls
 //!   back and runs the closure again, a bounded number of times with a short random pause, so a
 //!   person never sees one; from the third try on it takes a store-wide advisory lock first, so
-//!   writes that keep colliding queue instead (see `SERIALISE_FROM_ATTEMPT`). The seam allows the rerun (`membership::store::Store`).
+//!   writes that keep colliding queue instead (see `SERIALISE_FROM_ATTEMPT`). The seam allows
+//!   the rerun (`membership::store::Store`).
 //! - Event ids become visible in commit order (see `emit_event` in `tx.rs`).
 //! - The audit log refuses updates, deletes and truncation in the database (triggers), and a
 //!   domain belongs to at most one organisation (its primary key), as on SQLite.
 //! - Migrations (`migrations/`) are append-only and run under an advisory lock (`migrate.rs`).
-//! - The server's `Idempotency-Key` table lives here too ([`KeyTable`], `keys.rs`), so every
-//!   instance on the database shares the keys.
+//! - The server's `Idempotency-Key`s live here too (`membership::store::keys`), so every
+//!   instance on the database shares them, and a write consumes its key in its own transaction.
 //! - Lookup keeps a table of directory words, split by `membership::domain::directory_words`,
 //!   the port of SQLite's FTS5 tokenizer, so both stores find the same organisations.
 #![forbid(unsafe_code)]
 
-mod keys;
 mod migrate;
 mod pool;
 mod tx;
@@ -26,12 +26,12 @@ mod tx;
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
+use membership::store::keys::consume_key_guard;
 use membership::store::{ReadTx, Store, WriteTx};
 use membership::{Error, ErrorKind};
 use postgres::error::SqlState;
 use postgres::IsolationLevel;
 
-pub use keys::{KeyClaim, KeyTable};
 use pool::Pool;
 use tx::Tx;
 
@@ -82,7 +82,8 @@ impl PgStore {
                         .map_err(Failure::from_driver)?;
                 }
                 let mut tx = Tx::new(&mut pg, cache);
-                let value = f(&mut tx);
+                // The claim this write runs under is consumed in its own transaction.
+                let value = f(&mut tx).and_then(|v| consume_key_guard(&mut tx).map(|()| v));
                 let failed = tx.take_failure();
                 match (value, failed) {
                     // A statement failed (and aborted the transaction) even if the rule went on:

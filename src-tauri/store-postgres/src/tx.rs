@@ -9,6 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use membership::domain::{directory_words, Privilege};
+use membership::store::keys::{KeyGuard, KeyRecord, NewKey, StoredAnswer};
 use membership::store::{
     Audience, AuditRecord, Credentials, Decision, DirectoryQuery, Insert, Keyed, McpHolder,
     MembershipFacts, NewAccount, NewDomain, NewEvent, NewGrant, NewInvitation, NewMembership,
@@ -1249,6 +1250,110 @@ impl WriteTx for Tx<'_, '_> {
             ],
         )?;
         Ok(())
+    }
+
+    fn idempotency_salt(&mut self, fresh: &[u8]) -> Result<Vec<u8>, Error> {
+        self.exec(
+            "INSERT INTO idempotency_meta(name, value) VALUES ('salt', $1) ON CONFLICT (name) DO NOTHING",
+            &[&fresh],
+        )?;
+        self.value(
+            "SELECT value FROM idempotency_meta WHERE name = 'salt'",
+            &[],
+        )
+    }
+
+    fn forget_idempotency_keys(&mut self, before: i64) -> Result<(), Error> {
+        self.exec(
+            "DELETE FROM idempotency_keys WHERE created_at < $1",
+            &[&before],
+        )?;
+        Ok(())
+    }
+
+    fn insert_idempotency_key(&mut self, k: &NewKey<'_>) -> Result<Insert, Error> {
+        // A concurrent insert of the same key makes this wait for it; once it commits, this
+        // serializable transaction fails and is run again, and then finds the row.
+        let n = self.exec(
+            "INSERT INTO idempotency_keys(scope, key, fingerprint, holder, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (scope, key) DO NOTHING",
+            &[&k.scope, &k.key, &k.fingerprint, &k.holder, &k.created_at],
+        )?;
+        Ok(if n == 1 {
+            Insert::Done
+        } else {
+            Insert::Duplicate
+        })
+    }
+
+    fn idempotency_key(&mut self, scope: &str, key: &str) -> Result<Option<KeyRecord>, Error> {
+        let Some(row) = self.opt(
+            "SELECT fingerprint, created_at, applied, status, headers, body FROM idempotency_keys
+             WHERE scope = $1 AND key = $2 FOR UPDATE",
+            &[&scope, &key],
+        )?
+        else {
+            return Ok(None);
+        };
+        let status: Option<i32> = get(&row, 3)?;
+        Ok(Some(KeyRecord {
+            fingerprint: get(&row, 0)?,
+            created_at: get(&row, 1)?,
+            applied: get(&row, 2)?,
+            answer: match status {
+                Some(status) => Some(StoredAnswer {
+                    status: u16::try_from(status).unwrap_or(500),
+                    headers: get::<Option<String>>(&row, 4)?.unwrap_or_default(),
+                    body: get::<Option<Vec<u8>>>(&row, 5)?.unwrap_or_default(),
+                }),
+                None => None,
+            },
+        }))
+    }
+
+    fn take_over_idempotency_key(
+        &mut self,
+        scope: &str,
+        key: &str,
+        holder: &[u8],
+        at: i64,
+    ) -> Result<(), Error> {
+        self.exec(
+            "UPDATE idempotency_keys SET holder = $3, created_at = $4
+             WHERE scope = $1 AND key = $2 AND NOT applied AND status IS NULL",
+            &[&scope, &key, &holder, &at],
+        )?;
+        Ok(())
+    }
+
+    fn consume_idempotency_key(&mut self, g: &KeyGuard) -> Result<bool, Error> {
+        Ok(self.exec(
+            "UPDATE idempotency_keys SET applied = true WHERE scope = $1 AND key = $2 AND holder = $3",
+            &[&g.scope, &g.key, &g.holder],
+        )? == 1)
+    }
+
+    fn record_idempotent_answer(&mut self, g: &KeyGuard, a: &StoredAnswer) -> Result<bool, Error> {
+        Ok(self.exec(
+            "UPDATE idempotency_keys SET status = $4, headers = $5, body = $6
+             WHERE scope = $1 AND key = $2 AND holder = $3 AND status IS NULL",
+            &[
+                &g.scope,
+                &g.key,
+                &g.holder,
+                &i32::from(a.status),
+                &a.headers,
+                &a.body,
+            ],
+        )? == 1)
+    }
+
+    fn release_idempotency_key(&mut self, g: &KeyGuard) -> Result<bool, Error> {
+        Ok(self.exec(
+            "DELETE FROM idempotency_keys
+             WHERE scope = $1 AND key = $2 AND holder = $3 AND NOT applied AND status IS NULL",
+            &[&g.scope, &g.key, &g.holder],
+        )? == 1)
     }
 }
 

@@ -13,6 +13,8 @@ mod authorisation;
 mod concurrency;
 #[path = "../../membership/tests/service/journey.rs"]
 mod journey;
+#[path = "../../membership/tests/service/keys.rs"]
+mod keys;
 #[path = "../../membership/tests/service/lookup.rs"]
 mod lookup;
 #[path = "../../membership/tests/service/mcp_id.rs"]

@@ -101,6 +101,11 @@ impl<S: Store> Programme<S> {
         &self.config
     }
 
+    /// The server's `Idempotency-Key`s, kept in this store beside the data they guard.
+    pub fn idempotency_keys(&self) -> crate::store::keys::IdempotencyKeys<'_, S> {
+        crate::store::keys::IdempotencyKeys { store: &self.store }
+    }
+
     /// Runs `f` as one transaction of the store, then hands the mail it produced to the mailer
     /// once the change is committed (so no mail is sent for a change that did not happen). The
     /// store may run `f` again (after a serialization failure): each run starts with an empty

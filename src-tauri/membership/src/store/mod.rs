@@ -15,7 +15,10 @@ use crate::model::{
 };
 use crate::{Error, Timestamp};
 
+pub mod keys;
 pub mod sqlite;
+
+use keys::{KeyGuard, KeyRecord, NewKey, StoredAnswer};
 
 /// A list item with the key that orders it (see the module documentation).
 pub type Keyed<T> = (i64, T);
@@ -440,4 +443,32 @@ pub trait WriteTx: ReadTx {
     /// Appends to the audit log, which is append-only.
     fn append_audit(&mut self, entry: &AuditRecord<'_>) -> Result<(), Error>;
     fn emit_event(&mut self, event: &NewEvent<'_>) -> Result<(), Error>;
+
+    // Idempotency keys (see [`keys`]). Times are unix seconds.
+    /// The shared fingerprint salt, set to `fresh` if there is none yet.
+    fn idempotency_salt(&mut self, fresh: &[u8]) -> Result<Vec<u8>, Error>;
+    /// Forgets keys created before `before`.
+    fn forget_idempotency_keys(&mut self, before: i64) -> Result<(), Error>;
+    /// `Duplicate` when the key exists in its scope.
+    fn insert_idempotency_key(&mut self, key: &NewKey<'_>) -> Result<Insert, Error>;
+    /// The key's row, locked against other writers until the transaction ends.
+    fn idempotency_key(&mut self, scope: &str, key: &str) -> Result<Option<KeyRecord>, Error>;
+    /// Gives an unanswered, unapplied claim to a new holder, created anew at `at`.
+    fn take_over_idempotency_key(
+        &mut self,
+        scope: &str,
+        key: &str,
+        holder: &[u8],
+        at: i64,
+    ) -> Result<(), Error>;
+    /// Marks the claim applied; false when the key is not (or no longer) held by `guard`.
+    fn consume_idempotency_key(&mut self, guard: &KeyGuard) -> Result<bool, Error>;
+    /// False when the key is not (or no longer) held by `guard`.
+    fn record_idempotent_answer(
+        &mut self,
+        guard: &KeyGuard,
+        answer: &StoredAnswer,
+    ) -> Result<bool, Error>;
+    /// Deletes the claim if `guard` holds it and nothing was applied under it.
+    fn release_idempotency_key(&mut self, guard: &KeyGuard) -> Result<bool, Error>;
 }

@@ -7,6 +7,7 @@ use std::sync::{Condvar, Mutex};
 
 use rusqlite::{params, Connection, OptionalExtension, ToSql, TransactionBehavior};
 
+use super::keys::{consume_key_guard, KeyGuard, KeyRecord, NewKey, StoredAnswer};
 use super::{
     Audience, AuditRecord, Credentials, Decision, DirectoryQuery, Insert, Keyed, McpHolder,
     MembershipFacts, NewAccount, NewDomain, NewEvent, NewGrant, NewInvitation, NewMembership,
@@ -105,6 +106,7 @@ impl Store for SqliteStore {
         // to the busy timeout), so the closure runs once.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = f(&mut Tx(&tx))?;
+        consume_key_guard(&mut Tx(&tx))?;
         tx.commit()?;
         Ok(value)
     }
@@ -1161,6 +1163,98 @@ impl WriteTx for Tx<'_> {
             params![unix(e.at), e.kind, account, admins_of, e.data.to_string()],
         )?;
         Ok(())
+    }
+
+    fn idempotency_salt(&mut self, fresh: &[u8]) -> Result<Vec<u8>, Error> {
+        self.0.execute(
+            "INSERT OR IGNORE INTO idempotency_meta(name, value) VALUES ('salt', ?1)",
+            [fresh],
+        )?;
+        Ok(self.0.query_row(
+            "SELECT value FROM idempotency_meta WHERE name = 'salt'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn forget_idempotency_keys(&mut self, before: i64) -> Result<(), Error> {
+        self.0.execute(
+            "DELETE FROM idempotency_keys WHERE created_at < ?1",
+            [before],
+        )?;
+        Ok(())
+    }
+
+    fn insert_idempotency_key(&mut self, k: &NewKey<'_>) -> Result<Insert, Error> {
+        unique(self.0.execute(
+            "INSERT INTO idempotency_keys(scope, key, fingerprint, holder, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![k.scope, k.key, k.fingerprint, k.holder, k.created_at],
+        ))
+    }
+
+    fn idempotency_key(&mut self, scope: &str, key: &str) -> Result<Option<KeyRecord>, Error> {
+        // The write holds SQLite's write lock (`BEGIN IMMEDIATE`): the row cannot change under it.
+        Ok(self
+            .0
+            .query_row(
+                "SELECT fingerprint, created_at, applied, status, headers, body FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
+                params![scope, key],
+                |r| {
+                    let status: Option<u16> = r.get(3)?;
+                    Ok(KeyRecord {
+                        fingerprint: r.get(0)?,
+                        created_at: r.get(1)?,
+                        applied: r.get(2)?,
+                        answer: match status {
+                            Some(status) => Some(StoredAnswer {
+                                status,
+                                headers: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                                body: r.get::<_, Option<Vec<u8>>>(5)?.unwrap_or_default(),
+                            }),
+                            None => None,
+                        },
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn take_over_idempotency_key(
+        &mut self,
+        scope: &str,
+        key: &str,
+        holder: &[u8],
+        at: i64,
+    ) -> Result<(), Error> {
+        self.0.execute(
+            "UPDATE idempotency_keys SET holder = ?3, created_at = ?4
+             WHERE scope = ?1 AND key = ?2 AND applied = 0 AND status IS NULL",
+            params![scope, key, holder, at],
+        )?;
+        Ok(())
+    }
+
+    fn consume_idempotency_key(&mut self, g: &KeyGuard) -> Result<bool, Error> {
+        Ok(self.0.execute(
+            "UPDATE idempotency_keys SET applied = 1 WHERE scope = ?1 AND key = ?2 AND holder = ?3",
+            params![g.scope, g.key, g.holder],
+        )? == 1)
+    }
+
+    fn record_idempotent_answer(&mut self, g: &KeyGuard, a: &StoredAnswer) -> Result<bool, Error> {
+        Ok(self.0.execute(
+            "UPDATE idempotency_keys SET status = ?4, headers = ?5, body = ?6
+             WHERE scope = ?1 AND key = ?2 AND holder = ?3 AND status IS NULL",
+            params![g.scope, g.key, g.holder, a.status, a.headers, a.body],
+        )? == 1)
+    }
+
+    fn release_idempotency_key(&mut self, g: &KeyGuard) -> Result<bool, Error> {
+        Ok(self.0.execute(
+            "DELETE FROM idempotency_keys
+             WHERE scope = ?1 AND key = ?2 AND holder = ?3 AND applied = 0 AND status IS NULL",
+            params![g.scope, g.key, g.holder],
+        )? == 1)
     }
 }
 

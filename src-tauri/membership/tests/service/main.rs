@@ -8,6 +8,7 @@ mod backend;
 mod common;
 mod concurrency;
 mod journey;
+mod keys;
 mod lookup;
 mod mcp_id;
 mod sessions;

@@ -23,7 +23,10 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, Error> {
 
 /// Each entry runs once, in order; `user_version` records how many have run. Never edit an
 /// entry that has shipped: append a new one.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_initial.sql"),
+    include_str!("../../migrations/0002_idempotency_keys.sql"),
+];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
