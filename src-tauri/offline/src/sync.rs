@@ -308,7 +308,18 @@ impl SyncEngine {
                     &row.key,
                 )
             });
-            match classify(answer) {
+            let answer = match classify(answer) {
+                // The edit was applied, but the server stopped before it recorded the answer:
+                // what it holds now decides (the edit is found there, or merged onto it).
+                Answer::Lost => {
+                    match session.call(|t| backend.profile(t, &row.membership_id)) {
+                        Ok(current) => Answer::Stale(current),
+                        Err(e) => classify(Err(e)),
+                    }
+                }
+                other => other,
+            };
+            match answer {
                 Answer::Applied(profile) => {
                     self.set_connection(Connectivity::Online);
                     self.store.acknowledge(&self.scope, &row, &profile, now)?;
@@ -359,6 +370,9 @@ impl SyncEngine {
                     report.message = Some(message);
                     settled(progress);
                 }
+                // Only an edit's own answer says this, never the profile read above; should it,
+                // the edit stays queued for the next run.
+                Answer::Lost => break,
                 Answer::Stop(e) => {
                     report.outcome = self.stopped(&e);
                     report.message = Some(e.message().to_owned());
@@ -428,6 +442,8 @@ pub(crate) enum Answer {
     Applied(Profile),
     /// 412 with the current profile.
     Stale(Profile),
+    /// The edit's key says it was applied, but its answer was lost with the server.
+    Lost,
     /// 404, 403, 410: not the person's membership any more.
     Ended,
     /// The server refused the values, with its reason.
@@ -443,6 +459,9 @@ pub(crate) fn classify(answer: Result<Profile, BackendError>) -> Answer {
     };
     if let (ErrorKind::PreconditionFailed, Some(current)) = (e.kind(), e.current()) {
         return Answer::Stale(current.clone());
+    }
+    if e.code() == "idempotency_key_answer_lost" {
+        return Answer::Lost;
     }
     if is_unreachable(&e) || is_busy(&e).is_some() || is_signed_out(&e) {
         return Answer::Stop(e);
@@ -642,6 +661,10 @@ mod tests {
                 "{code}"
             );
         }
+        assert!(matches!(
+            classify(Err(e(ErrorKind::Conflict, "idempotency_key_answer_lost"))),
+            Answer::Lost
+        ));
         for (kind, code) in [
             (ErrorKind::Invalid, "invalid_phone"),
             (ErrorKind::BadRequest, "bad_request"),
