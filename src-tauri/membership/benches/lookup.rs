@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion};
-use membership::seed::{seed_demo, synthetic_directory, DEMO_PASSWORD};
+use membership::seed::{seed_demo, synthetic_directory, typical_lookups, DEMO_PASSWORD};
 use membership::{Caller, LookupQuery, Mail, MailError, Mailer, Programme, Secret, Timestamp};
 
 struct NoMail;
@@ -56,30 +56,6 @@ fn database() -> (PathBuf, Programme, Caller) {
     (path, p, caller)
 }
 
-/// The queries people type: a name prefix, two name words, a word and a city, a partner ID.
-fn queries() -> Vec<LookupQuery> {
-    let q = |s: &str| LookupQuery {
-        q: Some(s.into()),
-        ..Default::default()
-    };
-    vec![
-        q("ced"),
-        q("cedar quartz"),
-        q("summit labs"),
-        q("harbor sydney"),
-        q("zephyr"),
-        LookupQuery {
-            partner_id: Some("1000500000".into()),
-            ..Default::default()
-        },
-        LookupQuery {
-            q: Some("nova".into()),
-            country: Some("Japan".into()),
-            ..Default::default()
-        },
-    ]
-}
-
 /// The floor: what the service's query costs when written by hand against SQLite.
 fn floor(conn: &rusqlite::Connection, q: &LookupQuery) -> usize {
     let mut rows = 0;
@@ -124,7 +100,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// p50 and p99 over every query, many rounds, for the service and the floor.
 fn print_percentiles(path: &PathBuf, p: &Programme, caller: &Caller) {
     let conn = rusqlite::Connection::open(path).unwrap();
-    let qs = queries();
+    let qs = typical_lookups();
     let rounds = 300;
     let (mut svc, mut flo) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
@@ -178,7 +154,7 @@ fn bench(c: &mut Criterion) {
     print_percentiles(&path, &p, &caller);
     let conn = rusqlite::Connection::open(&path).unwrap();
     let mut g = c.benchmark_group("lookup");
-    for (i, q) in queries().iter().enumerate() {
+    for (i, q) in typical_lookups().iter().enumerate() {
         let label = q.q.clone().or(q.partner_id.clone()).unwrap_or_default();
         g.bench_function(format!("service/{i}:{label}"), |b| {
             b.iter(|| p.lookup(&caller, q).unwrap())

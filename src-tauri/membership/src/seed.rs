@@ -210,6 +210,32 @@ const PLACES: &[(&str, &str)] = &[
     ("Dubai", "United Arab Emirates"),
 ];
 
+/// The lookups people type, over [`synthetic_directory`]: a name prefix, two name words, a word
+/// and a city, a word alone, a partner ID, a word with a country filter. The lookup benchmarks of
+/// both stores run this one set.
+pub fn typical_lookups() -> Vec<crate::LookupQuery> {
+    let q = |s: &str| crate::LookupQuery {
+        q: Some(s.into()),
+        ..Default::default()
+    };
+    vec![
+        q("ced"),
+        q("cedar quartz"),
+        q("summit labs"),
+        q("harbor sydney"),
+        q("zephyr"),
+        crate::LookupQuery {
+            partner_id: Some("1000500000".into()),
+            ..Default::default()
+        },
+        crate::LookupQuery {
+            q: Some("nova".into()),
+            country: Some("Japan".into()),
+            ..Default::default()
+        },
+    ]
+}
+
 /// A deterministic synthetic directory of `n` organisations for benchmarks and scale tests:
 /// names of two words and a kind ("Cedar Quartz Labs"), partner IDs 1000000000 + i.
 pub fn synthetic_directory(n: usize) -> Vec<crate::ImportedOrganisation> {

@@ -311,12 +311,10 @@ impl SyncEngine {
             let answer = match classify(answer) {
                 // The edit was applied, but the server stopped before it recorded the answer:
                 // what it holds now decides (the edit is found there, or merged onto it).
-                Answer::Lost => {
-                    match session.call(|t| backend.profile(t, &row.membership_id)) {
-                        Ok(current) => Answer::Stale(current),
-                        Err(e) => classify(Err(e)),
-                    }
-                }
+                Answer::Lost => match session.call(|t| backend.profile(t, &row.membership_id)) {
+                    Ok(current) => Answer::Stale(current),
+                    Err(e) => classify(Err(e)),
+                },
                 other => other,
             };
             match answer {

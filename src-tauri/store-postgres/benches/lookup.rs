@@ -8,12 +8,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use membership::seed::{seed_demo, synthetic_directory, DEMO_PASSWORD};
+use membership::seed::{seed_demo, synthetic_directory, typical_lookups, DEMO_PASSWORD};
 use membership::store::sqlite::SqliteStore;
 use membership::store::Store;
-use membership::{
-    Caller, Config, LookupQuery, Mail, MailError, Mailer, Programme, Secret, Timestamp,
-};
+use membership::{Caller, Config, Mail, MailError, Mailer, Programme, Secret, Timestamp};
 use store_postgres::PgStore;
 
 struct NoMail;
@@ -28,31 +26,6 @@ fn env(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// The queries people type: a name prefix, two name words, a word and a city, a partner ID, a
-/// word with a country filter (the same set as the membership crate's lookup bench).
-fn queries() -> Vec<LookupQuery> {
-    let q = |s: &str| LookupQuery {
-        q: Some(s.into()),
-        ..Default::default()
-    };
-    vec![
-        q("ced"),
-        q("cedar quartz"),
-        q("summit labs"),
-        q("harbor sydney"),
-        q("zephyr"),
-        LookupQuery {
-            partner_id: Some("1000500000".into()),
-            ..Default::default()
-        },
-        LookupQuery {
-            q: Some("nova".into()),
-            country: Some("Japan".into()),
-            ..Default::default()
-        },
-    ]
 }
 
 fn prepare<S: Store>(name: &str, store: S, n: usize) -> (Programme<S>, Caller) {
@@ -102,7 +75,7 @@ fn main() {
     let name = url.rsplit('/').next().unwrap();
     testkit::postgres::Cluster::shared().psql(name, "ANALYZE");
 
-    let qs = queries();
+    let qs = typical_lookups();
     let (mut on_sqlite, mut on_pg) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
         for q in &qs {
