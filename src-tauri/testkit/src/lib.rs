@@ -283,7 +283,7 @@ impl TestServer {
             .unwrap_or_else(|| panic!("unexpected base URL {}", self.base))
     }
 
-    /// The server's SQLite database (its idempotency keys live beside it, `….idempotency`).
+    /// The server's SQLite database (its idempotency keys live in it too).
     /// Panics when the run is on PostgreSQL (see [`STORE_VAR`]): a test that reads the file is a
     /// SQLite test.
     pub fn database(&self) -> PathBuf {
