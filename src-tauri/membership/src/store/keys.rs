@@ -76,8 +76,9 @@ pub enum KeyClaim {
 pub struct KeyPolicy {
     /// A key older than this (seconds) is forgotten.
     pub keep_secs: i64,
-    /// A claim with no write and no answer older than this (seconds) belongs to a request that
-    /// died, and is taken over.
+    /// A claim with no answer older than this (seconds) belongs to a request that died: it is
+    /// taken over if nothing was written under it, and answers [`KeyClaim::AnswerLost`] if
+    /// something was. Until then a repeat waits ([`KeyClaim::InProgress`]).
     pub stale_after_secs: i64,
 }
 

@@ -2,9 +2,12 @@
 //! replayed, refused for another request, and consumed by the write they guard in that write's
 //! own transaction.
 use membership::seed::DEMO_PASSWORD;
-use membership::store::keys::{with_key_guard, KeyClaim, KeyGuard, KeyPolicy, StoredAnswer};
+use membership::store::keys::{
+    with_key_guard, IdempotencyKeys, KeyClaim, KeyGuard, KeyPolicy, StoredAnswer,
+};
 use membership::Secret;
 
+use crate::backend::S;
 use crate::common::world;
 
 const POLICY: KeyPolicy = KeyPolicy {
@@ -18,6 +21,19 @@ fn guard(scope: &str, key: &str, holder: u8) -> KeyGuard {
         key: key.into(),
         holder: vec![holder; 16],
     }
+}
+
+/// Claims `key` in `scope` as a new holder.
+fn claim_as(
+    keys: &IdempotencyKeys<'_, S>,
+    scope: &str,
+    key: &str,
+    holder: u8,
+    fp: &[u8],
+    now: i64,
+) -> KeyClaim {
+    keys.claim(&guard(scope, key, holder), fp, now, POLICY)
+        .expect("the key table answers")
 }
 
 fn answer(status: u16) -> StoredAnswer {
@@ -38,25 +54,21 @@ fn a_key_is_claimed_once_then_replayed_and_refused_for_another_request() {
         KeyClaim::Owner
     );
     assert_eq!(
-        keys.claim(&guard("account:a", "k", 2), b"fp1", 100, POLICY)
-            .unwrap(),
+        claim_as(&keys, "account:a", "k", 2, b"fp1", 100),
         KeyClaim::InProgress
     );
     assert_eq!(
-        keys.claim(&guard("account:b", "k", 3), b"fp1", 100, POLICY)
-            .unwrap(),
+        claim_as(&keys, "account:b", "k", 3, b"fp1", 100),
         KeyClaim::Owner,
         "scopes are separate"
     );
     assert!(keys.complete(&first, &answer(201)).unwrap());
     assert_eq!(
-        keys.claim(&guard("account:a", "k", 4), b"fp1", 101, POLICY)
-            .unwrap(),
+        claim_as(&keys, "account:a", "k", 4, b"fp1", 101),
         KeyClaim::Replay(answer(201))
     );
     assert_eq!(
-        keys.claim(&guard("account:a", "k", 5), b"fp2", 101, POLICY)
-            .unwrap(),
+        claim_as(&keys, "account:a", "k", 5, b"fp2", 101),
         KeyClaim::Mismatch
     );
     assert!(
@@ -122,8 +134,7 @@ fn a_write_consumes_its_claim_in_its_own_transaction_so_a_lost_answer_never_runs
     })
     .expect("the account is created under the claim");
     assert_eq!(
-        keys.claim(&guard("anonymous", "new-account", 2), b"fp", 101, POLICY)
-            .unwrap(),
+        claim_as(&keys, "anonymous", "new-account", 2, b"fp", 101),
         KeyClaim::InProgress,
         "while its holder may still record the answer, a repeat waits for it"
     );
