@@ -23,7 +23,7 @@ pub use mail::{Mail, MailError, Mailbox, Mailer};
 pub use model::*;
 pub use programme::{
     Caller, Config, ImportedOrganisation, Programme, SessionTokens, ACCEPTED_MESSAGE,
-    PENDING_MESSAGE,
+    CURSOR_PATTERN, LOOKUP_MAX_CHARS, MAX_INVITATIONS, PENDING_MESSAGE,
 };
 pub use secret::Secret;
 pub use store::sqlite::SqliteStore;

@@ -81,11 +81,17 @@ pub struct Me {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewOrganisation {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::domain::OrganisationName))]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::domain::Country))]
     pub country: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::domain::City))]
     pub city: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::rules::schema::blank_or::<crate::domain::StreetAddress>))]
     pub address: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::rules::schema::blank_or::<crate::domain::Phone>))]
     pub phone: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::rules::schema::blank_or::<crate::domain::Website>))]
     pub website: Option<String>,
 }
 
@@ -178,10 +184,15 @@ pub struct Preview {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAssociationRequest {
     pub organisation_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::domain::PersonName))]
     pub first_name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::domain::PersonName))]
     pub last_name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::domain::EmailAddress))]
     pub organisation_email: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::rules::schema::blank_or::<crate::domain::Phone>))]
     pub phone: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::rules::schema::blank_or::<crate::domain::JobTitle>))]
     pub job_title: Option<String>,
 }
 
@@ -249,10 +260,15 @@ pub struct Profile {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProfilePatch {
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::domain::PersonName>))]
     pub first_name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::domain::PersonName>))]
     pub last_name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::rules::schema::blank_or::<crate::domain::JobTitle>))]
     pub job_title: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::rules::schema::blank_or::<crate::domain::Phone>))]
     pub phone: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::rules::schema::blank_or::<crate::domain::Language>))]
     pub preferred_language: Option<String>,
 }
 

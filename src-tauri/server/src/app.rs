@@ -19,9 +19,12 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
     let mut api = Router::new();
     for route in routes::table() {
         let handler = if route.idempotent {
-            route
-                .handler
-                .layer(from_fn_with_state(state.clone(), idempotency::layer))
+            // `route_layer`: only the route's own method is keyed; any other method on the path
+            // is answered 405 without looking at a key.
+            route.handler.route_layer(from_fn_with_state(
+                (state.clone(), !route.signed_in),
+                idempotency::layer,
+            ))
         } else {
             route.handler
         };

@@ -6,9 +6,11 @@ use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewAccount {
+    #[schema(value_type = membership::domain::EmailAddress)]
     pub email: String,
+    #[schema(value_type = membership::domain::PersonName)]
     pub display_name: String,
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = membership::domain::Password)]
     pub password: Secret,
 }
 
@@ -58,6 +60,7 @@ impl From<SessionTokens> for Session {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewDomain {
     /// Any spelling (Unicode or A-label, any case); the answer gives the canonical form.
+    #[schema(value_type = membership::domain::DomainName)]
     pub domain: String,
     #[serde(default)]
     pub include_subdomains: bool,
@@ -65,12 +68,14 @@ pub struct NewDomain {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PreviewBody {
+    #[schema(value_type = membership::domain::EmailAddress)]
     pub organisation_email: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct DenyBody {
     /// Shown to the requester.
+    #[schema(value_type = membership::domain::rules::schema::Reason)]
     pub reason: String,
 }
 
@@ -83,18 +88,21 @@ pub struct VerificationBody {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct InvitationBody {
+    /// Each is checked on its own: the answer gives a result per address.
+    #[schema(schema_with = invitation_emails)]
     pub emails: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct McpIdBody {
+    #[schema(value_type = membership::domain::McpId)]
     pub mcp_id: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewPrivilegeRequest {
-    /// `global_admin`, `action_pack` or `competency_benefits`.
-    pub privilege: String,
+    pub privilege: membership::domain::Privilege,
+    #[schema(value_type = Option<membership::domain::rules::schema::Note>)]
     pub note: Option<String>,
 }
 
@@ -102,10 +110,15 @@ pub struct NewPrivilegeRequest {
 /// has its own operations and is refused here.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ProfilePatchBody {
+    #[schema(value_type = Option<membership::domain::PersonName>)]
     pub first_name: Option<String>,
+    #[schema(value_type = Option<membership::domain::PersonName>)]
     pub last_name: Option<String>,
+    #[schema(schema_with = membership::domain::rules::schema::blank_or::<membership::domain::JobTitle>)]
     pub job_title: Option<String>,
+    #[schema(schema_with = membership::domain::rules::schema::blank_or::<membership::domain::Phone>)]
     pub phone: Option<String>,
+    #[schema(schema_with = membership::domain::rules::schema::blank_or::<membership::domain::Language>)]
     pub preferred_language: Option<String>,
     #[schema(ignore)]
     #[serde(default)]
@@ -171,4 +184,28 @@ pub struct Health {
     /// `ok` when the database answers.
     pub status: &'static str,
     pub version: &'static str,
+}
+
+fn invitation_emails() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(
+            utoipa::openapi::schema::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::String),
+        )
+        .min_items(Some(1))
+        .max_items(Some(membership::MAX_INVITATIONS))
+        .build()
+}
+
+/// One event of the `text/event-stream` answer, as an event-stream parser reads it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StreamEvent {
+    /// The event's id: the cursor to resume after it (`Last-Event-ID`).
+    #[schema(pattern = "^[0-9]{1,18}$")]
+    pub id: Option<String>,
+    /// The event's kind (`association_request.created`, …).
+    pub event: Option<String>,
+    /// The event as JSON (an `Event`).
+    #[schema(content_media_type = "application/json")]
+    pub data: String,
 }

@@ -136,6 +136,9 @@ fn fingerprint(
     h.finalize().to_vec()
 }
 
+/// What [`valid_key`] takes, as the API document states it: 1 to 255 visible ASCII characters.
+pub const KEY_PATTERN: &str = "^[!-~]{1,255}$";
+
 fn valid_key(key: &str) -> bool {
     (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }
@@ -182,14 +185,27 @@ fn replay(stored: StoredAnswer) -> Response {
 }
 
 /// The middleware on every route marked `idempotent`.
-pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match run(state, request, next).await {
+///
+/// `anonymous`: the route takes callers who are not signed in (creating an account), so a key
+/// without a token is scoped to "anonymous"; on every other route a request without a token is
+/// left to the handler, which refuses it with 401 before any key is looked at.
+pub async fn layer(
+    State((state, anonymous)): State<(AppState, bool)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match run(state, anonymous, request, next).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
 }
 
-async fn run(state: AppState, request: Request, next: Next) -> Result<Response, ApiError> {
+async fn run(
+    state: AppState,
+    anonymous: bool,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     let Some(key) = request.headers().get(HEADER) else {
         return Ok(next.run(request).await);
     };
@@ -213,7 +229,12 @@ async fn run(state: AppState, request: Request, next: Next) -> Result<Response, 
 
     // The key's scope is the caller's account; a bad token is left for the handler to refuse.
     let scope = match bearer_token(&parts) {
-        None => "anonymous".to_owned(),
+        None if anonymous => "anonymous".to_owned(),
+        None => {
+            return Ok(next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await)
+        }
         Some(token) => match authenticate(&state, token.clone()).await {
             Ok(caller) => {
                 let scope = format!("account:{}", caller.account_id());

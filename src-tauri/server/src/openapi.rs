@@ -1,7 +1,14 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and the wire types
 //! themselves. `partner-desk-server --print-openapi > docs/openapi.json` regenerates the committed
 //! copy; a test fails when that copy is stale or misses a served route.
+use std::collections::{BTreeMap, BTreeSet};
+
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{accounts, events, memberships, organisations, requests};
@@ -50,7 +57,28 @@ use crate::routes::{accounts, events, memberships, organisations, requests};
         memberships::remove,
         events::events,
     ),
-    modifiers(&BearerAuth)
+    components(schemas(
+        crate::error::ErrorBody,
+        membership::domain::PersonName,
+        membership::domain::OrganisationName,
+        membership::domain::City,
+        membership::domain::Country,
+        membership::domain::JobTitle,
+        membership::domain::StreetAddress,
+        membership::domain::Website,
+        membership::domain::Phone,
+        membership::domain::McpId,
+        membership::domain::PartnerId,
+        membership::domain::Language,
+        membership::domain::Password,
+        membership::domain::EmailAddress,
+        membership::domain::DomainName,
+        membership::domain::Privilege,
+        membership::RequestStatus,
+        membership::domain::rules::schema::Reason,
+        membership::domain::rules::schema::Note,
+    )),
+    modifiers(&BearerAuth, &Parameters, &Refusals, &Journey)
 )]
 pub struct ApiDoc;
 
@@ -66,16 +94,428 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The formats of the headers and path parameters the handlers parse, from the definitions the
+/// parsers use.
+struct Parameters;
+
+impl Modify for Parameters {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for ((method, path), op) in operations(openapi) {
+            if (method, path.as_str()) == ("GET", "/v1/organisations") {
+                lookup_criteria(op);
+            }
+            for p in op.parameters.iter_mut().flatten() {
+                let schema: Option<RefOr<Schema>> = match (&p.parameter_in, p.name.as_str()) {
+                    (ParameterIn::Header, "Idempotency-Key") => Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .pattern(Some(crate::idempotency::KEY_PATTERN))
+                            .into(),
+                    ),
+                    (ParameterIn::Header, "If-Match") => Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .pattern(Some(crate::routes::memberships::IF_MATCH_PATTERN))
+                            .into(),
+                    ),
+                    (ParameterIn::Path, "privilege") => {
+                        Some(Ref::from_schema_name("Privilege").into())
+                    }
+                    (ParameterIn::Query, "cursor") | (ParameterIn::Header, "Last-Event-ID") => {
+                        Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .pattern(Some(membership::CURSOR_PATTERN))
+                                .into(),
+                        )
+                    }
+                    (ParameterIn::Query, "limit") => Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .minimum(Some(0))
+                            .maximum(Some(u32::MAX))
+                            .description(Some(
+                                "Items per page: 1 to 100, 20 when absent; a value outside is \
+                                 brought within.",
+                            ))
+                            .into(),
+                    ),
+                    (ParameterIn::Query, "status") => Some(
+                        utoipa::openapi::schema::AnyOfBuilder::new()
+                            .item(Ref::from_schema_name("RequestStatus"))
+                            .item(
+                                ObjectBuilder::new()
+                                    .schema_type(Type::String)
+                                    .max_length(Some(0)),
+                            )
+                            .description(Some(
+                                "Only requests with this status; empty or absent for all.",
+                            ))
+                            .into(),
+                    ),
+                    _ => None,
+                };
+                if let Some(schema) = schema {
+                    p.schema = Some(schema);
+                }
+            }
+        }
+    }
+}
+
+/// Lookup's four criteria as one exploded form object (the same query string: `?q=…&city=…`), so
+/// the document can say that at least one must be given.
+fn lookup_criteria(op: &mut Operation) {
+    use membership::domain::rules::schema::{blank, space_class};
+    use utoipa::openapi::path::{ParameterBuilder, ParameterStyle};
+    use utoipa::openapi::schema::AnyOfBuilder;
+    const CRITERIA: [(&str, Option<&str>); 4] = [
+        ("q", None),
+        ("partner_id", Some("PartnerId")),
+        ("country", Some("Country")),
+        ("city", Some("City")),
+    ];
+    let params = op.parameters.get_or_insert_with(Vec::new);
+    params.retain(|p| !CRITERIA.iter().any(|(name, _)| p.name == *name));
+    let space = space_class();
+    let mut object = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(
+            utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+        ));
+    let mut at_least_one = AnyOfBuilder::new();
+    for (name, schema) in CRITERIA {
+        let (value, given): (RefOr<Schema>, RefOr<Schema>) = match schema {
+            None => (
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(membership::LOOKUP_MAX_CHARS))
+                    .description(Some(
+                        "Words or prefixes of the organisation's name; only punctuation finds \
+                         nothing.",
+                    ))
+                    .into(),
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    // Something other than space: `[^…]` of the space class.
+                    .pattern(Some(format!("[^{}", &space[1..])))
+                    .into(),
+            ),
+            Some(schema) => (
+                Schema::AnyOf(
+                    AnyOfBuilder::new()
+                        .item(Ref::from_schema_name(schema))
+                        .item(blank())
+                        .build(),
+                )
+                .into(),
+                Ref::from_schema_name(schema).into(),
+            ),
+        };
+        object = object.property(name, value);
+        at_least_one = at_least_one.item(ObjectBuilder::new().property(name, given).required(name));
+    }
+    let schema = AllOfBuilder::new()
+        .item(object)
+        .item(Schema::AnyOf(at_least_one.build()));
+    params.insert(
+        0,
+        ParameterBuilder::new()
+            .name("criteria")
+            .parameter_in(ParameterIn::Query)
+            .style(Some(ParameterStyle::Form))
+            .explode(Some(true))
+            .required(utoipa::openapi::Required::True)
+            .description(Some(
+                "At least one of `q`, `partner_id`, `country` and `city`, as separate query \
+                 parameters; a blank one counts as absent.",
+            ))
+            .schema(Some(schema))
+            .build(),
+    );
+}
+
+/// Every operation of the document with its method and path.
+fn operations(
+    openapi: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = ((&'static str, String), &mut Operation)> {
+    openapi.paths.paths.iter_mut().flat_map(|(path, item)| {
+        [
+            ("GET", item.get.as_mut()),
+            ("PUT", item.put.as_mut()),
+            ("POST", item.post.as_mut()),
+            ("DELETE", item.delete.as_mut()),
+            ("PATCH", item.patch.as_mut()),
+        ]
+        .into_iter()
+        .filter_map(move |(m, op)| Some(((m, path.clone()), op?)))
+    })
+}
+
+/// The refusals each operation can answer: those of its shape (signed in, a JSON body, a query,
+/// path parameters, an idempotency key) and those of its own rules (the route table's
+/// `refuses`). The handlers' annotations name only their successes, so this is the one list.
+pub(crate) fn refusals(
+    route: &crate::routes::Route,
+    op: &Operation,
+) -> BTreeMap<u16, BTreeSet<&'static str>> {
+    let mut by_status: BTreeMap<u16, BTreeSet<&'static str>> = BTreeMap::new();
+    let mut add = |status: u16, codes: &[&'static str]| {
+        by_status
+            .entry(status)
+            .or_default()
+            .extend(codes.iter().copied());
+    };
+    add(500, &["internal"]);
+    add(408, &["request_timeout"]);
+    if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+        add(401, &["unauthenticated"]);
+    }
+    if op.request_body.is_some() {
+        add(
+            400,
+            &[
+                "content_type_not_json",
+                "invalid_body",
+                "malformed_json",
+                "unreadable_body",
+            ],
+        );
+        add(413, &["payload_too_large"]);
+    }
+    let params = op.parameters.iter().flatten();
+    for p in params {
+        match p.parameter_in {
+            ParameterIn::Query => add(400, &["invalid_query"]),
+            ParameterIn::Path => add(400, &["invalid_path"]),
+            _ => {}
+        }
+    }
+    if route.idempotent {
+        add(400, &["invalid_idempotency_key"]);
+        add(
+            409,
+            &["idempotency_key_in_progress", "idempotency_key_answer_lost"],
+        );
+        add(422, &["idempotency_key_reused"]);
+    }
+    for (status, codes) in route.refuses {
+        add(*status, codes);
+    }
+    by_status
+}
+
+struct Refusals;
+
+impl Modify for Refusals {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let table = crate::routes::table();
+        for ((method, path), op) in operations(openapi) {
+            let Some(route) = table
+                .iter()
+                .find(|r| r.method.as_str() == method && r.path == path)
+            else {
+                continue;
+            };
+            let refusals = refusals(route, op);
+            op.responses
+                .responses
+                .retain(|status, _| !status.starts_with('4') && !status.starts_with('5'));
+            for (status, codes) in refusals {
+                op.responses
+                    .responses
+                    .insert(status.to_string(), refusal(status, &codes).into());
+            }
+        }
+    }
+}
+
+/// One refusal answer: the error body whose `code` is one of `codes`, and the headers the status
+/// carries.
+fn refusal(status: u16, codes: &BTreeSet<&'static str>) -> utoipa::openapi::Response {
+    let code = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(codes.iter().copied()));
+    let narrowed = ObjectBuilder::new().property(
+        "error",
+        ObjectBuilder::new().property("code", code).required("code"),
+    );
+    let schema = AllOfBuilder::new()
+        .item(Ref::from_schema_name("ErrorBody"))
+        .item(narrowed);
+    let list = codes
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let what = match status {
+        400 => "The request is malformed",
+        401 => "Not signed in, or the session has ended: sign in again",
+        403 => "Signed in, but not allowed to do this",
+        404 => "Not found, or not visible to the caller",
+        408 => "The server took too long; check whether a write was made before sending it again",
+        409 => "Conflicts with the current state",
+        410 => "The token was used or has expired",
+        412 => "The profile changed since it was read; `error.current` holds it as it is now",
+        413 => "The body is larger than the server takes",
+        422 => "A value is not valid",
+        428 => "A precondition header is required",
+        429 => "Too many attempts; wait `Retry-After` seconds",
+        503 => "The database does not answer",
+        _ => "Something went wrong on the server; nothing was changed",
+    };
+    let mut response = ResponseBuilder::new()
+        .description(format!("{what}. `error.code`: {list}."))
+        .content(
+            "application/json",
+            ContentBuilder::new().schema(Some(schema)).build(),
+        );
+    if status == 429 {
+        response = response.header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(1)),
+                )
+                .description(Some("Seconds to wait before trying again"))
+                .build(),
+        );
+    }
+    if status == 401 {
+        response = response.header(
+            "WWW-Authenticate",
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::String))
+                .description(Some("`Bearer`"))
+                .build(),
+        );
+    }
+    response.build()
+}
+
+/// Links from each answer of the journey to the operations that follow it (create organisation
+/// → add domain → preview → request → approve → verify → profile), so a stateful client can walk
+/// it.
+struct Journey;
+
+impl Modify for Journey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        // (operation, its success status, [(link name, next operation, [(parameter, value)])])
+        type Next = (
+            &'static str,
+            &'static str,
+            &'static [(&'static str, &'static str)],
+        );
+        const ORG: &[(&str, &str)] = &[("org", "$response.body#/organisation_id")];
+        const REQ: &[(&str, &str)] = &[("id", "$response.body#/request_id")];
+        const MEMBERSHIP: &[(&str, &str)] = &[("id", "$response.body#/membership_id")];
+        let journey: &[(&str, &str, &[Next])] = &[
+            (
+                "create_organisation",
+                "201",
+                &[
+                    ("GetOrganisation", "get_organisation", ORG),
+                    ("AddDomain", "add_domain", ORG),
+                    ("ListDomains", "domains", ORG),
+                    ("Preview", "preview", ORG),
+                    ("Queue", "queue", ORG),
+                    ("Invite", "invite", ORG),
+                    ("Members", "members", ORG),
+                    ("Audit", "audit", ORG),
+                ],
+            ),
+            (
+                "add_domain",
+                "201",
+                &[(
+                    "RemoveDomain",
+                    "remove_domain",
+                    &[
+                        ("org", "$request.path.org"),
+                        ("domain", "$response.body#/domain"),
+                    ],
+                )],
+            ),
+            (
+                "create_association_request",
+                "201",
+                &[
+                    ("GetRequest", "get_association_request", REQ),
+                    ("Approve", "approve", REQ),
+                    ("Deny", "deny", REQ),
+                    ("Withdraw", "withdraw", REQ),
+                    ("ResendVerification", "resend", REQ),
+                ],
+            ),
+            (
+                "approve",
+                "200",
+                &[("GetRequest", "get_association_request", REQ)],
+            ),
+            (
+                "verify",
+                "200",
+                &[
+                    ("Profile", "profile", MEMBERSHIP),
+                    ("LinkMcpId", "link_mcp_id", MEMBERSHIP),
+                    ("RequestPrivilege", "request_privilege", MEMBERSHIP),
+                ],
+            ),
+        ];
+        for (_, op) in operations(openapi) {
+            let Some((_, status, next)) = journey
+                .iter()
+                .find(|(id, _, _)| op.operation_id.as_deref() == Some(*id))
+            else {
+                continue;
+            };
+            let Some(RefOr::T(response)) = op.responses.responses.get_mut(*status) else {
+                continue;
+            };
+            for (name, target, params) in *next {
+                let mut link = LinkBuilder::new().operation_id(*target);
+                for (param, value) in *params {
+                    link = link.parameter(*param, *value);
+                }
+                response
+                    .links
+                    .insert((*name).to_owned(), link.build().into());
+            }
+        }
+    }
+}
+
 /// The document as committed in docs/openapi.json (pretty, with a final newline).
 pub fn document() -> String {
     let mut doc = ApiDoc::openapi();
     // The version comes from the workspace, so a release bump shows up in the document.
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    let mut json = doc
+    let json = doc
         .to_pretty_json()
         .expect("the OpenAPI document serialises");
-    json.push('\n');
-    json
+    ascii_only(&json)
+}
+
+/// `json` with every character outside ASCII written as a JSON escape (`\uXXXX`, a surrogate
+/// pair above the BMP), so the invisible and text-direction characters the patterns name are
+/// visible in the file, and a final newline. Outside strings JSON is ASCII already.
+fn ascii_only(json: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(json.len() + 1);
+    for c in json.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        }
+    }
+    out.push('\n');
+    out
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ mod directory;
 mod email;
 mod names;
 mod privilege;
+pub mod rules;
 
 pub use directory::directory_words;
 pub use email::{DomainName, EmailAddress, EmailDomain};

@@ -1,21 +1,6 @@
-use super::{hidden_in_text, hidden_text_message, string_newtype, ValidationError};
+use super::rules::{Needs, TextRule};
+use super::{string_newtype, ValidationError};
 use crate::Secret;
-
-/// Trims, then refuses empty or over-long text (`None`) and text with a control, invisible or
-/// text-direction character (an error that names it, under `code`).
-fn clean_text(
-    input: &str,
-    max_chars: usize,
-    code: &'static str,
-    what: &str,
-) -> Result<Option<String>, ValidationError> {
-    let t = input.trim();
-    if let Some(c) = hidden_in_text(t) {
-        return Err(ValidationError::new(code, hidden_text_message(what, c)));
-    }
-    let n = t.chars().count();
-    Ok((n != 0 && n <= max_chars).then(|| t.to_owned()))
-}
 
 fn digits(input: &str, min: usize, max: usize) -> Option<String> {
     let t = input.trim();
@@ -29,8 +14,11 @@ pub struct McpId(String);
 string_newtype!(McpId);
 
 impl McpId {
+    /// How many digits, at least and at most.
+    pub const DIGITS: (usize, usize) = (4, 12);
+
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
-        digits(input, 4, 12).map(Self).ok_or_else(|| {
+        digits(input, Self::DIGITS.0, Self::DIGITS.1).map(Self).ok_or_else(|| {
             ValidationError::new("invalid_mcp_id", "An MCP ID is 4 to 12 digits with no letters or spaces, for example 1234567. Check your certification profile and try again.")
         })
     }
@@ -42,13 +30,18 @@ pub struct PartnerId(String);
 string_newtype!(PartnerId);
 
 impl PartnerId {
+    /// How many digits, at least and at most.
+    pub const DIGITS: (usize, usize) = (4, 10);
+
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
-        digits(input, 4, 10).map(Self).ok_or_else(|| {
-            ValidationError::new(
-                "invalid_partner_id",
-                "A partner ID is 4 to 10 digits, for example 4512345.",
-            )
-        })
+        digits(input, Self::DIGITS.0, Self::DIGITS.1)
+            .map(Self)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "invalid_partner_id",
+                    "A partner ID is 4 to 10 digits, for example 4512345.",
+                )
+            })
     }
 }
 
@@ -58,9 +51,11 @@ pub struct PersonName(String);
 string_newtype!(PersonName);
 
 impl PersonName {
+    pub const RULE: TextRule = TextRule::new(100, Needs::Letter);
+
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
-        clean_text(input, 100, "invalid_name", "A name")?
-            .filter(|s| s.chars().any(char::is_alphabetic))
+        Self::RULE
+            .clean(input, "invalid_name", "A name")?
             .map(Self)
             .ok_or_else(|| {
                 ValidationError::new(
@@ -77,21 +72,18 @@ pub struct OrganisationName(String);
 string_newtype!(OrganisationName);
 
 impl OrganisationName {
+    pub const RULE: TextRule = TextRule::new(200, Needs::LetterOrDigit);
+
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
-        clean_text(
-            input,
-            200,
-            "invalid_organisation_name",
-            "An organisation's name",
-        )?
-        .filter(|s| s.chars().any(char::is_alphanumeric))
-        .map(Self)
-        .ok_or_else(|| {
-            ValidationError::new(
-                "invalid_organisation_name",
-                "Enter the organisation's name: 1 to 200 characters.",
-            )
-        })
+        Self::RULE
+            .clean(input, "invalid_organisation_name", "An organisation's name")?
+            .map(Self)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "invalid_organisation_name",
+                    "Enter the organisation's name: 1 to 200 characters.",
+                )
+            })
     }
 }
 
@@ -102,6 +94,9 @@ pub struct Phone(String);
 string_newtype!(Phone);
 
 impl Phone {
+    /// The text rule the number passes first (its own format is checked after).
+    pub const RULE: TextRule = TextRule::new(40, Needs::Content);
+
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
         let err = || {
             ValidationError::new(
@@ -109,7 +104,9 @@ impl Phone {
                 "Enter a phone number using digits, spaces, + - ( ), for example +61 2 9876 5432.",
             )
         };
-        let t = clean_text(input, 40, "invalid_phone", "A phone number")?.ok_or_else(err)?;
+        let t = Self::RULE
+            .clean(input, "invalid_phone", "A phone number")?
+            .ok_or_else(err)?;
         let digits = t.bytes().filter(u8::is_ascii_digit).count();
         let allowed = t
             .bytes()
@@ -132,8 +129,11 @@ macro_rules! plain_text {
         string_newtype!($name);
 
         impl $name {
+            pub const RULE: TextRule = TextRule::new($max, Needs::Content);
+
             pub fn parse(input: &str) -> Result<Self, ValidationError> {
-                clean_text(input, $max, $code, $what)?
+                Self::RULE
+                    .clean(input, $code, $what)?
                     .map(Self)
                     .ok_or_else(|| ValidationError::new($code, $msg))
             }
@@ -169,6 +169,12 @@ pub struct Language(String);
 string_newtype!(Language);
 
 impl Language {
+    /// As sent, spaces around it included.
+    pub const MAX_CHARS: usize = 35;
+    /// The trimmed tag (unanchored): a primary language of 2 or 3 letters, then subtags of 1 to
+    /// 8 letters or digits.
+    pub const PATTERN: &'static str = "[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*";
+
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
         let t = input.trim();
         let mut parts = t.split('-');
@@ -177,7 +183,7 @@ impl Language {
         });
         let rest_ok = parts
             .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
-        if primary_ok && rest_ok && t.len() <= 35 {
+        if primary_ok && rest_ok && input.chars().count() <= Self::MAX_CHARS {
             Ok(Self(t.to_owned()))
         } else {
             Err(ValidationError::new(
@@ -193,9 +199,12 @@ impl Language {
 pub struct Password(Secret);
 
 impl Password {
+    /// How many characters, at least and at most (not trimmed: every character counts).
+    pub const CHARS: (usize, usize) = (10, 1024);
+
     pub fn parse(input: &Secret) -> Result<Self, ValidationError> {
         let n = input.expose().chars().count();
-        if (10..=1024).contains(&n) {
+        if (Self::CHARS.0..=Self::CHARS.1).contains(&n) {
             Ok(Self(input.clone()))
         } else {
             Err(ValidationError::new(

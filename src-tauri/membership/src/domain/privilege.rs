@@ -20,7 +20,8 @@ impl Privilege {
     ];
 
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
-        match input.trim() {
+        // Exact: the API document states these three spellings and nothing else.
+        match input {
             "global_admin" => Ok(Self::GlobalAdmin),
             "action_pack" => Ok(Self::ActionPack),
             "competency_benefits" => Ok(Self::CompetencyBenefits),

@@ -327,24 +327,19 @@ impl<S: Store> Programme<S> {
         now: Timestamp,
     ) -> Result<PrivilegeRequest, Error> {
         let privilege = Privilege::parse(privilege)?;
-        let note = note
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .map(str::to_owned);
-        if let Some(c) = note.as_deref().and_then(crate::domain::hidden_in_text) {
-            return Err(Error::new(
-                crate::ErrorKind::Invalid,
-                "invalid_note",
-                crate::domain::hidden_text_message("The note", c),
-            ));
-        }
-        if note.as_deref().is_some_and(|n| n.chars().count() > 500) {
-            return Err(Error::new(
-                crate::ErrorKind::Invalid,
-                "invalid_note",
-                "Keep the note to 500 characters or fewer.",
-            ));
-        }
+        let note = match note {
+            Some(n) => crate::domain::rules::NOTE
+                .clean(n, "invalid_note", "The note")?
+                .ok_or_else(|| {
+                    Error::new(
+                        crate::ErrorKind::Invalid,
+                        "invalid_note",
+                        "Keep the note to 500 characters or fewer.",
+                    )
+                })?,
+            None => String::new(),
+        };
+        let note = (!note.is_empty()).then_some(note);
         self.change(|tx| {
             let m = own_membership(tx, caller, membership)?;
             if tx.has_privilege(membership, privilege)? {

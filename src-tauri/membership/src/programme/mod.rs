@@ -18,7 +18,8 @@ use crate::store::{Audience, AuditRecord, NewEvent, ReadTx, Store, WriteTx};
 use crate::{Error, Timestamp};
 
 pub use accounts::SessionTokens;
-pub use organisations::ImportedOrganisation;
+pub use organisations::{ImportedOrganisation, LOOKUP_MAX_CHARS};
+pub use requests::MAX_INVITATIONS;
 
 /// The guide's sentence when the domain was pre-approved (verbatim, with its apostrophes).
 pub const ACCEPTED_MESSAGE: &str = "Your request to associate with the company has been accepted";
@@ -224,14 +225,23 @@ fn optional<T>(
     }
 }
 
+/// What every list's `cursor` (and the events' `Last-Event-ID`) takes, as the API document
+/// states it: empty, or the number of a position, up to 18 digits.
+pub const CURSOR_PATTERN: &str = "^[0-9]{0,18}$";
+
 fn parse_cursor(cursor: Option<&str>) -> Result<Option<i64>, Error> {
     match cursor {
         None | Some("") => Ok(None),
-        Some(c) => c.parse::<i64>().map(Some).map_err(|_| {
-            Error::bad_request(
-                "invalid_cursor",
-                "That page link is not valid any more. Start the list again from the top.",
-            )
-        }),
+        Some(c) if c.len() <= 18 && c.bytes().all(|b| b.is_ascii_digit()) => {
+            c.parse::<i64>().map(Some).map_err(|_| invalid_cursor())
+        }
+        Some(_) => Err(invalid_cursor()),
     }
+}
+
+fn invalid_cursor() -> Error {
+    Error::bad_request(
+        "invalid_cursor",
+        "That page link is not valid any more. Start the list again from the top.",
+    )
 }

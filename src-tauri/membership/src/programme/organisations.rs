@@ -9,6 +9,9 @@ use crate::store::{self, DirectoryQuery, Insert, NewDomain, NewMembership, Store
 use crate::tokens::new_id;
 use crate::{Error, Timestamp};
 
+/// The most a lookup's `q` may hold, as sent.
+pub const LOOKUP_MAX_CHARS: usize = 200;
+
 /// The words of what a person typed, as lookup matches them: the directory's own words
 /// ([`crate::domain::directory_words`]: runs of letters and digits, lower-cased, without
 /// diacritics), at most eight. Each must be the prefix of a word of the name, city or country.
@@ -102,13 +105,17 @@ impl<S: Store> Programme<S> {
     ) -> Result<Page<OrganisationSummary>, Error> {
         let limit = query.page.limit();
         let after = parse_cursor(query.page.cursor.as_deref())?.unwrap_or(0);
-        let q = query.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
-        if q.is_some_and(|q| q.chars().count() > 200) {
+        if query
+            .q
+            .as_deref()
+            .is_some_and(|q| q.chars().count() > LOOKUP_MAX_CHARS)
+        {
             return Err(Error::bad_request(
                 "invalid_query",
                 "That search is too long. Use a few words of the organisation's name.",
             ));
         }
+        let q = query.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
         let partner_id = optional(query.partner_id.as_deref(), PartnerId::parse)?;
         let country = optional(query.country.as_deref(), Country::parse)?;
         let city = optional(query.city.as_deref(), City::parse)?;

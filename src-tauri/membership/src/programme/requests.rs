@@ -75,6 +75,9 @@ fn preview_of(decision: &Decision, org_name: &str, email: &EmailAddress) -> Prev
     }
 }
 
+/// How many addresses one invitation may hold.
+pub const MAX_INVITATIONS: usize = 100;
+
 impl<S: Store> Programme<S> {
     /// Exactly what a request for `organisation_email` would get now, and why. Administrators use
     /// the same call as the policy tester.
@@ -226,21 +229,16 @@ impl<S: Store> Programme<S> {
         reason: &str,
         now: Timestamp,
     ) -> Result<AssociationRequest, Error> {
-        let reason = reason.trim();
-        if let Some(c) = crate::domain::hidden_in_text(reason) {
-            return Err(Error::new(
-                ErrorKind::Invalid,
-                "invalid_reason",
-                crate::domain::hidden_text_message("The reason", c),
-            ));
-        }
-        if reason.is_empty() || reason.chars().count() > 500 {
-            return Err(Error::new(
-                ErrorKind::Invalid,
-                "invalid_reason",
-                "Give a reason of 1 to 500 characters; the requester will see it.",
-            ));
-        }
+        let reason = crate::domain::rules::REASON
+            .clean(reason, "invalid_reason", "The reason")?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Invalid,
+                    "invalid_reason",
+                    "Give a reason of 1 to 500 characters; the requester will see it.",
+                )
+            })?;
+        let reason = reason.as_str();
         self.write(now, |tx, outbox| {
             let req = pending_for_admin(tx, caller, id)?;
             let decision = store::Decision { status: RequestStatus::Denied, at: now, by: &caller.account_id, reason: Some(reason) };
@@ -411,7 +409,7 @@ impl<S: Store> Programme<S> {
         emails: &[String],
         now: Timestamp,
     ) -> Result<Vec<InvitationResult>, Error> {
-        if emails.is_empty() || emails.len() > 100 {
+        if emails.is_empty() || emails.len() > MAX_INVITATIONS {
             return Err(Error::new(
                 ErrorKind::Invalid,
                 "invalid_invitation",

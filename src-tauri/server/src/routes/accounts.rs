@@ -4,7 +4,7 @@ use membership::Me;
 
 use super::ClientIp;
 use crate::dto::{CreatedAccount, Credentials, NewAccount, RefreshBody, Session};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{Auth, Json};
 use crate::ratelimit::Limit;
 use crate::state::AppState;
@@ -14,9 +14,6 @@ use crate::state::AppState;
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a repeat return the first answer")),
     responses(
         (status = 201, body = CreatedAccount),
-        (status = 409, description = "`email_taken`", body = ErrorBody),
-        (status = 422, description = "`invalid_email`, `invalid_name`, `weak_password`, …", body = ErrorBody),
-        (status = 429, description = "Too many accounts from this address", body = ErrorBody),
     ))]
 pub async fn create_account(
     State(s): State<AppState>,
@@ -36,8 +33,6 @@ pub async fn create_account(
     request_body = Credentials,
     responses(
         (status = 200, body = Session),
-        (status = 401, description = "`invalid_credentials`: the same for an unknown email and a wrong password", body = ErrorBody),
-        (status = 429, description = "Too many attempts", body = ErrorBody),
     ))]
 pub async fn sign_in(
     State(s): State<AppState>,
@@ -57,7 +52,6 @@ pub async fn sign_in(
     request_body = RefreshBody,
     responses(
         (status = 200, description = "A new pair; the old refresh token stops working", body = Session),
-        (status = 401, description = "`invalid_refresh_token`", body = ErrorBody),
     ))]
 pub async fn refresh(
     State(s): State<AppState>,
@@ -73,7 +67,7 @@ pub async fn refresh(
 
 #[utoipa::path(delete, path = "/v1/sessions/current", tag = "accounts",
     security(("bearer" = [])),
-    responses((status = 204, description = "The access and refresh tokens stop working"), (status = 401, body = ErrorBody)))]
+    responses((status = 204, description = "The access and refresh tokens stop working")))]
 pub async fn sign_out(State(s): State<AppState>, auth: Auth) -> Result<StatusCode, ApiError> {
     s.blocking(move |p, now| p.sign_out(&auth.caller, now))
         .await?;
@@ -82,7 +76,7 @@ pub async fn sign_out(State(s): State<AppState>, auth: Auth) -> Result<StatusCod
 
 #[utoipa::path(get, path = "/v1/me", tag = "accounts",
     security(("bearer" = [])),
-    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Me)))]
 pub async fn me(State(s): State<AppState>, auth: Auth) -> Result<Json<Me>, ApiError> {
     Ok(Json(s.blocking(move |p, _| p.me(&auth.caller)).await?))
 }

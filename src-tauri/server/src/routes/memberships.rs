@@ -4,7 +4,7 @@ use axum::response::{IntoResponse, Response};
 use membership::{Member, PrivilegeRequest, Profile, ProfilePatch};
 
 use crate::dto::{McpIdBody, NewPrivilegeRequest, ProfilePatchBody};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{Auth, Json, Path};
 use crate::state::AppState;
 
@@ -14,6 +14,9 @@ fn with_etag(profile: Profile) -> Response {
         .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
     ([(header::ETAG, etag)], Json(profile)).into_response()
 }
+
+/// What [`if_match`] takes, as the API document states it.
+pub const IF_MATCH_PATTERN: &str = r#"^(?:\*|(?:W/)?"[0-9]{1,19}"|[0-9]{1,19})$"#;
 
 /// `If-Match: "<revision>"` (a weak tag or a bare number is accepted too; `*` means "whatever
 /// it is now").
@@ -39,19 +42,27 @@ fn if_match(headers: &HeaderMap) -> Result<IfMatch, ApiError> {
     if raw == "*" {
         return Ok(IfMatch::Any);
     }
-    let tag = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
-    tag.parse().map(IfMatch::Revision).map_err(|_| {
-        ApiError::bad_request(
-            "invalid_if_match",
-            "`If-Match` must be the profile's ETag, such as \"3\".",
-        )
-    })
+    let weak = raw.strip_prefix("W/").unwrap_or(raw);
+    let tag = match weak.strip_prefix('"') {
+        Some(quoted) => quoted.strip_suffix('"'),
+        None if weak.len() == raw.len() => Some(raw),
+        None => None,
+    };
+    tag.filter(|t| (1..=19).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|t| t.parse().ok())
+        .map(IfMatch::Revision)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_if_match",
+                "`If-Match` must be the profile's ETag, such as \"3\".",
+            )
+        })
 }
 
 #[utoipa::path(get, path = "/v1/memberships/{id}/profile", tag = "memberships",
     security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, description = "With `ETag: \"<revision>\"`", body = Profile), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "With `ETag: \"<revision>\"`", body = Profile)))]
 pub async fn profile(
     State(s): State<AppState>,
     auth: Auth,
@@ -68,9 +79,6 @@ pub async fn profile(
     request_body = ProfilePatchBody,
     responses(
         (status = 200, description = "The new profile, with its new `ETag`", body = Profile),
-        (status = 412, description = "`revision_mismatch`, with the current profile in `error.current`", body = ErrorBody),
-        (status = 422, body = ErrorBody),
-        (status = 428, description = "`if_match_required`", body = ErrorBody),
     ))]
 pub async fn update_profile(
     State(s): State<AppState>,
@@ -112,8 +120,6 @@ pub async fn update_profile(
     request_body = McpIdBody,
     responses(
         (status = 200, body = Profile),
-        (status = 409, description = "`mcp_id_linked_elsewhere`", body = ErrorBody),
-        (status = 422, description = "`invalid_mcp_id`", body = ErrorBody),
     ))]
 pub async fn link_mcp_id(
     State(s): State<AppState>,
@@ -130,7 +136,7 @@ pub async fn link_mcp_id(
 #[utoipa::path(delete, path = "/v1/memberships/{id}/mcp-id", tag = "memberships",
     security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204)))]
 pub async fn unlink_mcp_id(
     State(s): State<AppState>,
     auth: Auth,
@@ -144,7 +150,7 @@ pub async fn unlink_mcp_id(
 #[utoipa::path(put, path = "/v1/memberships/{id}/privileges/{privilege}", tag = "memberships",
     security(("bearer" = [])),
     params(("id" = String, Path), ("privilege" = String, Path, description = "`global_admin`, `action_pack` or `competency_benefits`")),
-    responses((status = 200, body = Member), (status = 403, body = ErrorBody), (status = 422, description = "`invalid_privilege`", body = ErrorBody)))]
+    responses((status = 200, body = Member)))]
 pub async fn grant_privilege(
     State(s): State<AppState>,
     auth: Auth,
@@ -159,7 +165,7 @@ pub async fn grant_privilege(
 #[utoipa::path(delete, path = "/v1/memberships/{id}/privileges/{privilege}", tag = "memberships",
     security(("bearer" = [])),
     params(("id" = String, Path), ("privilege" = String, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 409, description = "The last PPC cannot be removed", body = ErrorBody)))]
+    responses((status = 204)))]
 pub async fn revoke_privilege(
     State(s): State<AppState>,
     auth: Auth,
@@ -174,7 +180,7 @@ pub async fn revoke_privilege(
     security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a repeat return the first answer")),
     request_body = NewPrivilegeRequest,
-    responses((status = 201, description = "The PPC is notified", body = PrivilegeRequest), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, description = "The PPC is notified", body = PrivilegeRequest)))]
 pub async fn request_privilege(
     State(s): State<AppState>,
     auth: Auth,
@@ -186,7 +192,7 @@ pub async fn request_privilege(
             p.request_privilege(
                 &auth.caller,
                 &id,
-                &body.privilege,
+                body.privilege.as_str(),
                 body.note.as_deref(),
                 now,
             )
@@ -198,7 +204,7 @@ pub async fn request_privilege(
 #[utoipa::path(delete, path = "/v1/memberships/{id}", tag = "memberships",
     security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 204, description = "Left (the member) or removed (an administrator); pending tokens die"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "Left (the member) or removed (an administrator); pending tokens die")))]
 pub async fn remove(
     State(s): State<AppState>,
     auth: Auth,

@@ -15,7 +15,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, put, MethodRouter};
 
 use crate::dto::{Health, VerifyPageParams};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::state::AppState;
 
@@ -26,6 +26,26 @@ pub struct Route {
     pub handler: MethodRouter<AppState>,
     /// A creating write, or the profile edit: honours `Idempotency-Key`.
     pub idempotent: bool,
+    /// The refusals of this operation's own rules: status and the `error.code` values it may
+    /// carry. Those every operation of its shape shares (401, malformed bodies, keys, timeouts)
+    /// are added by the OpenAPI document from the operation itself (`openapi::Refusals`).
+    pub refuses: &'static [(u16, &'static [&'static str])],
+    /// Needs `Authorization: Bearer` (every route but health, the web link page, creating an
+    /// account and signing in).
+    pub signed_in: bool,
+}
+
+impl Route {
+    fn refuses(self, refuses: &'static [(u16, &'static [&'static str])]) -> Self {
+        Self { refuses, ..self }
+    }
+
+    fn anonymous(self) -> Self {
+        Self {
+            signed_in: false,
+            ..self
+        }
+    }
 }
 
 fn r(method: Method, path: &'static str, handler: MethodRouter<AppState>) -> Route {
@@ -34,114 +54,215 @@ fn r(method: Method, path: &'static str, handler: MethodRouter<AppState>) -> Rou
         path,
         handler,
         idempotent: false,
+        refuses: &[],
+        signed_in: true,
     }
 }
 
 fn creating(path: &'static str, handler: MethodRouter<AppState>) -> Route {
     Route {
-        method: Method::POST,
-        path,
-        handler,
         idempotent: true,
+        ..r(Method::POST, path, handler)
     }
 }
 
 pub fn table() -> Vec<Route> {
     use Method as M;
     vec![
-        r(M::GET, "/healthz", get(health)),
-        r(M::GET, "/verify", get(verify_page)),
-        creating("/v1/accounts", post(accounts::create_account)),
-        r(M::POST, "/v1/sessions", post(accounts::sign_in)),
-        r(M::POST, "/v1/sessions/refresh", post(accounts::refresh)),
+        r(M::GET, "/healthz", get(health))
+            .anonymous()
+            .refuses(&[(503, &["database_unavailable"])]),
+        r(M::GET, "/verify", get(verify_page)).anonymous(),
+        creating("/v1/accounts", post(accounts::create_account))
+            .anonymous()
+            .refuses(&[
+                (409, &["email_taken"]),
+                (422, &["invalid_email", "invalid_name", "weak_password"]),
+                (429, &["rate_limited"]),
+            ]),
+        r(M::POST, "/v1/sessions", post(accounts::sign_in))
+            .anonymous()
+            .refuses(&[(401, &["invalid_credentials"]), (429, &["rate_limited"])]),
+        r(M::POST, "/v1/sessions/refresh", post(accounts::refresh))
+            .anonymous()
+            .refuses(&[(401, &["invalid_refresh_token"]), (429, &["rate_limited"])]),
         r(
             M::DELETE,
             "/v1/sessions/current",
             delete(accounts::sign_out),
         ),
         r(M::GET, "/v1/me", get(accounts::me)),
-        creating("/v1/organisations", post(organisations::create)),
-        r(M::GET, "/v1/organisations", get(organisations::lookup)),
+        creating("/v1/organisations", post(organisations::create)).refuses(&[(
+            422,
+            &[
+                "invalid_organisation_name",
+                "invalid_country",
+                "invalid_city",
+                "invalid_address",
+                "invalid_phone",
+                "invalid_website",
+            ],
+        )]),
+        r(M::GET, "/v1/organisations", get(organisations::lookup)).refuses(&[
+            (400, &["empty_lookup", "invalid_cursor"]),
+            (
+                422,
+                &["invalid_partner_id", "invalid_country", "invalid_city"],
+            ),
+            (429, &["rate_limited"]),
+        ]),
         r(
             M::GET,
             "/v1/organisations/{org}",
             get(organisations::get_one),
-        ),
+        )
+        .refuses(&[(404, &["not_found"])]),
         r(
             M::GET,
             "/v1/organisations/{org}/domains",
             get(organisations::domains),
-        ),
+        )
+        .refuses(&[(403, &["forbidden"]), (404, &["not_found"])]),
         creating(
             "/v1/organisations/{org}/domains",
             post(organisations::add_domain),
-        ),
+        )
+        .refuses(&[
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+            (409, &["domain_claimed"]),
+            (422, &["invalid_domain", "public_suffix", "freemail_domain"]),
+        ]),
         r(
             M::DELETE,
             "/v1/organisations/{org}/domains/{domain}",
             delete(organisations::remove_domain),
-        ),
+        )
+        .refuses(&[(403, &["forbidden"]), (404, &["not_found"])]),
         r(
             M::POST,
             "/v1/organisations/{org}/association-preview",
             post(organisations::preview),
-        ),
+        )
+        .refuses(&[(404, &["not_found"]), (422, &["invalid_email"])]),
         r(
             M::GET,
             "/v1/organisations/{org}/association-requests",
             get(organisations::queue),
-        ),
+        )
+        .refuses(&[
+            (400, &["invalid_status", "invalid_cursor"]),
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+        ]),
         creating(
             "/v1/organisations/{org}/invitations",
             post(organisations::invite),
-        ),
+        )
+        .refuses(&[
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+            (422, &["invalid_invitation"]),
+        ]),
         r(
             M::GET,
             "/v1/organisations/{org}/members",
             get(organisations::members),
-        ),
+        )
+        .refuses(&[
+            (400, &["invalid_cursor"]),
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+        ]),
         r(
             M::GET,
             "/v1/organisations/{org}/privilege-requests",
             get(organisations::privilege_requests),
-        ),
+        )
+        .refuses(&[(403, &["forbidden"]), (404, &["not_found"])]),
         r(
             M::GET,
             "/v1/organisations/{org}/audit",
             get(organisations::audit),
-        ),
-        creating("/v1/association-requests", post(requests::create)),
+        )
+        .refuses(&[
+            (400, &["invalid_cursor"]),
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+        ]),
+        creating("/v1/association-requests", post(requests::create)).refuses(&[
+            (404, &["not_found"]),
+            (409, &["already_member", "request_open", "recently_denied"]),
+            (
+                422,
+                &[
+                    "invalid_email",
+                    "invalid_name",
+                    "invalid_phone",
+                    "invalid_job_title",
+                ],
+            ),
+            (429, &["rate_limited"]),
+        ]),
         r(
             M::GET,
             "/v1/association-requests/{id}",
             get(requests::get_one),
-        ),
+        )
+        .refuses(&[(404, &["not_found"])]),
         r(
             M::POST,
             "/v1/association-requests/{id}/approve",
             post(requests::approve),
-        ),
+        )
+        .refuses(&[
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+            (409, &["not_pending"]),
+        ]),
         r(
             M::POST,
             "/v1/association-requests/{id}/deny",
             post(requests::deny),
-        ),
+        )
+        .refuses(&[
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+            (409, &["not_pending"]),
+            (422, &["invalid_reason"]),
+        ]),
         r(
             M::POST,
             "/v1/association-requests/{id}/withdraw",
             post(requests::withdraw),
-        ),
+        )
+        .refuses(&[
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+            (409, &["not_open"]),
+        ]),
         r(
             M::POST,
             "/v1/association-requests/{id}/resend-verification",
             post(requests::resend),
-        ),
-        r(M::POST, "/v1/verifications", post(requests::verify)),
+        )
+        .refuses(&[
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+            (409, &["not_awaiting_verification"]),
+            (429, &["rate_limited", "resend_cooldown"]),
+        ]),
+        r(M::POST, "/v1/verifications", post(requests::verify)).refuses(&[
+            (403, &["token_for_other_account"]),
+            (404, &["invalid_token", "not_found"]),
+            (410, &["token_used", "token_expired"]),
+        ]),
         r(
             M::GET,
             "/v1/memberships/{id}/profile",
             get(memberships::profile),
-        ),
+        )
+        .refuses(&[(403, &["forbidden"]), (404, &["not_found"])]),
         // Keyed too: an offline edit sent again after a crash must not be applied twice.
         Route {
             idempotent: true,
@@ -150,37 +271,93 @@ pub fn table() -> Vec<Route> {
                 "/v1/memberships/{id}/profile",
                 patch(memberships::update_profile),
             )
-        },
+        }
+        .refuses(&[
+            (400, &["invalid_if_match"]),
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+            (410, &["membership_removed"]),
+            (412, &["revision_mismatch"]),
+            (
+                422,
+                &[
+                    "invalid_name",
+                    "invalid_job_title",
+                    "invalid_phone",
+                    "invalid_language",
+                    "mcp_id_not_patchable",
+                ],
+            ),
+            (428, &["if_match_required"]),
+        ]),
         r(
             M::PUT,
             "/v1/memberships/{id}/mcp-id",
             put(memberships::link_mcp_id),
-        ),
+        )
+        .refuses(&[
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+            (409, &["mcp_id_linked_elsewhere"]),
+            (410, &["membership_removed"]),
+            (422, &["invalid_mcp_id"]),
+        ]),
         r(
             M::DELETE,
             "/v1/memberships/{id}/mcp-id",
             delete(memberships::unlink_mcp_id),
-        ),
+        )
+        .refuses(&[
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+            (410, &["membership_removed"]),
+        ]),
         r(
             M::PUT,
             "/v1/memberships/{id}/privileges/{privilege}",
             put(memberships::grant_privilege),
-        ),
+        )
+        .refuses(&[
+            (422, &["invalid_privilege"]),
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+            (410, &["membership_removed"]),
+        ]),
         r(
             M::DELETE,
             "/v1/memberships/{id}/privileges/{privilege}",
             delete(memberships::revoke_privilege),
-        ),
+        )
+        .refuses(&[
+            (422, &["invalid_privilege"]),
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+            (409, &["last_admin"]),
+            (410, &["membership_removed"]),
+        ]),
         creating(
             "/v1/memberships/{id}/privilege-requests",
             post(memberships::request_privilege),
-        ),
+        )
+        .refuses(&[
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+            (409, &["already_granted"]),
+            (410, &["membership_removed"]),
+            (422, &["invalid_note"]),
+        ]),
         r(
             M::DELETE,
             "/v1/memberships/{id}",
             delete(memberships::remove),
-        ),
-        r(M::GET, "/v1/events", get(events::events)),
+        )
+        .refuses(&[
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+            (409, &["last_ppc"]),
+            (410, &["membership_removed"]),
+        ]),
+        r(M::GET, "/v1/events", get(events::events)).refuses(&[(400, &["invalid_cursor"])]),
     ]
 }
 
@@ -217,7 +394,7 @@ impl FromRequestParts<AppState> for ClientIp {
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = Health)))]
 pub async fn health(State(s): State<AppState>) -> Result<Json<Health>, ApiError> {
     s.blocking(|p, _| p.is_empty()).await.map_err(|_| {
         ApiError::new(

@@ -7,7 +7,7 @@ use membership::{
 };
 
 use crate::dto::{InvitationBody, LookupParams, NewDomain, PageParams, PreviewBody, QueueParams};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{Auth, Json, Path, Query};
 use crate::ratelimit::Limit;
 use crate::state::AppState;
@@ -19,13 +19,12 @@ fn whole<T>(items: Vec<T>) -> Page<T> {
     }
 }
 
-#[utoipa::path(post, path = "/v1/organisations", tag = "organisations",
+#[utoipa::path(post, path = "/v1/organisations", operation_id = "create_organisation", tag = "organisations",
     security(("bearer" = [])),
     request_body = NewOrganisation,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a repeat return the first answer")),
     responses(
         (status = 201, description = "The caller becomes its Primary Program Contact", body = CreatedOrganisation),
-        (status = 422, body = ErrorBody),
     ))]
 pub async fn create(
     State(s): State<AppState>,
@@ -43,7 +42,6 @@ pub async fn create(
     params(LookupParams),
     responses(
         (status = 200, description = "Never shows domains or members", body = Page<OrganisationSummary>),
-        (status = 429, body = ErrorBody),
     ))]
 pub async fn lookup(
     State(s): State<AppState>,
@@ -67,10 +65,10 @@ pub async fn lookup(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/organisations/{org}", tag = "organisations",
+#[utoipa::path(get, path = "/v1/organisations/{org}", operation_id = "get_organisation", tag = "organisations",
     security(("bearer" = [])),
     params(("org" = String, Path)),
-    responses((status = 200, body = OrganisationSummary), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = OrganisationSummary)))]
 pub async fn get_one(
     State(s): State<AppState>,
     auth: Auth,
@@ -85,7 +83,7 @@ pub async fn get_one(
 #[utoipa::path(get, path = "/v1/organisations/{org}/domains", tag = "domains",
     security(("bearer" = [])),
     params(("org" = String, Path)),
-    responses((status = 200, body = Page<DomainRule>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Page<DomainRule>)))]
 pub async fn domains(
     State(s): State<AppState>,
     auth: Auth,
@@ -103,8 +101,6 @@ pub async fn domains(
     request_body = NewDomain,
     responses(
         (status = 201, description = "The canonical form", body = DomainRule),
-        (status = 409, description = "`domain_claimed`", body = ErrorBody),
-        (status = 422, description = "`invalid_domain`, `public_suffix`, `freemail_domain`", body = ErrorBody),
     ))]
 pub async fn add_domain(
     State(s): State<AppState>,
@@ -129,7 +125,7 @@ pub async fn add_domain(
 #[utoipa::path(delete, path = "/v1/organisations/{org}/domains/{domain}", tag = "domains",
     security(("bearer" = [])),
     params(("org" = String, Path), ("domain" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204)))]
 pub async fn remove_domain(
     State(s): State<AppState>,
     auth: Auth,
@@ -144,7 +140,7 @@ pub async fn remove_domain(
     security(("bearer" = [])),
     params(("org" = String, Path)),
     request_body = PreviewBody,
-    responses((status = 200, description = "Exactly what a request would get now, and why", body = Preview), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "Exactly what a request would get now, and why", body = Preview)))]
 pub async fn preview(
     State(s): State<AppState>,
     auth: Auth,
@@ -160,14 +156,14 @@ pub async fn preview(
 #[utoipa::path(get, path = "/v1/organisations/{org}/association-requests", tag = "association requests",
     security(("bearer" = [])),
     params(("org" = String, Path), QueueParams),
-    responses((status = 200, body = Page<AssociationRequest>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Page<AssociationRequest>)))]
 pub async fn queue(
     State(s): State<AppState>,
     auth: Auth,
     Path(org): Path<String>,
     Query(q): Query<QueueParams>,
 ) -> Result<Json<Page<AssociationRequest>>, ApiError> {
-    let status = match q.status.as_deref().map(str::trim) {
+    let status = match q.status.as_deref() {
         None | Some("") => None,
         Some(v) => Some(RequestStatus::parse(v).ok_or_else(|| {
             ApiError::bad_request(
@@ -190,7 +186,7 @@ pub async fn queue(
     security(("bearer" = [])),
     params(("org" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a repeat return the first answer")),
     request_body = InvitationBody,
-    responses((status = 201, description = "Per address: `invited`, `already_member` or the validation code", body = Page<InvitationResult>), (status = 403, body = ErrorBody)))]
+    responses((status = 201, description = "Per address: `invited`, `already_member` or the validation code", body = Page<InvitationResult>)))]
 pub async fn invite(
     State(s): State<AppState>,
     auth: Auth,
@@ -206,7 +202,7 @@ pub async fn invite(
 #[utoipa::path(get, path = "/v1/organisations/{org}/members", tag = "memberships",
     security(("bearer" = [])),
     params(("org" = String, Path), PageParams),
-    responses((status = 200, body = Page<Member>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Page<Member>)))]
 pub async fn members(
     State(s): State<AppState>,
     auth: Auth,
@@ -223,7 +219,7 @@ pub async fn members(
 #[utoipa::path(get, path = "/v1/organisations/{org}/privilege-requests", tag = "memberships",
     security(("bearer" = [])),
     params(("org" = String, Path)),
-    responses((status = 200, description = "Open privilege requests of the organisation's members", body = Page<PrivilegeRequest>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "Open privilege requests of the organisation's members", body = Page<PrivilegeRequest>)))]
 pub async fn privilege_requests(
     State(s): State<AppState>,
     auth: Auth,
@@ -238,7 +234,7 @@ pub async fn privilege_requests(
 #[utoipa::path(get, path = "/v1/organisations/{org}/audit", tag = "memberships",
     security(("bearer" = [])),
     params(("org" = String, Path), PageParams),
-    responses((status = 200, description = "Newest first", body = Page<AuditEntry>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "Newest first", body = Page<AuditEntry>)))]
 pub async fn audit(
     State(s): State<AppState>,
     auth: Auth,
