@@ -139,7 +139,7 @@ fn fingerprint(
 /// What [`valid_key`] takes, as the API document states it: 1 to 255 visible ASCII characters.
 pub const KEY_PATTERN: &str = "^[!-~]{1,255}$";
 
-fn valid_key(key: &str) -> bool {
+pub(crate) fn valid_key(key: &str) -> bool {
     (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }
 

@@ -50,7 +50,7 @@ impl TextRule {
     /// The trimmed text when it meets the rule; `None` when it is empty, too long or lacks what
     /// it needs; an error under `code` naming the character when it holds a hidden one (`what`
     /// is "A name", "The reason", …).
-    pub(crate) fn clean(
+    pub fn clean(
         &self,
         input: &str,
         code: &'static str,

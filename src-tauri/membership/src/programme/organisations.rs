@@ -207,8 +207,10 @@ impl<S: Store> Programme<S> {
         domain: &str,
         now: Timestamp,
     ) -> Result<(), Error> {
-        // Accept any spelling of the domain, but remove by canonical form.
-        let canonical = crate::domain::DomainName::parse(domain)?;
+        // Accept any spelling of the domain, but remove by canonical form. What is not a domain
+        // at all is no rule of the organisation either: not found, like any other.
+        let canonical =
+            crate::domain::DomainName::parse(domain).map_err(|_| Error::not_found("domain"))?;
         self.change(|tx| {
             require_admin(tx, caller, org)?;
             if !tx.remove_domain(org, canonical.as_str())? {

@@ -20,12 +20,13 @@ pub const IF_MATCH_PATTERN: &str = r#"^(?:\*|(?:W/)?"[0-9]{1,19}"|[0-9]{1,19})$"
 
 /// `If-Match: "<revision>"` (a weak tag or a bare number is accepted too; `*` means "whatever
 /// it is now").
-enum IfMatch {
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum IfMatch {
     Revision(u64),
     Any,
 }
 
-fn if_match(headers: &HeaderMap) -> Result<IfMatch, ApiError> {
+pub(crate) fn if_match(headers: &HeaderMap) -> Result<IfMatch, ApiError> {
     let missing = || {
         ApiError::new(
             StatusCode::PRECONDITION_REQUIRED,

@@ -262,7 +262,7 @@ pub fn table() -> Vec<Route> {
             "/v1/memberships/{id}/profile",
             get(memberships::profile),
         )
-        .refuses(&[(403, &["forbidden"]), (404, &["not_found"])]),
+        .refuses(&[(404, &["not_found"])]),
         // Keyed too: an offline edit sent again after a crash must not be applied twice.
         Route {
             idempotent: true,
@@ -352,7 +352,6 @@ pub fn table() -> Vec<Route> {
             delete(memberships::remove),
         )
         .refuses(&[
-            (403, &["forbidden"]),
             (404, &["not_found"]),
             (409, &["last_ppc"]),
             (410, &["membership_removed"]),
