@@ -1125,7 +1125,7 @@ fn password_debug_never_shows_the_password() {
 #[case("global_admin", Ok("global_admin"))]
 #[case("action_pack", Ok("action_pack"))]
 #[case("competency_benefits", Ok("competency_benefits"))]
-#[case(" action_pack ", Ok("action_pack"))]
+#[case(" action_pack ", Err("invalid_privilege"))] // exact: the API document states three spellings
 #[case("", Err("invalid_privilege"))]
 #[case("Global_Admin", Err("invalid_privilege"))]
 #[case("GLOBAL_ADMIN", Err("invalid_privilege"))]
