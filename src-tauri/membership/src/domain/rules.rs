@@ -78,7 +78,7 @@ pub mod schema {
 
     use super::{Needs, TextRule};
 
-    /// Every character the [`super::super::hidden`] predicate refuses, as a class body. The
+    /// Every character the parsers' `hidden` predicate refuses, as a class body. The
     /// zero-width joiners are in it: the backend takes them only between two letters of a
     /// script that needs them, which a pattern cannot say, so the document is the stricter there.
     fn hidden_body() -> &'static str {
@@ -91,13 +91,16 @@ pub mod schema {
         BODY.get_or_init(|| class_body(char::is_whitespace))
     }
 
-    fn needs_body(needs: Needs) -> &'static str {
-        static BODIES: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
-        let i = match needs {
-            Needs::LetterOrDigit => 1,
-            _ => 0,
+    /// The letters (or letters and digits) a text must hold one of, less the hidden ones.
+    fn letters_body(needs: Needs) -> &'static str {
+        static LETTERS: OnceLock<String> = OnceLock::new();
+        static LETTERS_OR_DIGITS: OnceLock<String> = OnceLock::new();
+        let cell = if needs == Needs::LetterOrDigit {
+            &LETTERS_OR_DIGITS
+        } else {
+            &LETTERS
         };
-        BODIES[i].get_or_init(|| class_body(|c| needs.holds(c) && !super::super::hidden(c)))
+        cell.get_or_init(|| class_body(|c| needs.holds(c) && !super::super::hidden(c)))
     }
 
     /// White space the parsers trim from either end, as a class (`[…]`).
@@ -120,7 +123,7 @@ pub mod schema {
             // Written as what it is not (short): a generator draws from it far faster than
             // from a positive class of most of Unicode.
             Needs::Content => format!("[^{}{}]", hidden_body(), space_body()),
-            needs => format!("[{}]", needs_body(needs)),
+            needs @ (Needs::Letter | Needs::LetterOrDigit) => format!("[{}]", letters_body(needs)),
         };
         format!("^{space}*{visible}*{needed}{visible}*{space}*$")
     }
