@@ -136,6 +136,15 @@ impl Error {
         Self::new(ErrorKind::BadRequest, code, message)
     }
 
+    /// A list's `cursor` or an event stream's `Last-Event-ID` that this backend never gave out.
+    /// Public for the server, which also refuses a `Last-Event-ID` that is not text at all.
+    pub fn invalid_cursor() -> Self {
+        Self::bad_request(
+            "invalid_cursor",
+            "That page link is not valid any more. Start the list again from the top.",
+        )
+    }
+
     pub(crate) fn unauthenticated() -> Self {
         Self::new(
             ErrorKind::Unauthenticated,

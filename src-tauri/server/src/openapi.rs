@@ -106,28 +106,17 @@ impl Modify for Parameters {
             }
             for p in op.parameters.iter_mut().flatten() {
                 let schema: Option<RefOr<Schema>> = match (&p.parameter_in, p.name.as_str()) {
-                    (ParameterIn::Header, "Idempotency-Key") => Some(
-                        ObjectBuilder::new()
-                            .schema_type(Type::String)
-                            .pattern(Some(crate::idempotency::KEY_PATTERN))
-                            .into(),
-                    ),
-                    (ParameterIn::Header, "If-Match") => Some(
-                        ObjectBuilder::new()
-                            .schema_type(Type::String)
-                            .pattern(Some(crate::routes::memberships::IF_MATCH_PATTERN))
-                            .into(),
-                    ),
+                    (ParameterIn::Header, "Idempotency-Key") => {
+                        Some(patterned(crate::idempotency::KEY_PATTERN))
+                    }
+                    (ParameterIn::Header, "If-Match") => {
+                        Some(patterned(crate::routes::memberships::IF_MATCH_PATTERN))
+                    }
                     (ParameterIn::Path, "privilege") => {
                         Some(Ref::from_schema_name("Privilege").into())
                     }
                     (ParameterIn::Query, "cursor") | (ParameterIn::Header, "Last-Event-ID") => {
-                        Some(
-                            ObjectBuilder::new()
-                                .schema_type(Type::String)
-                                .pattern(Some(membership::CURSOR_PATTERN))
-                                .into(),
-                        )
+                        Some(patterned(membership::CURSOR_PATTERN))
                     }
                     (ParameterIn::Query, "limit") => Some(
                         ObjectBuilder::new()
@@ -163,10 +152,18 @@ impl Modify for Parameters {
     }
 }
 
+/// A string that matches `pattern`.
+fn patterned(pattern: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(pattern))
+        .into()
+}
+
 /// Lookup's four criteria as one exploded form object (the same query string: `?q=…&city=…`), so
 /// the document can say that at least one must be given.
 fn lookup_criteria(op: &mut Operation) {
-    use membership::domain::rules::schema::{blank, space_class};
+    use membership::domain::rules::schema::{blank, non_space_class};
     use utoipa::openapi::path::{ParameterBuilder, ParameterStyle};
     use utoipa::openapi::schema::AnyOfBuilder;
     const CRITERIA: [(&str, Option<&str>); 4] = [
@@ -177,7 +174,6 @@ fn lookup_criteria(op: &mut Operation) {
     ];
     let params = op.parameters.get_or_insert_with(Vec::new);
     params.retain(|p| !CRITERIA.iter().any(|(name, _)| p.name == *name));
-    let space = space_class();
     let mut object = ObjectBuilder::new()
         .schema_type(Type::Object)
         .additional_properties(Some(
@@ -195,11 +191,7 @@ fn lookup_criteria(op: &mut Operation) {
                          nothing.",
                     ))
                     .into(),
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    // Something other than space: `[^…]` of the space class.
-                    .pattern(Some(format!("[^{}", &space[1..])))
-                    .into(),
+                patterned(&non_space_class()),
             ),
             Some(schema) => (
                 Schema::AnyOf(

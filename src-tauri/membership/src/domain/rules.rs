@@ -155,12 +155,12 @@ pub mod schema {
     /// pattern of the trimmed value, without anchors.
     pub fn trimmed_format(core: &str, max_chars: Option<usize>, description: &str) -> Object {
         let space = space_class();
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .description(Some(description.to_owned()))
-            .max_length(max_chars)
-            .pattern(Some(format!("^{space}*{core}{space}*$")))
-            .build()
+        string(description, format!("^{space}*{core}{space}*$"), max_chars)
+    }
+
+    /// Any character but white space, as a class (`[^…]`): text with this somewhere is not blank.
+    pub fn non_space_class() -> String {
+        format!("[^{}]", space_body())
     }
 
     /// Empty or only space: what an optional field takes to mean "none".

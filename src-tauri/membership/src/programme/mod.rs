@@ -232,16 +232,10 @@ pub const CURSOR_PATTERN: &str = "^[0-9]{0,18}$";
 fn parse_cursor(cursor: Option<&str>) -> Result<Option<i64>, Error> {
     match cursor {
         None | Some("") => Ok(None),
-        Some(c) if c.len() <= 18 && c.bytes().all(|b| b.is_ascii_digit()) => {
-            c.parse::<i64>().map(Some).map_err(|_| invalid_cursor())
-        }
-        Some(_) => Err(invalid_cursor()),
+        Some(c) if c.len() <= 18 && c.bytes().all(|b| b.is_ascii_digit()) => c
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| Error::invalid_cursor()),
+        Some(_) => Err(Error::invalid_cursor()),
     }
-}
-
-fn invalid_cursor() -> Error {
-    Error::bad_request(
-        "invalid_cursor",
-        "That page link is not valid any more. Start the list again from the top.",
-    )
 }

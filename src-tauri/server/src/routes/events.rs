@@ -35,7 +35,7 @@ pub async fn events(
         None => None,
         Some(Ok(v)) => Some(v.trim().to_owned()).filter(|v| !v.is_empty()),
         // Not text at all: not an id this server ever sent.
-        Some(Err(_)) => Some(String::from("not an event id")),
+        Some(Err(_)) => return Err(membership::Error::invalid_cursor().into()),
     };
     let raw = last_event_id.or(q.cursor);
     let after = Programme::parse_event_cursor(raw.as_deref())?;
