@@ -88,6 +88,7 @@ export const discardEdit = (edit_id) => invoke('discard_edit', { edit_id });
 export const domains = (org_id) => invoke('domains', { org_id });
 export const addDomain = (org_id, domain, include_subdomains) =>
   invoke('add_domain', { org_id, domain, include_subdomains });
+export const checkDomain = (org_id, domain) => invoke('check_domain', { org_id, domain });
 export const removeDomain = (org_id, domain) => invoke('remove_domain', { org_id, domain });
 export const testPolicy = (org_id, address) => invoke('test_policy', { org_id, address });
 export const queue = (org_id, status, cursor) =>

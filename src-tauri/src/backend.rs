@@ -13,6 +13,25 @@ use crate::settings::BackendKind;
 /// The database file of the embedded backend, in the app's data folder.
 pub const DATABASE_FILE: &str = "membership.sqlite3";
 
+/// How often the embedded backend runs domain proof's scheduled checks.
+const DOMAIN_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The environment variable naming the DNS server (IP:PORT) that the embedded backend's domain
+/// proof asks, as the server's `--dns-resolver`; unset, the system's resolvers.
+pub const DNS_RESOLVER_ENV: &str = "PARTNER_DESK_DNS_RESOLVER";
+
+/// Where the embedded backend looks domain proof records up. A resolver that cannot be set up
+/// (no system DNS settings) answers every check with "no answer", which changes nothing.
+fn dns() -> Arc<dyn membership::dns::TxtLookup> {
+    let server = std::env::var(DNS_RESOLVER_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<std::net::SocketAddr>().ok());
+    match membership::dns::Resolver::new(server, std::time::Duration::from_secs(3)) {
+        Ok(r) => Arc::new(r),
+        Err(_) => Arc::new(membership::dns::NoResolver),
+    }
+}
+
 /// The backend in use, with what the settings screen says about it.
 pub struct Backend {
     api: Arc<dyn client::Backend>,
@@ -45,8 +64,9 @@ impl Backend {
             )
         })?;
         let path = data_dir.join(DATABASE_FILE);
-        let embedded =
-            Embedded::open(&path, membership::Config::default())?.with_clock(clock.clone());
+        let embedded = Embedded::open_with_dns(&path, membership::Config::default(), dns())?
+            .with_clock(clock.clone())
+            .with_domain_checks(DOMAIN_CHECK_EVERY);
         // A no-op on a database that already holds the demo data.
         membership::seed::seed_demo(embedded.programme(), clock())?;
         Ok(Self {

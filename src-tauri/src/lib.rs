@@ -80,6 +80,7 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, dirs: DataDirs) -> taur
         commands::profile::discard_edit,
         commands::admin::domains,
         commands::admin::add_domain,
+        commands::admin::check_domain,
         commands::admin::remove_domain,
         commands::admin::test_policy,
         commands::admin::queue,

@@ -21,6 +21,23 @@ pub struct Embedded {
     clock: Clock,
     /// Bumped after every successful write through this backend, so followers read at once.
     changes: Arc<Changes>,
+    /// Domain proof's scheduled checks, while this backend lives ([`Embedded::with_domain_checks`]).
+    checks: Option<DomainChecks>,
+}
+
+/// A thread that runs `Programme::run_domain_checks` every so often until dropped.
+struct DomainChecks {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for DomainChecks {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// How often an embedded follower reads the events with no write of this backend to wake it.
@@ -36,7 +53,36 @@ impl Embedded {
             mailbox,
             clock: Arc::new(Timestamp::now_utc),
             changes: Arc::default(),
+            checks: None,
         }
+    }
+
+    /// Runs domain proof's scheduled checks every `every` on a thread of this backend's, reading
+    /// the time from its clock, until the backend is dropped.
+    pub fn with_domain_checks(mut self, every: std::time::Duration) -> Self {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let programme = self.programme.clone();
+        let clock = self.clock.clone();
+        let changes = self.changes.clone();
+        let thread = std::thread::Builder::new()
+            .name("domain-checks".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(every)
+                {
+                    if let Ok(n) = programme.run_domain_checks(clock(), 50) {
+                        if n > 0 {
+                            changes.bump();
+                        }
+                    }
+                }
+            })
+            .ok();
+        self.checks = Some(DomainChecks {
+            stop: Some(stop),
+            thread,
+        });
+        self
     }
 
     /// The same backend reading the time from `clock` (tests move it on to expire tokens).
@@ -52,8 +98,18 @@ impl Embedded {
 
     /// Opens (creating and migrating) the service and its mailbox in one database file.
     pub fn open(path: &Path, config: Config) -> Result<Self, Error> {
+        Self::open_with_dns(path, config, Arc::new(membership::dns::NoResolver))
+    }
+
+    /// [`Embedded::open`] with domain proof looking records up through `dns`.
+    pub fn open_with_dns(
+        path: &Path,
+        config: Config,
+        dns: Arc<dyn membership::dns::TxtLookup>,
+    ) -> Result<Self, Error> {
         let mailbox = Arc::new(Mailbox::open(path)?);
-        let programme = Arc::new(Programme::with_config(path, mailbox.clone(), config)?);
+        let programme =
+            Arc::new(Programme::with_config(path, mailbox.clone(), config)?.with_dns(dns));
         Ok(Self::new(programme, mailbox))
     }
 
@@ -151,6 +207,13 @@ impl Backend for Embedded {
             include_subdomains,
             self.now(),
         ))
+    }
+
+    fn check_domain(&self, access: &Secret, org: &str, domain: &str) -> Result<DomainRule, Error> {
+        self.wrote(
+            self.programme
+                .check_domain(&self.caller(access)?, org, domain, self.now()),
+        )
     }
 
     fn remove_domain(&self, access: &Secret, org: &str, domain: &str) -> Result<(), Error> {

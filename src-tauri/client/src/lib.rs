@@ -68,6 +68,9 @@ pub trait Backend: Send + Sync {
         domain: &str,
         include_subdomains: bool,
     ) -> Result<DomainRule, Error>;
+    /// Looks the domain's proof record up now (Check now); 429 `check_too_soon` when pressed
+    /// again too soon.
+    fn check_domain(&self, access: &Secret, org: &str, domain: &str) -> Result<DomainRule, Error>;
     fn remove_domain(&self, access: &Secret, org: &str, domain: &str) -> Result<(), Error>;
 
     fn preview_association(

@@ -5,10 +5,13 @@
 //! `store::WriteTx`); all SQL lives in the stores (`store/sqlite.rs`).
 //!
 //! This crate is the single implementation behind both the embedded backend of the desktop app and
-//! the remote server, so every rule lives here once. It never imports Tauri, HTTP or a runtime;
-//! time is always passed in (`now`), never read inside a rule.
+//! the remote server, so every rule lives here once. It never imports Tauri or HTTP, and the rules
+//! never see a runtime: the one asynchronous thing, looking DNS records up for domain proof, is
+//! `dns::Resolver`'s own thread behind the blocking `dns::TxtLookup`. Time is always passed in
+//! (`now`), never read inside a rule.
 #![forbid(unsafe_code)]
 
+pub mod dns;
 pub mod domain;
 mod error;
 pub mod mail;
@@ -22,8 +25,8 @@ pub use error::{Error, ErrorKind};
 pub use mail::{Mail, MailError, Mailbox, Mailer};
 pub use model::*;
 pub use programme::{
-    Caller, Config, ImportedOrganisation, Programme, SessionTokens, ACCEPTED_MESSAGE,
-    CURSOR_PATTERN, LOOKUP_MAX_CHARS, MAX_INVITATIONS, PENDING_MESSAGE,
+    Caller, Config, ImportedOrganisation, Programme, ProofSettings, SessionTokens,
+    ACCEPTED_MESSAGE, CURSOR_PATTERN, LOOKUP_MAX_CHARS, MAX_INVITATIONS, PENDING_MESSAGE,
 };
 pub use secret::Secret;
 pub use store::sqlite::SqliteStore;

@@ -131,6 +131,137 @@ pub struct DomainRule {
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub added_at: Timestamp,
+    /// Whether the organisation's ownership of the domain is proven (API.md, *Domain proof*).
+    pub status: DomainStatus,
+    /// The TXT record to publish to prove it.
+    pub record: DnsRecord,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub verified_at: Option<Timestamp>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub last_checked_at: Option<Timestamp>,
+    /// What the last check found; `None` before the first.
+    pub last_seen: Option<LastSeen>,
+    /// When the record is looked up next on its own; `None` when no check is planned (lapsed,
+    /// expired).
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub next_check_at: Option<Timestamp>,
+    /// Addition to API.md: when the status ends unless the record is seen (a pending challenge
+    /// expires, a suspended domain lapses, a legacy grace period ends, a verified domain's yearly
+    /// re-proof is due); `None` when it does not end on its own.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub status_ends_at: Option<Timestamp>,
+}
+
+/// Where a domain's proof of ownership stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum DomainStatus {
+    /// The record has not been seen yet; the challenge ends after a week.
+    Pending,
+    /// The record was seen: requests from the domain are accepted at once.
+    Verified,
+    /// The record is gone (confirmed by a second check): requests go to the queue.
+    Suspended,
+    /// Suspended for too long: a new record is needed.
+    Lapsed,
+    /// A pending challenge that was never completed: a new record is needed.
+    Expired,
+    /// Pre-approved before domain proof existed, still within its grace period.
+    Legacy,
+}
+
+impl DomainStatus {
+    /// The one spelling used on the wire and in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DomainStatus::Pending => "pending",
+            DomainStatus::Verified => "verified",
+            DomainStatus::Suspended => "suspended",
+            DomainStatus::Lapsed => "lapsed",
+            DomainStatus::Expired => "expired",
+            DomainStatus::Legacy => "legacy",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            DomainStatus::Pending,
+            DomainStatus::Verified,
+            DomainStatus::Suspended,
+            DomainStatus::Lapsed,
+            DomainStatus::Expired,
+            DomainStatus::Legacy,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    /// Whether a request from the domain is accepted at once.
+    pub fn accepts_at_once(self) -> bool {
+        matches!(self, DomainStatus::Verified | DomainStatus::Legacy)
+    }
+}
+
+/// A DNS record to publish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DnsRecord {
+    /// The full name, e.g. `_partner-desk-challenge.contoso.com`.
+    pub name: String,
+    /// Always `TXT`.
+    #[serde(rename = "type")]
+    pub record_type: String,
+    pub value: String,
+}
+
+/// What one check of a domain's record found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LastSeen {
+    pub outcome: SeenOutcome,
+    /// In words, for the PPC.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum SeenOutcome {
+    /// The record is there with the expected value.
+    Found,
+    /// No TXT record at the name (or one reached only through another domain's alias).
+    Missing,
+    /// TXT records at the name, none with the expected value.
+    DifferentValue,
+    /// No answer (a timeout or a failing DNS server): nothing changed.
+    Error,
+}
+
+impl SeenOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SeenOutcome::Found => "found",
+            SeenOutcome::Missing => "missing",
+            SeenOutcome::DifferentValue => "different_value",
+            SeenOutcome::Error => "error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            SeenOutcome::Found,
+            SeenOutcome::Missing,
+            SeenOutcome::DifferentValue,
+            SeenOutcome::Error,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -177,6 +308,8 @@ pub struct Preview {
     /// `accepted` or `pending_approval`.
     pub outcome: RequestStatus,
     pub matched_domain: Option<String>,
+    /// The matched domain's proof status: only `verified` and `legacy` accept at once.
+    pub matched_domain_status: Option<DomainStatus>,
     pub reason: String,
 }
 

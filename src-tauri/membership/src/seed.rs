@@ -17,7 +17,7 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
     DemoAccount {
         email: "ppc@contoso.com",
         display_name: "Priya Patel",
-        role: "Primary Program Contact of Contoso Pty Ltd (contoso.com pre-approved)",
+        role: "Primary Program Contact of Contoso Pty Ltd (contoso.com pre-approved and verified)",
     },
     DemoAccount {
         email: "ppc@fabrikam.com",
@@ -132,11 +132,12 @@ pub fn seed_demo<S: Store>(programme: &Programme<S>, now: Timestamp) -> Result<b
         let created = programme.create_organisation(&caller, &new, now)?;
         programme.set_partner_id(&created.organisation_id, partner_id)?;
         if let Some((d, include_subdomains)) = domain {
-            programme.add_domain(
-                &caller,
+            // Demo domains start proven: nobody can publish a record for contoso.com.
+            programme.import_verified_domain(
                 &created.organisation_id,
                 d,
                 *include_subdomains,
+                caller.account_id(),
                 now,
             )?;
         }

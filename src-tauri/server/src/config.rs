@@ -96,6 +96,31 @@ pub struct Settings {
     /// milliseconds (writes by other server processes on the same database are seen this way).
     #[arg(long, env = "PARTNER_DESK_EVENT_POLL_MS", default_value_t = 2000)]
     pub event_poll_ms: u64,
+
+    /// The DNS server that domain proof asks for TXT records, as IP:PORT (UDP, and TCP for
+    /// long answers). Unset: the system's resolvers (/etc/resolv.conf).
+    #[arg(long, env = "PARTNER_DESK_DNS_RESOLVER")]
+    pub dns_resolver: Option<SocketAddr>,
+
+    /// How long one DNS query may take before it counts as no answer, in milliseconds.
+    #[arg(long, env = "PARTNER_DESK_DNS_TIMEOUT_MS", default_value_t = 3000)]
+    pub dns_timeout_ms: u64,
+
+    /// How often the server runs domain proof's scheduled checks, in milliseconds.
+    #[arg(
+        long,
+        env = "PARTNER_DESK_DOMAIN_CHECK_INTERVAL_MS",
+        default_value_t = 10_000
+    )]
+    pub domain_check_interval_ms: u64,
+
+    /// How long after a check a PPC may choose Check now again, in seconds.
+    #[arg(
+        long,
+        env = "PARTNER_DESK_CHECK_NOW_COOLDOWN_SECS",
+        default_value_t = 30
+    )]
+    pub check_now_cooldown_secs: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -146,6 +171,10 @@ impl Settings {
                 .filter(|u| !u.is_empty())
                 .map(str::to_owned),
             resend_cooldown_secs: self.resend_cooldown_secs.max(0),
+            proof: membership::ProofSettings {
+                check_now_secs: self.check_now_cooldown_secs.max(0),
+                ..membership::ProofSettings::default()
+            },
             ..membership::Config::default()
         }
     }

@@ -13,6 +13,7 @@ pub mod mail;
 pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
+pub mod scheduler;
 pub mod state;
 pub mod store;
 
@@ -72,7 +73,13 @@ pub async fn start(settings: &Settings) -> Result<Server, StartError> {
     let target = database.clone();
     let programme = tokio::task::spawn_blocking(move || {
         let store = ServerStore::open(&target).map_err(|e| for_operator(&e))?;
-        let p = membership::Programme::with_store(store, mailer, s.membership_config());
+        let dns = membership::dns::Resolver::new(
+            s.dns_resolver,
+            std::time::Duration::from_millis(s.dns_timeout_ms.max(100)),
+        )
+        .map_err(|e| for_operator(&e))?;
+        let p = membership::Programme::with_store(store, mailer, s.membership_config())
+            .with_dns(Arc::new(dns));
         if s.seed_demo {
             let seeded = membership::seed::seed_demo(&p, membership::Timestamp::now_utc())
                 .map_err(|e| e.to_string())?;
@@ -111,6 +118,10 @@ pub async fn start(settings: &Settings) -> Result<Server, StartError> {
         trust_forwarded_for: settings.trust_forwarded_for,
         slots: Arc::new(tokio::sync::Semaphore::new(state::operation_slots())),
     };
+    scheduler::spawn(
+        state.clone(),
+        std::time::Duration::from_millis(settings.domain_check_interval_ms.max(100)),
+    );
     let listener =
         TcpListener::bind(settings.listen)
             .await

@@ -29,6 +29,19 @@ pub async fn add_domain(
     .await
 }
 
+/// Check now: looks the domain's proof record up at once.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn check_domain(
+    shell: State<'_, Shell>,
+    org_id: String,
+    domain: String,
+) -> Result<DomainRule, UiError> {
+    signed_in(&shell, move |api, access| {
+        api.check_domain(access, &org_id, &domain)
+    })
+    .await
+}
+
 #[tauri::command(rename_all = "snake_case")]
 pub async fn remove_domain(
     shell: State<'_, Shell>,

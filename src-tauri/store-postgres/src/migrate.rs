@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_idempotency_keys.sql"),
     include_str!("../migrations/0003_idempotency_holder.sql"),
+    include_str!("../migrations/0004_domain_proof.sql"),
 ];
 
 /// The advisory lock key of migrations (any fixed number; this one spells "pdmigrat").

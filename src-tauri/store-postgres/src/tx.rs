@@ -11,15 +11,15 @@ use std::collections::{BTreeSet, HashMap};
 use membership::domain::{directory_words, Privilege};
 use membership::store::keys::{KeyGuard, KeyRecord, NewKey, StoredAnswer};
 use membership::store::{
-    Audience, AuditRecord, Credentials, Decision, DirectoryQuery, Insert, Keyed, McpHolder,
-    MembershipFacts, NewAccount, NewDomain, NewEvent, NewGrant, NewInvitation, NewMembership,
-    NewOrganisation, NewPrivilegeRequest, NewRequest, NewToken, ProfileChanges, ReadTx,
-    RequestContact, SessionByAccess, SessionHashes, TokenRecord, WriteTx,
+    Audience, AuditRecord, Credentials, Decision, DirectoryQuery, DomainProof, DomainRow, Insert,
+    Keyed, McpHolder, MembershipFacts, NewAccount, NewEvent, NewGrant, NewInvitation,
+    NewMembership, NewOrganisation, NewPrivilegeRequest, NewRequest, NewToken, ProfileChanges,
+    ReadTx, RequestContact, SessionByAccess, SessionHashes, TokenRecord, WriteTx,
 };
 use membership::{
-    Account, AssociationRequest, AuditEntry, DomainRule, Error, Event, Member, MembershipStatus,
-    MembershipSummary, OrganisationRef, OrganisationSummary, PrivilegeRequest, Profile,
-    RequestStatus, Role, Timestamp,
+    Account, AssociationRequest, AuditEntry, DomainStatus, Error, Event, LastSeen, Member,
+    MembershipStatus, MembershipSummary, OrganisationRef, OrganisationSummary, PrivilegeRequest,
+    Profile, RequestStatus, Role, SeenOutcome, Timestamp,
 };
 use postgres::error::SqlState;
 use postgres::types::{FromSql, ToSql};
@@ -189,6 +189,45 @@ fn prefix_end(prefix: &str) -> Option<String> {
 }
 
 const SUMMARY_COLUMNS: &str = "o.seq, o.id, o.partner_id, o.name, o.city, o.country";
+
+/// The columns [`domain_row`] reads, in its order.
+const DOMAIN_COLUMNS: &str = "domain, organisation_id, include_subdomains, added_at, status, challenge, previous_challenge,
+    previous_until, status_since, verified_at, last_checked_at, last_outcome, last_detail, next_check_at, missing_since, checks";
+
+fn domain_row(r: &Row) -> Result<DomainRow, Error> {
+    let when = |i: usize| -> Result<Option<Timestamp>, Error> {
+        Ok(get::<Option<i64>>(r, i)?.map(from_unix))
+    };
+    let status: String = get(r, 4)?;
+    let outcome: Option<String> = get(r, 11)?;
+    let detail: Option<String> = get(r, 12)?;
+    let checks: i32 = get(r, 15)?;
+    Ok(DomainRow {
+        domain: get(r, 0)?,
+        organisation_id: get(r, 1)?,
+        include_subdomains: get(r, 2)?,
+        added_at: from_unix(get(r, 3)?),
+        proof: DomainProof {
+            // The table's CHECK constraints allow only the spellings these parse.
+            status: DomainStatus::parse(&status).unwrap_or(DomainStatus::Pending),
+            challenge: get(r, 5)?,
+            previous_challenge: get(r, 6)?,
+            previous_until: when(7)?,
+            status_since: from_unix(get(r, 8)?),
+            verified_at: when(9)?,
+            last_checked_at: when(10)?,
+            last_seen: outcome
+                .and_then(|o| SeenOutcome::parse(&o))
+                .map(|outcome| LastSeen {
+                    outcome,
+                    detail: detail.unwrap_or_default(),
+                }),
+            next_check_at: when(13)?,
+            missing_since: when(14)?,
+            checks: u32::try_from(checks).unwrap_or(0),
+        },
+    })
+}
 
 fn summary(r: &Row) -> Result<Keyed<OrganisationSummary>, Error> {
     Ok((
@@ -446,29 +485,38 @@ impl ReadTx for Tx<'_, '_> {
         self.rows(&sql, &args)?.iter().map(summary).collect()
     }
 
-    fn domain_rules(&mut self, organisation_id: &str) -> Result<Vec<DomainRule>, Error> {
+    fn domain_rows(&mut self, organisation_id: &str) -> Result<Vec<DomainRow>, Error> {
         self.rows(
-            "SELECT domain, include_subdomains, added_at FROM org_domains WHERE organisation_id = $1 ORDER BY domain COLLATE \"C\"",
+            &format!("SELECT {DOMAIN_COLUMNS} FROM org_domains WHERE organisation_id = $1 ORDER BY domain COLLATE \"C\""),
             &[&organisation_id],
         )?
         .iter()
-        .map(|r| {
-            Ok(DomainRule {
-                domain: get(r, 0)?,
-                include_subdomains: get(r, 1)?,
-                added_at: from_unix(get(r, 2)?),
-            })
-        })
+        .map(domain_row)
         .collect()
     }
 
-    fn domain_owner(&mut self, domain: &str) -> Result<Option<String>, Error> {
-        self.opt(
-            "SELECT organisation_id FROM org_domains WHERE domain = $1",
+    fn domain_holders(&mut self, domain: &str) -> Result<Vec<DomainRow>, Error> {
+        self.rows(
+            &format!("SELECT {DOMAIN_COLUMNS} FROM org_domains WHERE domain = $1 ORDER BY organisation_id COLLATE \"C\""),
             &[&domain],
         )?
-        .map(|r| get(&r, 0))
-        .transpose()
+        .iter()
+        .map(domain_row)
+        .collect()
+    }
+
+    fn due_domains(&mut self, now: Timestamp, limit: u32) -> Result<Vec<DomainRow>, Error> {
+        let limit = i64::from(limit);
+        self.rows(
+            &format!(
+                "SELECT {DOMAIN_COLUMNS} FROM org_domains WHERE next_check_at IS NOT NULL AND next_check_at <= $1
+                 ORDER BY next_check_at, domain COLLATE \"C\", organisation_id COLLATE \"C\" LIMIT $2"
+            ),
+            &[&unix(now), &limit],
+        )?
+        .iter()
+        .map(domain_row)
+        .collect()
     }
 
     fn is_admin(&mut self, account_id: &str, organisation_id: &str) -> Result<bool, Error> {
@@ -918,27 +966,62 @@ impl WriteTx for Tx<'_, '_> {
         )
     }
 
-    fn insert_domain(&mut self, d: &NewDomain<'_>) -> Result<Insert, Error> {
-        self.exec(
-            "INSERT INTO org_domains(domain, organisation_id, include_subdomains, added_at, added_by) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT DO NOTHING",
+    fn insert_domain(&mut self, d: &DomainRow, added_by: &str) -> Result<Insert, Error> {
+        let p = &d.proof;
+        let checks = i32::try_from(p.checks).unwrap_or(i32::MAX);
+        self.unique_update(
+            "INSERT INTO org_domains(domain, organisation_id, include_subdomains, added_at, added_by, status, challenge,
+                 previous_challenge, previous_until, status_since, verified_at, last_checked_at, last_outcome, last_detail,
+                 next_check_at, missing_since, checks)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
             &[
                 &d.domain,
                 &d.organisation_id,
                 &d.include_subdomains,
                 &unix(d.added_at),
-                &d.added_by,
+                &added_by,
+                &p.status.as_str(),
+                &p.challenge,
+                &p.previous_challenge,
+                &p.previous_until.map(unix),
+                &unix(p.status_since),
+                &p.verified_at.map(unix),
+                &p.last_checked_at.map(unix),
+                &p.last_seen.as_ref().map(|l| l.outcome.as_str()),
+                &p.last_seen.as_ref().map(|l| l.detail.as_str()),
+                &p.next_check_at.map(unix),
+                &p.missing_since.map(unix),
+                &checks,
             ],
         )
-        .map(inserted)
     }
 
-    fn set_include_subdomains(&mut self, domain: &str, include: bool) -> Result<(), Error> {
-        self.exec(
-            "UPDATE org_domains SET include_subdomains = $1 WHERE domain = $2",
-            &[&include, &domain],
-        )?;
-        Ok(())
+    fn update_domain(&mut self, d: &DomainRow) -> Result<Insert, Error> {
+        let p = &d.proof;
+        let checks = i32::try_from(p.checks).unwrap_or(i32::MAX);
+        self.unique_update(
+            "UPDATE org_domains SET include_subdomains = $3, status = $4, challenge = $5, previous_challenge = $6,
+                 previous_until = $7, status_since = $8, verified_at = $9, last_checked_at = $10, last_outcome = $11,
+                 last_detail = $12, next_check_at = $13, missing_since = $14, checks = $15
+             WHERE domain = $1 AND organisation_id = $2",
+            &[
+                &d.domain,
+                &d.organisation_id,
+                &d.include_subdomains,
+                &p.status.as_str(),
+                &p.challenge,
+                &p.previous_challenge,
+                &p.previous_until.map(unix),
+                &unix(p.status_since),
+                &p.verified_at.map(unix),
+                &p.last_checked_at.map(unix),
+                &p.last_seen.as_ref().map(|l| l.outcome.as_str()),
+                &p.last_seen.as_ref().map(|l| l.detail.as_str()),
+                &p.next_check_at.map(unix),
+                &p.missing_since.map(unix),
+                &checks,
+            ],
+        )
     }
 
     fn remove_domain(&mut self, organisation_id: &str, domain: &str) -> Result<bool, Error> {

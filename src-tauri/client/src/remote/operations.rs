@@ -181,6 +181,16 @@ impl Backend for Remote {
         )
     }
 
+    fn check_domain(&self, access: &Secret, org: &str, domain: &str) -> Result<DomainRule, Error> {
+        self.run(
+            Call::post(
+                "/v1/organisations/{org}/domains/{domain}/check",
+                vec!["v1", "organisations", org, "domains", domain, "check"],
+            )
+            .by(access),
+        )
+    }
+
     fn remove_domain(&self, access: &Secret, org: &str, domain: &str) -> Result<(), Error> {
         self.run_empty(
             Call::new(

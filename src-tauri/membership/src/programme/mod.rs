@@ -7,11 +7,13 @@ mod accounts;
 mod feed;
 mod memberships;
 mod organisations;
+mod proof;
 mod requests;
 
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::dns::{NoResolver, TxtLookup};
 use crate::mail::{Mail, Mailer};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Audience, AuditRecord, NewEvent, ReadTx, Store, WriteTx};
@@ -19,6 +21,7 @@ use crate::{Error, Timestamp};
 
 pub use accounts::SessionTokens;
 pub use organisations::{ImportedOrganisation, LOOKUP_MAX_CHARS};
+pub use proof::ProofSettings;
 pub use requests::MAX_INVITATIONS;
 
 /// The guide's sentence when the domain was pre-approved (verbatim, with its apostrophes).
@@ -38,6 +41,8 @@ pub struct Config {
     pub verification_ttl_secs: i64,
     pub resend_cooldown_secs: i64,
     pub deny_cooldown_secs: i64,
+    /// The pace and deadlines of domain proof.
+    pub proof: ProofSettings,
 }
 
 impl Default for Config {
@@ -49,6 +54,7 @@ impl Default for Config {
             verification_ttl_secs: 7 * 24 * 3600,
             resend_cooldown_secs: 60,
             deny_cooldown_secs: 30 * 24 * 3600,
+            proof: ProofSettings::default(),
         }
     }
 }
@@ -71,6 +77,8 @@ pub struct Programme<S: Store = SqliteStore> {
     store: S,
     mailer: Arc<dyn Mailer>,
     config: Config,
+    /// Where domain proof looks records up: nowhere until [`Programme::with_dns`].
+    dns: Arc<dyn TxtLookup>,
 }
 
 impl Programme {
@@ -95,7 +103,14 @@ impl<S: Store> Programme<S> {
             store,
             mailer,
             config,
+            dns: Arc::new(NoResolver),
         }
+    }
+
+    /// The same rules, looking domain proof records up through `dns`.
+    pub fn with_dns(mut self, dns: Arc<dyn TxtLookup>) -> Self {
+        self.dns = dns;
+        self
     }
 
     pub fn config(&self) -> &Config {

@@ -1,11 +1,13 @@
+use super::proof::{fresh_proof, rule_of};
 use super::{audit, optional, parse_cursor, require_admin, Caller, Programme};
 use crate::domain::{
     City, Country, EmailDomain, OrganisationName, PartnerId, Phone, StreetAddress, Website,
 };
 use crate::model::{
-    CreatedOrganisation, DomainRule, LookupQuery, NewOrganisation, OrganisationSummary, Page,
+    CreatedOrganisation, DomainRule, DomainStatus, LookupQuery, NewOrganisation,
+    OrganisationSummary, Page,
 };
-use crate::store::{self, DirectoryQuery, Insert, NewDomain, NewMembership, Store};
+use crate::store::{self, DirectoryQuery, DomainRow, Insert, NewMembership, Store};
 use crate::tokens::new_id;
 use crate::{Error, Timestamp};
 
@@ -153,14 +155,17 @@ impl<S: Store> Programme<S> {
     }
 
     pub fn domains(&self, caller: &Caller, org: &str) -> Result<Vec<DomainRule>, Error> {
+        let s = &self.config.proof;
         self.read(|tx| {
             require_admin(tx, caller, org)?;
-            tx.domain_rules(org)
+            Ok(tx.domain_rows(org)?.iter().map(|r| rule_of(r, s)).collect())
         })
     }
 
-    /// Pre-approves a domain for the organisation (canonical form). A domain belongs to at most
-    /// one organisation; adding one it already has updates "include subdomains".
+    /// Adds a domain for the organisation (canonical form), `pending` with a new record to
+    /// publish. Refused when another organisation has proven it. Adding a domain the organisation
+    /// has already updates "include subdomains", and gives a new record when its challenge has
+    /// ended (lapsed or expired).
     pub fn add_domain(
         &self,
         caller: &Caller,
@@ -170,33 +175,88 @@ impl<S: Store> Programme<S> {
         now: Timestamp,
     ) -> Result<DomainRule, Error> {
         let domain = EmailDomain::parse(domain)?;
+        let s = &self.config.proof;
         self.change(|tx| {
             require_admin(tx, caller, org)?;
-            match tx.domain_owner(domain.as_str())? {
-                Some(o) if o != org => {
-                    return Err(Error::conflict(
-                        "domain_claimed",
-                        format!("{domain} is already pre-approved by another organisation. If it belongs to you, contact the Regional Service Centre."),
-                    ))
+            let holders = tx.domain_holders(domain.as_str())?;
+            if holders
+                .iter()
+                .any(|h| h.organisation_id != org && h.proof.status == DomainStatus::Verified)
+            {
+                return Err(claimed(&domain));
+            }
+            let row = match holders.into_iter().find(|h| h.organisation_id == org) {
+                Some(mut row) => {
+                    row.include_subdomains = include_subdomains;
+                    if matches!(
+                        row.proof.status,
+                        DomainStatus::Lapsed | DomainStatus::Expired
+                    ) {
+                        row.proof = fresh_proof(now, s);
+                    }
+                    if tx.update_domain(&row)? == Insert::Duplicate {
+                        return Err(claimed(&domain));
+                    }
+                    row
                 }
-                Some(_) => tx.set_include_subdomains(domain.as_str(), include_subdomains)?,
                 None => {
-                    let new = NewDomain {
-                        domain: domain.as_str(),
-                        organisation_id: org,
+                    let row = DomainRow {
+                        domain: domain.as_str().to_owned(),
+                        organisation_id: org.to_owned(),
                         include_subdomains,
                         added_at: now,
-                        added_by: &caller.account_id,
+                        proof: fresh_proof(now, s),
                     };
-                    if tx.insert_domain(&new)? == Insert::Duplicate {
-                        return Err(Error::conflict("domain_claimed", format!("{domain} is already pre-approved by another organisation.")));
+                    if tx.insert_domain(&row, &caller.account_id)? == Insert::Duplicate {
+                        return Err(claimed(&domain));
                     }
+                    row
                 }
-            }
-            let detail = if include_subdomains { "including subdomains" } else { "exact domain" };
-            audit(tx, now, Some(org), Some(&caller.account_id), "domain.added", domain.as_str(), detail)?;
-            let rule = tx.domain_rules(org)?.into_iter().find(|r| r.domain == domain.as_str());
-            rule.ok_or_else(|| Error::internal("domain vanished inside its own transaction"))
+            };
+            let detail = if include_subdomains {
+                "including subdomains"
+            } else {
+                "exact domain"
+            };
+            audit(
+                tx,
+                now,
+                Some(org),
+                Some(&caller.account_id),
+                "domain.added",
+                domain.as_str(),
+                detail,
+            )?;
+            Ok(rule_of(&row, s))
+        })
+    }
+
+    /// Gives a demo or imported organisation a domain that is proven already (the embedded
+    /// backend's demo data), as if its record had just been seen.
+    pub fn import_verified_domain(
+        &self,
+        org: &str,
+        domain: &str,
+        include_subdomains: bool,
+        added_by: &str,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let domain = EmailDomain::parse(domain)?;
+        let s = &self.config.proof;
+        let mut proof = fresh_proof(now, s);
+        proof.status = DomainStatus::Verified;
+        proof.verified_at = Some(now);
+        proof.next_check_at = Some(now + time::Duration::seconds(s.recheck_secs));
+        let row = DomainRow {
+            domain: domain.as_str().to_owned(),
+            organisation_id: org.to_owned(),
+            include_subdomains,
+            added_at: now,
+            proof,
+        };
+        self.change(|tx| match tx.insert_domain(&row, added_by)? {
+            Insert::Done => Ok(()),
+            Insert::Duplicate => Err(claimed(&domain)),
         })
     }
 
@@ -278,6 +338,13 @@ impl<S: Store> Programme<S> {
         }
         Ok(orgs.len())
     }
+}
+
+fn claimed(domain: &EmailDomain) -> Error {
+    Error::conflict(
+        "domain_claimed",
+        format!("{domain} is already proven to belong to another organisation. If it belongs to you, contact the Regional Service Centre."),
+    )
 }
 
 /// Cuts a `limit + 1` fetch into a page: the extra row only says there is a next page.

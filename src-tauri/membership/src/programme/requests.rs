@@ -9,8 +9,8 @@ use super::{
 use crate::domain::{EmailAddress, EmailDomain, JobTitle, PersonName, Phone};
 use crate::mail::Mail;
 use crate::model::{
-    AssociationRequest, InvitationResult, MembershipStatus, NewAssociationRequest, Page,
-    PageRequest, Preview, RequestCreated, RequestStatus, Verified,
+    AssociationRequest, DomainStatus, InvitationResult, MembershipStatus, NewAssociationRequest,
+    Page, PageRequest, Preview, RequestCreated, RequestStatus, Verified,
 };
 use crate::store::{
     self, Audience, NewInvitation, NewMembership, NewRequest, NewToken, ReadTx, Store, WriteTx,
@@ -24,8 +24,12 @@ enum Decision {
     Domain {
         domain: String,
         include_subdomains: bool,
+        status: DomainStatus,
     },
-    Pending,
+    /// To the PPC's queue; `unproven` is a matching domain whose ownership is not proven.
+    Pending {
+        unproven: Option<(String, DomainStatus)>,
+    },
 }
 
 fn decide(tx: &mut dyn ReadTx, org: &str, email: &EmailAddress) -> Result<Decision, Error> {
@@ -33,44 +37,61 @@ fn decide(tx: &mut dyn ReadTx, org: &str, email: &EmailAddress) -> Result<Decisi
         return Ok(Decision::Invited);
     }
     let address_domain = email.domain();
-    for rule in tx.domain_rules(org)? {
+    let mut unproven = None;
+    for rule in tx.domain_rows(org)? {
         // Stored rules are canonical; a rule that no longer parses (the public-suffix list moved)
         // simply stops matching.
         if let Ok(d) = EmailDomain::parse(&rule.domain) {
             if d.matches(&address_domain, rule.include_subdomains) {
-                return Ok(Decision::Domain {
-                    domain: rule.domain,
-                    include_subdomains: rule.include_subdomains,
-                });
+                // Only a proven domain accepts at once.
+                if rule.proof.status.accepts_at_once() {
+                    return Ok(Decision::Domain {
+                        domain: rule.domain,
+                        include_subdomains: rule.include_subdomains,
+                        status: rule.proof.status,
+                    });
+                }
+                unproven.get_or_insert((rule.domain, rule.proof.status));
             }
         }
     }
-    Ok(Decision::Pending)
+    Ok(Decision::Pending { unproven })
 }
 
 fn preview_of(decision: &Decision, org_name: &str, email: &EmailAddress) -> Preview {
+    let to_the_ppc = "so your request will be sent to your organisation\u{2019}s program administrator to accept.";
     match decision {
         Decision::Invited => Preview {
             outcome: RequestStatus::Accepted,
             matched_domain: None,
+            matched_domain_status: None,
             reason: format!("{org_name} has invited {email}, so your request will be accepted at once."),
         },
-        Decision::Domain { domain, include_subdomains } => Preview {
+        Decision::Domain { domain, include_subdomains, status } => Preview {
             outcome: RequestStatus::Accepted,
             matched_domain: Some(domain.clone()),
+            matched_domain_status: Some(*status),
             reason: if *include_subdomains {
                 format!("{org_name} has pre-approved {domain} and its subdomains, so your request will be accepted at once.")
             } else {
                 format!("{org_name} has pre-approved {domain}, so your request will be accepted at once.")
             },
         },
-        Decision::Pending => Preview {
+        Decision::Pending { unproven: Some((domain, status)) } => Preview {
+            outcome: RequestStatus::PendingApproval,
+            matched_domain: Some(domain.clone()),
+            matched_domain_status: Some(*status),
+            reason: match status {
+                DomainStatus::Suspended => format!("{org_name} has pre-approved {domain}, but its proof of ownership is suspended (the DNS record is gone), {to_the_ppc}"),
+                DomainStatus::Lapsed | DomainStatus::Expired => format!("{org_name} added {domain}, but never completed or renewed its proof of ownership, {to_the_ppc}"),
+                _ => format!("{org_name} has added {domain}, but has not proven yet that it owns it (its DNS record has not been seen), {to_the_ppc}"),
+            },
+        },
+        Decision::Pending { unproven: None } => Preview {
             outcome: RequestStatus::PendingApproval,
             matched_domain: None,
-            reason: format!(
-                "{org_name} has not pre-approved {}, so your request will be sent to your organisation\u{2019}s program administrator to accept.",
-                email.domain()
-            ),
+            matched_domain_status: None,
+            reason: format!("{org_name} has not pre-approved {}, {to_the_ppc}", email.domain()),
         },
     }
 }
@@ -130,7 +151,7 @@ impl<S: Store> Programme<S> {
                 }
             }
             let decision = decide(tx, org, &email)?;
-            let accepted = !matches!(decision, Decision::Pending);
+            let accepted = !matches!(decision, Decision::Pending { .. });
             let status = if accepted { RequestStatus::Accepted } else { RequestStatus::PendingApproval };
             let id = new_id("req");
             tx.insert_request(&NewRequest {
@@ -149,7 +170,7 @@ impl<S: Store> Programme<S> {
             let how = match &decision {
                 Decision::Invited => "accepted: invited".to_owned(),
                 Decision::Domain { domain, .. } => format!("accepted: domain {domain} pre-approved"),
-                Decision::Pending => "sent to the program administrator".to_owned(),
+                Decision::Pending { .. } => "sent to the program administrator".to_owned(),
             };
             audit(tx, now, Some(org), Some(&caller.account_id), "association_request.created", &id, &how)?;
             emit(

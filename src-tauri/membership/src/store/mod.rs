@@ -10,8 +10,8 @@
 //! an event sequence), which the rules turn into an opaque page cursor.
 use crate::domain::Privilege;
 use crate::model::{
-    Account, AssociationRequest, AuditEntry, DomainRule, Event, Member, MembershipSummary,
-    OrganisationSummary, PrivilegeRequest, Profile, RequestStatus,
+    Account, AssociationRequest, AuditEntry, DomainStatus, Event, LastSeen, Member,
+    MembershipSummary, OrganisationSummary, PrivilegeRequest, Profile, RequestStatus,
 };
 use crate::{Error, Timestamp};
 
@@ -111,12 +111,40 @@ pub struct DirectoryQuery<'a> {
     pub limit: u32,
 }
 
-pub struct NewDomain<'a> {
-    pub domain: &'a str,
-    pub organisation_id: &'a str,
+/// One organisation's hold on an email domain, and where the proof of its ownership stands. An
+/// organisation holds a domain at most once; several organisations may hold the same domain
+/// while none has proven it, but at most one holds it `verified`, `suspended` or `legacy` (the
+/// store refuses a second with [`Insert::Duplicate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainRow {
+    /// Canonical form.
+    pub domain: String,
+    pub organisation_id: String,
     pub include_subdomains: bool,
     pub added_at: Timestamp,
-    pub added_by: &'a str,
+    pub proof: DomainProof,
+}
+
+/// The proof part of a [`DomainRow`]: the rules in `programme/proof.rs` move it along.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainProof {
+    pub status: DomainStatus,
+    /// The value the TXT record must hold now.
+    pub challenge: String,
+    /// Last year's value, still accepted until `previous_until` while a re-proof is asked for.
+    pub previous_challenge: Option<String>,
+    pub previous_until: Option<Timestamp>,
+    /// When the current status began.
+    pub status_since: Timestamp,
+    pub verified_at: Option<Timestamp>,
+    pub last_checked_at: Option<Timestamp>,
+    pub last_seen: Option<LastSeen>,
+    /// When the record is due to be looked up (or the status to end); `None`: never on its own.
+    pub next_check_at: Option<Timestamp>,
+    /// A verified domain's record was not seen at this check; a second check confirms it.
+    pub missing_since: Option<Timestamp>,
+    /// Checks of a pending challenge so far (their pace slows as it grows).
+    pub checks: u32,
 }
 
 pub struct NewMembership<'a> {
@@ -279,10 +307,12 @@ pub trait ReadTx {
         &mut self,
         query: &DirectoryQuery<'_>,
     ) -> Result<Vec<Keyed<OrganisationSummary>>, Error>;
-    /// The organisation's pre-approved domains, by domain.
-    fn domain_rules(&mut self, organisation_id: &str) -> Result<Vec<DomainRule>, Error>;
-    /// The organisation that has pre-approved `domain` (canonical form), if any.
-    fn domain_owner(&mut self, domain: &str) -> Result<Option<String>, Error>;
+    /// The organisation's domains, by domain.
+    fn domain_rows(&mut self, organisation_id: &str) -> Result<Vec<DomainRow>, Error>;
+    /// Every organisation's hold on `domain` (canonical form).
+    fn domain_holders(&mut self, domain: &str) -> Result<Vec<DomainRow>, Error>;
+    /// At most `limit` domains whose `next_check_at` has come, the longest due first.
+    fn due_domains(&mut self, now: Timestamp, limit: u32) -> Result<Vec<DomainRow>, Error>;
     /// Is the account the PPC or a Global Administrator of the organisation, with an active
     /// membership?
     fn is_admin(&mut self, account_id: &str, organisation_id: &str) -> Result<bool, Error>;
@@ -381,9 +411,13 @@ pub trait WriteTx: ReadTx {
     fn insert_organisation(&mut self, organisation: &NewOrganisation<'_>) -> Result<Insert, Error>;
     /// `Duplicate` when the partner ID belongs to another organisation.
     fn set_partner_id(&mut self, organisation_id: &str, partner_id: &str) -> Result<Insert, Error>;
-    /// `Duplicate` when the domain is pre-approved already (by any organisation).
-    fn insert_domain(&mut self, domain: &NewDomain<'_>) -> Result<Insert, Error>;
-    fn set_include_subdomains(&mut self, domain: &str, include: bool) -> Result<(), Error>;
+    /// `Duplicate` when the organisation holds the domain already, or when the row is `verified`,
+    /// `suspended` or `legacy` and another organisation holds the domain so.
+    fn insert_domain(&mut self, domain: &DomainRow, added_by: &str) -> Result<Insert, Error>;
+    /// Writes the row's `include_subdomains` and proof over the organisation's hold on the domain;
+    /// `Duplicate` when its status would make a second organisation's hold `verified`,
+    /// `suspended` or `legacy`.
+    fn update_domain(&mut self, domain: &DomainRow) -> Result<Insert, Error>;
     /// False when the organisation had no such domain.
     fn remove_domain(&mut self, organisation_id: &str, domain: &str) -> Result<bool, Error>;
 

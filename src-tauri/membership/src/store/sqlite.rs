@@ -9,16 +9,16 @@ use rusqlite::{params, Connection, OptionalExtension, ToSql, TransactionBehavior
 
 use super::keys::{consume_key_guard, KeyGuard, KeyRecord, NewKey, StoredAnswer};
 use super::{
-    Audience, AuditRecord, Credentials, Decision, DirectoryQuery, Insert, Keyed, McpHolder,
-    MembershipFacts, NewAccount, NewDomain, NewEvent, NewGrant, NewInvitation, NewMembership,
-    NewOrganisation, NewPrivilegeRequest, NewRequest, NewToken, ProfileChanges, ReadTx,
-    RequestContact, SessionByAccess, SessionHashes, Store, TokenRecord, WriteTx,
+    Audience, AuditRecord, Credentials, Decision, DirectoryQuery, DomainProof, DomainRow, Insert,
+    Keyed, McpHolder, MembershipFacts, NewAccount, NewEvent, NewGrant, NewInvitation,
+    NewMembership, NewOrganisation, NewPrivilegeRequest, NewRequest, NewToken, ProfileChanges,
+    ReadTx, RequestContact, SessionByAccess, SessionHashes, Store, TokenRecord, WriteTx,
 };
 use crate::domain::Privilege;
 use crate::model::{
-    Account, AssociationRequest, AuditEntry, DomainRule, Event, Member, MembershipStatus,
-    MembershipSummary, OrganisationRef, OrganisationSummary, PrivilegeRequest, Profile,
-    RequestStatus, Role,
+    Account, AssociationRequest, AuditEntry, DomainStatus, Event, LastSeen, Member,
+    MembershipStatus, MembershipSummary, OrganisationRef, OrganisationSummary, PrivilegeRequest,
+    Profile, RequestStatus, Role, SeenOutcome,
 };
 use crate::{Error, Timestamp};
 
@@ -130,6 +130,44 @@ fn unique(result: rusqlite::Result<usize>) -> Result<Insert, Error> {
         Err(e) if is_unique_violation(&e) => Ok(Insert::Duplicate),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The columns [`domain_row`] reads, in its order.
+const DOMAIN_COLUMNS: &str = "domain, organisation_id, include_subdomains, added_at, status, challenge, previous_challenge,
+    previous_until, status_since, verified_at, last_checked_at, last_outcome, last_detail, next_check_at, missing_since, checks";
+
+fn domain_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DomainRow> {
+    let when = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
+        Ok(r.get::<_, Option<i64>>(i)?.map(from_unix))
+    };
+    let status: String = r.get(4)?;
+    let outcome: Option<String> = r.get(11)?;
+    let detail: Option<String> = r.get(12)?;
+    Ok(DomainRow {
+        domain: r.get(0)?,
+        organisation_id: r.get(1)?,
+        include_subdomains: r.get(2)?,
+        added_at: from_unix(r.get(3)?),
+        proof: DomainProof {
+            // The table's CHECK constraints allow only the spellings these parse.
+            status: DomainStatus::parse(&status).unwrap_or(DomainStatus::Pending),
+            challenge: r.get(5)?,
+            previous_challenge: r.get(6)?,
+            previous_until: when(7)?,
+            status_since: from_unix(r.get(8)?),
+            verified_at: when(9)?,
+            last_checked_at: when(10)?,
+            last_seen: outcome
+                .and_then(|o| SeenOutcome::parse(&o))
+                .map(|outcome| LastSeen {
+                    outcome,
+                    detail: detail.unwrap_or_default(),
+                }),
+            next_check_at: when(13)?,
+            missing_since: when(14)?,
+            checks: r.get(15)?,
+        },
+    })
 }
 
 /// Turns lookup words into an FTS5 query: each word a quoted prefix term, all required. The
@@ -428,29 +466,35 @@ impl ReadTx for Tx<'_> {
         Ok(rows)
     }
 
-    fn domain_rules(&mut self, organisation_id: &str) -> Result<Vec<DomainRule>, Error> {
-        let mut stmt = self.0.prepare_cached("SELECT domain, include_subdomains, added_at FROM org_domains WHERE organisation_id = ?1 ORDER BY domain")?;
+    fn domain_rows(&mut self, organisation_id: &str) -> Result<Vec<DomainRow>, Error> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {DOMAIN_COLUMNS} FROM org_domains WHERE organisation_id = ?1 ORDER BY domain"
+        ))?;
         let rows = stmt
-            .query_map([organisation_id], |r| {
-                Ok(DomainRule {
-                    domain: r.get(0)?,
-                    include_subdomains: r.get(1)?,
-                    added_at: from_unix(r.get(2)?),
-                })
-            })?
+            .query_map([organisation_id], domain_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
-    fn domain_owner(&mut self, domain: &str) -> Result<Option<String>, Error> {
-        Ok(self
-            .0
-            .query_row(
-                "SELECT organisation_id FROM org_domains WHERE domain = ?1",
-                [domain],
-                |r| r.get(0),
-            )
-            .optional()?)
+    fn domain_holders(&mut self, domain: &str) -> Result<Vec<DomainRow>, Error> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {DOMAIN_COLUMNS} FROM org_domains WHERE domain = ?1 ORDER BY organisation_id"
+        ))?;
+        let rows = stmt
+            .query_map([domain], domain_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn due_domains(&mut self, now: Timestamp, limit: u32) -> Result<Vec<DomainRow>, Error> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {DOMAIN_COLUMNS} FROM org_domains WHERE next_check_at IS NOT NULL AND next_check_at <= ?1
+             ORDER BY next_check_at, domain, organisation_id LIMIT ?2"
+        ))?;
+        let rows = stmt
+            .query_map(params![unix(now), limit], domain_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
     }
 
     fn is_admin(&mut self, account_id: &str, organisation_id: &str) -> Result<bool, Error> {
@@ -886,19 +930,60 @@ impl WriteTx for Tx<'_> {
         ))
     }
 
-    fn insert_domain(&mut self, d: &NewDomain<'_>) -> Result<Insert, Error> {
+    fn insert_domain(&mut self, d: &DomainRow, added_by: &str) -> Result<Insert, Error> {
+        let p = &d.proof;
         unique(self.0.execute(
-            "INSERT INTO org_domains(domain, organisation_id, include_subdomains, added_at, added_by) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![d.domain, d.organisation_id, d.include_subdomains, unix(d.added_at), d.added_by],
+            "INSERT INTO org_domains(domain, organisation_id, include_subdomains, added_at, added_by, status, challenge,
+                 previous_challenge, previous_until, status_since, verified_at, last_checked_at, last_outcome, last_detail,
+                 next_check_at, missing_since, checks)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            params![
+                d.domain,
+                d.organisation_id,
+                d.include_subdomains,
+                unix(d.added_at),
+                added_by,
+                p.status.as_str(),
+                p.challenge,
+                p.previous_challenge,
+                p.previous_until.map(unix),
+                unix(p.status_since),
+                p.verified_at.map(unix),
+                p.last_checked_at.map(unix),
+                p.last_seen.as_ref().map(|l| l.outcome.as_str()),
+                p.last_seen.as_ref().map(|l| l.detail.as_str()),
+                p.next_check_at.map(unix),
+                p.missing_since.map(unix),
+                p.checks,
+            ],
         ))
     }
 
-    fn set_include_subdomains(&mut self, domain: &str, include: bool) -> Result<(), Error> {
-        self.0.execute(
-            "UPDATE org_domains SET include_subdomains = ?1 WHERE domain = ?2",
-            params![include, domain],
-        )?;
-        Ok(())
+    fn update_domain(&mut self, d: &DomainRow) -> Result<Insert, Error> {
+        let p = &d.proof;
+        unique(self.0.execute(
+            "UPDATE org_domains SET include_subdomains = ?3, status = ?4, challenge = ?5, previous_challenge = ?6,
+                 previous_until = ?7, status_since = ?8, verified_at = ?9, last_checked_at = ?10, last_outcome = ?11,
+                 last_detail = ?12, next_check_at = ?13, missing_since = ?14, checks = ?15
+             WHERE domain = ?1 AND organisation_id = ?2",
+            params![
+                d.domain,
+                d.organisation_id,
+                d.include_subdomains,
+                p.status.as_str(),
+                p.challenge,
+                p.previous_challenge,
+                p.previous_until.map(unix),
+                unix(p.status_since),
+                p.verified_at.map(unix),
+                p.last_checked_at.map(unix),
+                p.last_seen.as_ref().map(|l| l.outcome.as_str()),
+                p.last_seen.as_ref().map(|l| l.detail.as_str()),
+                p.next_check_at.map(unix),
+                p.missing_since.map(unix),
+                p.checks,
+            ],
+        ))
     }
 
     fn remove_domain(&mut self, organisation_id: &str, domain: &str) -> Result<bool, Error> {

@@ -134,6 +134,17 @@ pub fn table() -> Vec<Route> {
             (422, &["invalid_domain", "public_suffix", "freemail_domain"]),
         ]),
         r(
+            M::POST,
+            "/v1/organisations/{org}/domains/{domain}/check",
+            post(organisations::check_domain),
+        )
+        .refuses(&[
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+            (409, &["challenge_ended"]),
+            (429, &["check_too_soon"]),
+        ]),
+        r(
             M::DELETE,
             "/v1/organisations/{org}/domains/{domain}",
             delete(organisations::remove_domain),

@@ -122,6 +122,21 @@ pub async fn add_domain(
     Ok((StatusCode::CREATED, Json(rule)))
 }
 
+#[utoipa::path(post, path = "/v1/organisations/{org}/domains/{domain}/check", tag = "domains",
+    security(("bearer" = [])),
+    params(("org" = String, Path), ("domain" = String, Path)),
+    responses((status = 200, description = "The domain after looking its record up now", body = DomainRule)))]
+pub async fn check_domain(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path((org, domain)): Path<(String, String)>,
+) -> Result<Json<DomainRule>, ApiError> {
+    let rule = s
+        .blocking(move |p, now| p.check_domain(&auth.caller, &org, &domain, now))
+        .await?;
+    Ok(Json(rule))
+}
+
 #[utoipa::path(delete, path = "/v1/organisations/{org}/domains/{domain}", tag = "domains",
     security(("bearer" = [])),
     params(("org" = String, Path), ("domain" = String, Path)),

@@ -26,6 +26,7 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, Error> {
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_initial.sql"),
     include_str!("../../migrations/0002_idempotency_keys.sql"),
+    include_str!("../../migrations/0003_domain_proof.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {
