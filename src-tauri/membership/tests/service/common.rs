@@ -25,6 +25,18 @@ pub struct World {
 }
 
 pub fn world() -> World {
+    world_with(|p| p)
+}
+
+/// The demo world with domain proof asking the DNS server at `dns` (a `testkit::dns::DnsServer`),
+/// with a short timeout.
+pub fn world_with_dns(dns: std::net::SocketAddr) -> World {
+    let resolver = membership::dns::Resolver::new(Some(dns), std::time::Duration::from_millis(400))
+        .expect("a resolver");
+    world_with(move |p| p.with_dns(Arc::new(resolver)))
+}
+
+fn world_with(f: impl FnOnce(P) -> P) -> World {
     let dir = tempfile::tempdir().expect("a temp dir");
     // The embedded backend's mailbox is a table of the desktop's SQLite file whatever the store.
     let mailbox =
@@ -34,6 +46,7 @@ pub fn world() -> World {
         mailbox.clone(),
         Config::default(),
     );
+    let p = f(p);
     assert!(seed_demo(&p, T0).expect("seed"), "a new database is seeded");
     World {
         p,

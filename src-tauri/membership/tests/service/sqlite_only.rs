@@ -103,3 +103,65 @@ fn tokens_are_stored_only_as_hashes() {
         );
     }
 }
+
+/// A domain pre-approved before domain proof existed (a database at migration 2) becomes
+/// `legacy`: it keeps accepting at once through its grace period, with a record of its own to
+/// publish, and is an unproven `pending` domain afterwards.
+#[test]
+fn a_domain_pre_approved_before_domain_proof_accepts_through_its_grace_period_only() {
+    use membership::{DomainStatus, RequestStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.sqlite3");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(include_str!("../../src/migrations/0001_initial.sql"))
+            .unwrap();
+        conn.execute_batch(include_str!(
+            "../../src/migrations/0002_idempotency_keys.sql"
+        ))
+        .unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts VALUES ('acct_old', 'old@legacy-corp.com', 'Old PPC', 'x', 0);
+             INSERT INTO organisations(id, partner_id, name, country, city, created_at)
+                 VALUES ('org_old', '4700001', 'Legacy Corp', 'Australia', 'Perth', 0);
+             INSERT INTO org_domains VALUES ('legacy-corp.com', 'org_old', 0, 0, 'acct_old');",
+        )
+        .unwrap();
+    }
+    let mailbox = Arc::new(membership::Mailbox::open(&path).unwrap());
+    let p = membership::Programme::open(&path, mailbox).unwrap();
+    let (status, challenge): (String, String) = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT status, challenge FROM org_domains WHERE domain = 'legacy-corp.com'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(status, "legacy");
+    assert_eq!(challenge.len(), 40, "160 random bits in hex: {challenge}");
+
+    let now = membership::Timestamp::now_utc();
+    let password = Secret::new("partnerdesk-demo");
+    p.create_account("sam@example.net", "Sam Taylor", &password, now)
+        .unwrap();
+    let session = p.sign_in("sam@example.net", &password, now).unwrap();
+    let sam = p.authenticate(&session.access_token, now).unwrap();
+    let preview = p
+        .preview_association(&sam, "org_old", "kim@legacy-corp.com")
+        .unwrap();
+    assert_eq!(preview.outcome, RequestStatus::Accepted);
+    assert_eq!(preview.matched_domain_status, Some(DomainStatus::Legacy));
+
+    let grace = p.config().proof.legacy_grace_secs;
+    let later = now + time::Duration::seconds(grace + 60);
+    p.run_domain_checks(later, 50).unwrap();
+    let session = p.sign_in("sam@example.net", &password, later).unwrap();
+    let sam = p.authenticate(&session.access_token, later).unwrap();
+    let preview = p
+        .preview_association(&sam, "org_old", "kim@legacy-corp.com")
+        .unwrap();
+    assert_eq!(preview.outcome, RequestStatus::PendingApproval);
+    assert_eq!(preview.matched_domain_status, Some(DomainStatus::Pending));
+}
