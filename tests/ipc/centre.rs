@@ -27,13 +27,37 @@ fn the_ppc_adds_tests_and_removes_email_domains() {
         "stored in canonical form"
     );
     assert_eq!(added["include_subdomains"], true);
+    assert_eq!(
+        added["status"], "pending",
+        "unproven until its record is seen"
+    );
+    assert_eq!(
+        added["record"]["name"], "_partner-desk-challenge.contoso.com.au",
+        "{added}"
+    );
+    assert_eq!(added["record"]["type"], "TXT");
 
+    // The policy tester says a pending domain does not accept at once yet, and why.
     let tested = app.ok(
         "test_policy",
         json!({"org_id": org, "address": "kim@sales.contoso.com.au"}),
     );
-    assert_eq!(tested["outcome"], "accepted");
+    assert_eq!(tested["outcome"], "pending_approval");
     assert_eq!(tested["matched_domain"], "contoso.com.au");
+    assert_eq!(tested["matched_domain_status"], "pending");
+    assert!(
+        tested["reason"].as_str().unwrap().contains("not proven"),
+        "{tested}"
+    );
+    let proven = app.ok(
+        "test_policy",
+        json!({"org_id": org, "address": "kim@sales.contoso.com"}),
+    );
+    assert_eq!(
+        proven["outcome"], "accepted",
+        "the demo's contoso.com is verified"
+    );
+    assert_eq!(proven["matched_domain_status"], "verified");
     let lookalike = app.ok(
         "test_policy",
         json!({"org_id": org, "address": "kim@evilcontoso.com"}),

@@ -33,6 +33,7 @@ use crate::routes::{accounts, events, memberships, organisations, requests};
         organisations::get_one,
         organisations::domains,
         organisations::add_domain,
+        organisations::check_domain,
         organisations::remove_domain,
         organisations::preview,
         organisations::queue,
@@ -421,14 +422,24 @@ impl Modify for Journey {
             (
                 "add_domain",
                 "201",
-                &[(
-                    "RemoveDomain",
-                    "remove_domain",
-                    &[
-                        ("org", "$request.path.org"),
-                        ("domain", "$response.body#/domain"),
-                    ],
-                )],
+                &[
+                    (
+                        "CheckDomain",
+                        "check_domain",
+                        &[
+                            ("org", "$request.path.org"),
+                            ("domain", "$response.body#/domain"),
+                        ],
+                    ),
+                    (
+                        "RemoveDomain",
+                        "remove_domain",
+                        &[
+                            ("org", "$request.path.org"),
+                            ("domain", "$response.body#/domain"),
+                        ],
+                    ),
+                ],
             ),
             (
                 "create_association_request",

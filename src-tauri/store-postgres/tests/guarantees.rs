@@ -7,9 +7,10 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use membership::store::{
-    Audience, AuditRecord, Insert, NewAccount, NewDomain, NewEvent, NewOrganisation, Store,
+    Audience, AuditRecord, DomainProof, DomainRow, Insert, NewAccount, NewEvent, NewOrganisation,
+    Store,
 };
-use membership::{SqliteStore, Timestamp};
+use membership::{DomainStatus, SqliteStore, Timestamp};
 use store_postgres::PgStore;
 use testkit::postgres::Cluster;
 use time::macros::datetime;
@@ -263,35 +264,63 @@ fn the_audit_log_refuses_update_delete_and_truncate_in_the_database() {
 }
 
 #[test]
-fn a_domain_cannot_be_held_by_two_organisations() {
+fn a_domain_is_held_proven_by_at_most_one_organisation() {
     let (store, db) = fresh();
     organisation(&store, 1);
     organisation(&store, 2);
-    let domain = |org: &'static str, account: &'static str| NewDomain {
-        domain: "example.org",
-        organisation_id: org,
+    let domain = |org: &str, status: DomainStatus| DomainRow {
+        domain: "example.org".into(),
+        organisation_id: org.into(),
         include_subdomains: false,
         added_at: T0,
-        added_by: account,
+        proof: DomainProof {
+            status,
+            challenge: format!("value-of-{org}"),
+            previous_challenge: None,
+            previous_until: None,
+            status_since: T0,
+            verified_at: None,
+            last_checked_at: None,
+            last_seen: None,
+            next_check_at: None,
+            missing_since: None,
+            checks: 0,
+        },
     };
     let answers = store
         .write(&mut |tx| {
             Ok((
-                tx.insert_domain(&domain("org-1", "acct-1"))?,
-                tx.insert_domain(&domain("org-2", "acct-2"))?,
-                tx.domain_owner("example.org")?,
+                tx.insert_domain(&domain("org-1", DomainStatus::Pending), "acct-1")?,
+                tx.insert_domain(&domain("org-2", DomainStatus::Pending), "acct-2")?,
+                tx.insert_domain(&domain("org-2", DomainStatus::Pending), "acct-2")?,
+                tx.update_domain(&domain("org-1", DomainStatus::Verified))?,
+                tx.update_domain(&domain("org-2", DomainStatus::Verified))?,
+                tx.domain_holders("example.org")?
+                    .into_iter()
+                    .map(|h| (h.organisation_id, h.proof.status))
+                    .collect::<Vec<_>>(),
             ))
         })
         .unwrap();
     assert_eq!(
         answers,
-        (Insert::Done, Insert::Duplicate, Some("org-1".to_owned()))
+        (
+            Insert::Done,
+            Insert::Done,
+            Insert::Duplicate,
+            Insert::Done,
+            Insert::Duplicate,
+            vec![
+                ("org-1".to_owned(), DomainStatus::Verified),
+                ("org-2".to_owned(), DomainStatus::Pending)
+            ]
+        ),
+        "two unproven holds, one proven"
     );
-    // The database itself refuses it, whoever writes.
+    // The database itself refuses a second proven hold, whoever writes.
     let out = Cluster::shared().try_psql(
         &db,
-        "INSERT INTO org_domains(domain, organisation_id, include_subdomains, added_at, added_by)
-         VALUES ('example.org', 'org-2', false, 0, 'acct-2')",
+        "UPDATE org_domains SET status = 'suspended' WHERE organisation_id = 'org-2'",
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("duplicate key"));
