@@ -82,6 +82,81 @@ async function infoTab(org, params, go) {
   );
 }
 
+// A domain's proof status in words: what it means for requests from it.
+const DOMAIN_STATUS = {
+  pending: ['Waiting for its DNS record', 'Requests from it come to you until the record is seen.'],
+  verified: ['Verified', 'Requests from it are accepted at once.'],
+  suspended: ['Suspended', 'Its DNS record is gone, so requests from it come to you. Publish the record again.'],
+  lapsed: ['Lapsed', 'Its record was gone for too long. Add the domain again for a new record to publish.'],
+  expired: ['Expired', 'Its record was never seen. Add the domain again for a new record to publish.'],
+  legacy: ['Pre-approved before domain proof', 'Requests from it are accepted at once for now. Publish its record to keep it that way.'],
+};
+
+const SEEN_TEXT = { found: 'Found', missing: 'No record', different_value: 'A different value', error: 'No answer' };
+
+function statusWords(d) {
+  const [title, meaning] = DOMAIN_STATUS[d.status] ?? [d.status, ''];
+  const ends = d.status_ends_at
+    ? { pending: ' The challenge ends ', suspended: ' It lapses ', legacy: ' This ends ', verified: ' A new record is asked for ' }[d.status]
+    : null;
+  return { title, meaning: ends ? `${meaning}${ends}${when(d.status_ends_at)}.` : meaning };
+}
+
+/** A read-only copy of `text` with a button that puts it on the clipboard. */
+function copyable(label, text, testid) {
+  const input = h('input', { type: 'text', readonly: true, value: text, testid, spellcheck: 'false', class: 'copy-text' });
+  const copy = h('button', { type: 'button', testid: `${testid}-copy`, 'aria-label': `Copy the ${label.toLowerCase()}` }, 'Copy');
+  input.addEventListener('focus', () => input.select());
+  copy.addEventListener('click', async () => {
+    input.focus();
+    input.select();
+    try {
+      await navigator.clipboard.writeText(text);
+      announce(`${label} copied.`);
+    } catch {
+      // No clipboard access: the text is selected, ready for Ctrl+C.
+      announce(`${label} selected: press Ctrl+C to copy it.`);
+    }
+  });
+  return field(label, h('span', { class: 'copy-row' }, input, copy));
+}
+
+function domainProof(org, d, go) {
+  const { title, meaning } = statusWords(d);
+  const ended = d.status === 'lapsed' || d.status === 'expired';
+  const check = h('button', { type: 'button', testid: 'domain-check', dataset: { domain: d.domain } }, `Check now`);
+  check.addEventListener('click', async () => {
+    const after = await act(check, () => api.checkDomain(org.organisation_id, d.domain));
+    if (after) {
+      await go({ tab: 'info', manage: true });
+      announce(`Checked ${after.domain}: ${statusWords(after).title}. ${after.last_seen ? after.last_seen.detail : ''}`);
+    }
+  });
+  const renew = h('button', { type: 'button', testid: 'domain-renew', dataset: { domain: d.domain } }, 'Get a new record');
+  renew.addEventListener('click', async () => {
+    const again = await act(renew, () => api.addDomain(org.organisation_id, d.domain, d.include_subdomains));
+    if (again) {
+      await go({ tab: 'info', manage: true });
+      announce(`${again.domain} has a new record to publish.`);
+    }
+  });
+  const seen = d.last_seen;
+  return h('article', { class: 'domain-proof', testid: 'domain-proof', dataset: { domain: d.domain, status: d.status }, 'aria-labelledby': `proof-${d.domain}` },
+    h('h4', { id: `proof-${d.domain}` }, d.domain),
+    h('p', { class: 'strong', testid: 'domain-status' }, title),
+    h('p', {}, meaning),
+    d.status === 'verified' ? null : h('p', {}, `To prove that ${d.domain} is yours, publish this TXT record in its DNS, then choose Check now.`),
+    copyable('Record name', d.record.name, 'record-name'),
+    copyable('Record value', d.record.value, 'record-value'),
+    h('dl', { class: 'facts' },
+      h('dt', {}, 'Type'), h('dd', {}, d.record.type),
+      h('dt', {}, 'Last checked'), h('dd', { testid: 'domain-last-checked' }, d.last_checked_at ? when(d.last_checked_at) : 'Not yet'),
+      h('dt', {}, 'What was seen'), h('dd', { testid: 'domain-seen', dataset: { outcome: seen ? seen.outcome : '' } }, seen ? `${SEEN_TEXT[seen.outcome] ?? seen.outcome}: ${seen.detail}` : 'Nothing yet'),
+      h('dt', {}, 'Next check'), h('dd', {}, d.next_check_at ? when(d.next_check_at) : 'None planned')),
+    h('p', { class: 'hint' }, 'Not found? Some DNS providers add your domain to the name themselves (enter only _partner-desk-challenge if the name would end in ' + `${d.domain}.${d.domain}` + '); publish the value without quotation marks; a new record can take a while to be seen.'),
+    ended ? renew : check);
+}
+
 async function manageProfile(org, go) {
   const rules = await api.domains(org.organisation_id);
   const rows = rules.map((r) => {
@@ -92,9 +167,10 @@ async function manageProfile(org, go) {
         announce(`${r.domain} is no longer pre-approved.`);
       }
     });
-    return h('tr', { testid: 'domain-row', dataset: { domain: r.domain } },
+    return h('tr', { testid: 'domain-row', dataset: { domain: r.domain, status: r.status } },
       h('th', { scope: 'row' }, r.domain),
       h('td', {}, r.include_subdomains ? 'Yes' : 'No'),
+      h('td', {}, statusWords(r).title),
       h('td', {}, when(r.added_at)),
       h('td', {}, remove));
   });
@@ -104,7 +180,7 @@ async function manageProfile(org, go) {
   const update = h('button', { type: 'submit', id: 'domain-update', testid: 'domain-update', class: 'primary' }, 'Update');
   const addForm = h('form', { 'aria-labelledby': 'add-domain-heading' },
     h('h4', { id: 'add-domain-heading' }, 'Add an email domain'),
-    field('Email domain', domain, 'Staff with an Organisation Email at this domain are accepted at once. Free-mail domains and public suffixes cannot be added.'),
+    field('Email domain', domain, 'Once you prove the domain is yours with a DNS record, staff with an Organisation Email at it are accepted at once. Free-mail domains and public suffixes cannot be added.'),
     subdomains.el,
     update);
   addForm.addEventListener('submit', async (ev) => {
@@ -112,7 +188,7 @@ async function manageProfile(org, go) {
     const added = await act(update, () => api.addDomain(org.organisation_id, domain.value, subdomains.box.checked));
     if (added) {
       await go({ tab: 'info', manage: true });
-      announce(`${added.domain} is now pre-approved${added.include_subdomains ? ', with its subdomains' : ''}.`);
+      announce(`${added.domain} is added${added.include_subdomains ? ', with its subdomains' : ''}. Publish its DNS record to prove it is yours; until then, requests from it come to you.`);
     }
   });
 
@@ -131,7 +207,7 @@ async function manageProfile(org, go) {
     result.dataset.outcome = p.outcome;
     result.replaceChildren(
       h('p', { class: 'strong' }, p.outcome === 'accepted' ? 'Accepted at once' : 'Sent to the program administrator'),
-      h('p', {}, p.matched_domain ? `Matching rule: ${p.matched_domain}` : 'No rule matches.'),
+      h('p', {}, p.matched_domain ? `Matching rule: ${p.matched_domain}${p.matched_domain_status ? ` (${statusWords({ status: p.matched_domain_status }).title})` : ''}` : 'No rule matches.'),
       h('p', {}, p.reason),
     );
   });
@@ -143,8 +219,9 @@ async function manageProfile(org, go) {
     h('section', { 'aria-labelledby': 'domains-heading' },
       h('h3', { id: 'domains-heading' }, 'Your Organisation email domains'),
       rules.length
-        ? table('Pre-approved email domains', ['Domain', 'Subdomains included', 'Added', 'Action'], rows, { testid: 'domains' })
+        ? table('Pre-approved email domains', ['Domain', 'Subdomains included', 'Status', 'Added', 'Action'], rows, { testid: 'domains' })
         : h('p', { testid: 'domains-empty' }, 'No email domain is pre-approved yet, so every request waits for you to accept it.'),
+      rules.map((r) => domainProof(org, r, go)),
       addForm),
     testForm,
   );
