@@ -40,6 +40,19 @@ export async function openTarget(app, target) {
     case 'privilege_request':
       await app.go('centre', { org_id: target.organisation_id, tab: 'privilege-requests' });
       return;
+    case 'domains': {
+      await app.go('centre', { org_id: target.organisation_id, tab: 'info', manage: true });
+      const card = document.querySelector(`[data-testid=domain-proof][data-domain="${CSS.escape(target.domain)}"]`);
+      if (card) {
+        card.classList.add('highlight');
+        card.setAttribute('tabindex', '-1');
+        card.focus();
+        card.scrollIntoView({ block: 'center' });
+      } else {
+        announce(`${target.domain} is no longer one of this organisation\u2019s email domains.`);
+      }
+      return;
+    }
     case 'privileges':
       await app.refreshMe();
       await app.go('privileges', { membership_id: target.membership_id });

@@ -490,7 +490,13 @@ impl Inner {
                         });
                 }
             }
-            "membership.privileges_changed" => {
+            "membership.privileges_changed"
+            | "domain.verified"
+            | "domain.suspended"
+            | "domain.lapsed"
+            | "domain.expired"
+            | "domain.moved"
+            | "domain.proof_requested" => {
                 if let Some(org) = field("organisation_id") {
                     facts.organisation_name =
                         backend.organisation(access, &org).ok().map(|o| o.name);

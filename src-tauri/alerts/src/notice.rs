@@ -7,11 +7,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The event kinds that become notices; every other kind only moves the cursor.
-pub const NOTIFIED_KINDS: [&str; 4] = [
+pub const NOTIFIED_KINDS: [&str; 10] = [
     "association_request.created",
     "privilege_request.created",
     "association_request.decided",
     "membership.privileges_changed",
+    "domain.verified",
+    "domain.suspended",
+    "domain.lapsed",
+    "domain.expired",
+    "domain.moved",
+    "domain.proof_requested",
 ];
 
 /// What a person can do with a notice, from the OS notification or the inbox.
@@ -71,6 +77,11 @@ pub enum Target {
     Privileges {
         organisation_id: String,
         membership_id: String,
+    },
+    /// Membership Centre → Manage Organisation Profile → Your Organisation email domains.
+    Domains {
+        organisation_id: String,
+        domain: String,
     },
 }
 
@@ -340,6 +351,47 @@ pub fn describe(event: &Event, facts: &Facts) -> Option<Notice> {
                 false,
             ))
         }
+        kind if kind.starts_with("domain.") => {
+            let domain = text(data, "domain")?.to_owned();
+            let (headline, body) = match kind {
+                "domain.verified" => (
+                    format!("{domain} is verified"),
+                    format!("The DNS record for {domain} was found, so {org_name} has proven that the domain is its own. Requests from {domain} are now accepted at once."),
+                ),
+                "domain.suspended" => (
+                    format!("{domain} is suspended"),
+                    format!("The DNS record for {domain} was not found at two checks in a row, so requests from {domain} to {org_name} now come to you. Publish the record again, then choose Check now."),
+                ),
+                "domain.lapsed" => (
+                    format!("{domain} has lapsed"),
+                    format!("The DNS record for {domain} stayed missing for a week. To accept requests from {domain} at once again, get a new record in the Membership Centre and publish it."),
+                ),
+                "domain.expired" => (
+                    format!("The record for {domain} was never seen"),
+                    format!("{org_name} added {domain}, but its DNS record was not seen within a week. Get a new record in the Membership Centre and publish it to prove the domain is yours."),
+                ),
+                "domain.moved" => (
+                    format!("{domain} was proven by another organisation"),
+                    format!("Another organisation published the DNS record that proves {domain} is its own, so {domain} is no longer one of {org_name}\u{2019}s email domains. If it belongs to you, contact the Regional Service Centre."),
+                ),
+                "domain.proof_requested" => (
+                    format!("Prove {domain} again"),
+                    format!("{org_name} needs to publish a new DNS record for {domain}. Requests from it are still accepted at once for now; the Membership Centre shows the record and by when."),
+                ),
+                _ => return None,
+            };
+            Some(notice(
+                "Email domain",
+                headline.clone(),
+                body,
+                vec![Action::Open],
+                Target::Domains {
+                    organisation_id: org_id,
+                    domain,
+                },
+                false,
+            ))
+        }
         _ => None,
     }
 }
@@ -517,6 +569,46 @@ mod tests {
         assert!(describe(
             &event(6, "membership.privileges_changed", data(false)),
             &facts
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn domain_changes_tell_the_administrators_and_open_the_domain() {
+        for (kind, words) in [
+            ("domain.verified", "accepted at once"),
+            ("domain.suspended", "come to you"),
+            ("domain.lapsed", "new record"),
+            ("domain.expired", "not seen within a week"),
+            ("domain.moved", "Another organisation"),
+            ("domain.proof_requested", "new DNS record"),
+        ] {
+            let n = describe(
+                &event(
+                    7,
+                    kind,
+                    json!({"organisation_id": "o1", "domain": "fabrikam.com", "status": "x"}),
+                ),
+                &Facts {
+                    organisation_name: Some("Fabrikam".into()),
+                    ..Facts::default()
+                },
+            )
+            .unwrap_or_else(|| panic!("{kind} makes a notice"));
+            assert!(NOTIFIED_KINDS.contains(&kind));
+            assert!(n.title.contains("fabrikam.com"), "{kind}: {}", n.title);
+            assert!(n.body.contains(words), "{kind}: {}", n.body);
+            assert_eq!(
+                n.target,
+                Target::Domains {
+                    organisation_id: "o1".into(),
+                    domain: "fabrikam.com".into()
+                }
+            );
+        }
+        assert!(describe(
+            &event(8, "domain.verified", json!({"organisation_id": "o1"})),
+            &Facts::default()
         )
         .is_none());
     }
