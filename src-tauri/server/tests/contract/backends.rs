@@ -24,7 +24,18 @@ impl Subject {
     /// The server binary on a random loopback port, with a temp database, `--seed-demo` and the
     /// SMTP sink, reached through `client::Remote`.
     pub fn remote() -> Self {
-        let server = TestServer::start();
+        Self::remote_with(&[])
+    }
+
+    /// [`Subject::remote`] with domain proof asking the DNS server at `dns`, and Check now
+    /// allowed at any time.
+    pub fn remote_with_dns(dns: std::net::SocketAddr) -> Self {
+        let dns = dns.to_string();
+        Self::remote_with(&["--dns-resolver", &dns, "--check-now-cooldown-secs", "0"])
+    }
+
+    fn remote_with(extra: &[&str]) -> Self {
+        let server = TestServer::start_with(extra);
         let remote = Remote::new(&server.base).expect("the test server's URL is valid");
         Self::Remote {
             remote: Box::new(remote),
@@ -34,12 +45,37 @@ impl Subject {
 
     /// The membership service in process with the demo data, through `client::Embedded`.
     pub fn embedded() -> Self {
+        Self::embedded_with(
+            membership::Config::default(),
+            std::sync::Arc::new(membership::dns::NoResolver),
+        )
+    }
+
+    /// [`Subject::embedded`] with domain proof asking the DNS server at `dns`, and Check now
+    /// allowed at any time.
+    pub fn embedded_with_dns(dns: std::net::SocketAddr) -> Self {
+        let resolver = membership::dns::Resolver::new(Some(dns), std::time::Duration::from_secs(1))
+            .expect("a resolver");
+        let config = membership::Config {
+            proof: membership::ProofSettings {
+                check_now_secs: 0,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        Self::embedded_with(config, std::sync::Arc::new(resolver))
+    }
+
+    fn embedded_with(
+        config: membership::Config,
+        dns: std::sync::Arc<dyn membership::dns::TxtLookup>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("a temp dir");
         let config = membership::Config {
             public_url: Some("https://members.partnerdesk.test".into()),
-            ..Default::default()
+            ..config
         };
-        let embedded = Embedded::open(&dir.path().join("membership.sqlite3"), config)
+        let embedded = Embedded::open_with_dns(&dir.path().join("membership.sqlite3"), config, dns)
             .expect("the embedded backend opens");
         membership::seed::seed_demo(embedded.programme(), Timestamp::now_utc()).expect("demo data");
         Self::Embedded {

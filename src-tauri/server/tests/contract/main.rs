@@ -48,3 +48,24 @@ against_both_backends!(
     sessions_privileges_and_audit_behave_the_same,
     typed_text_keeps_markup_as_text_and_refuses_hidden_characters,
 );
+
+/// Domain proof through both backends, each asking a real DNS server on loopback whose records
+/// the scenario publishes.
+mod domain_proof {
+    use testkit::dns::DnsServer;
+
+    use super::backends::Subject;
+    use super::scenarios::a_domain_accepts_at_once_only_once_its_dns_record_is_seen as scenario;
+
+    #[test]
+    fn remote() {
+        let dns = DnsServer::start(&["fabrikam.com"]);
+        scenario(&Subject::remote_with_dns(dns.addr()), &dns);
+    }
+
+    #[test]
+    fn embedded() {
+        let dns = DnsServer::start(&["fabrikam.com"]);
+        scenario(&Subject::embedded_with_dns(dns.addr()), &dns);
+    }
+}

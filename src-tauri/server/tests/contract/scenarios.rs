@@ -5,8 +5,8 @@ use std::fmt::Debug;
 
 use client::Privilege;
 use membership::{
-    Error, ErrorKind, LookupQuery, MembershipStatus, NewAssociationRequest, PageRequest,
-    ProfilePatch, RequestStatus, Secret,
+    DomainStatus, Error, ErrorKind, LookupQuery, MembershipStatus, NewAssociationRequest,
+    PageRequest, ProfilePatch, RequestStatus, Secret, SeenOutcome,
 };
 
 use crate::backends::Subject;
@@ -601,5 +601,58 @@ pub fn typed_text_keeps_markup_as_text_and_refuses_hidden_characters(b: &Subject
             .expect("read")
             .status,
         RequestStatus::PendingApproval
+    );
+}
+
+/// A PPC adds a domain, which waits for its DNS record; Check now sees what is published; once
+/// the record is seen, requests from the domain are accepted at once.
+pub fn a_domain_accepts_at_once_only_once_its_dns_record_is_seen(
+    b: &Subject,
+    dns: &testkit::dns::DnsServer,
+) {
+    let ppc = demo(b, "ppc@fabrikam.com");
+    let fabrikam = org(b, &ppc, "4598765");
+    let staff = demo(b, "staff@example.net");
+    let added = b
+        .add_domain(&ppc, &fabrikam, "fabrikam.com", false)
+        .expect("added");
+    assert_eq!(added.status, DomainStatus::Pending);
+    assert_eq!(added.record.name, "_partner-desk-challenge.fabrikam.com");
+    assert_eq!(added.record.record_type, "TXT");
+
+    let checked = b
+        .check_domain(&ppc, &fabrikam, "fabrikam.com")
+        .expect("checked");
+    assert_eq!(checked.status, DomainStatus::Pending);
+    assert_eq!(
+        checked.last_seen.as_ref().map(|l| l.outcome),
+        Some(SeenOutcome::Missing)
+    );
+    let preview = b
+        .preview_association(&staff, &fabrikam, "sam@fabrikam.com")
+        .expect("preview");
+    assert_eq!(preview.outcome, RequestStatus::PendingApproval);
+    assert_eq!(preview.matched_domain_status, Some(DomainStatus::Pending));
+
+    dns.set_txt(&added.record.name, &[&[&added.record.value]]);
+    let checked = b
+        .check_domain(&ppc, &fabrikam, "Fabrikam.COM")
+        .expect("checked");
+    assert_eq!(checked.status, DomainStatus::Verified, "{checked:?}");
+    assert!(checked.verified_at.is_some());
+    let listed = b.domains(&ppc, &fabrikam).expect("domains");
+    assert_eq!(listed, vec![checked]);
+    let preview = b
+        .preview_association(&staff, &fabrikam, "sam@fabrikam.com")
+        .expect("preview");
+    assert_eq!(preview.outcome, RequestStatus::Accepted);
+
+    assert_eq!(
+        refused(b.check_domain(&ppc, &fabrikam, "example.org")),
+        refusal(404, "not_found")
+    );
+    assert_eq!(
+        refused(b.check_domain(&staff, &fabrikam, "fabrikam.com")),
+        refusal(403, "forbidden")
     );
 }

@@ -68,6 +68,12 @@ impl TestServer {
             .arg("--database")
             .arg(&db)
             .args(["--smtp", &mail.url()])
+            // Never a DNS server beyond loopback unless the test names one (`testkit::NO_DNS`).
+            .args(if extra.contains(&"--dns-resolver") {
+                &[][..]
+            } else {
+                &["--dns-resolver", testkit::NO_DNS][..]
+            })
             .args(extra)
             .env("PARTNER_DESK_LOG", log_level.unwrap_or("warn"))
             .stdout(Stdio::piped())

@@ -192,6 +192,8 @@ fn try_spawn(launch: &Launch) -> Result<(Child, SocketAddr), String> {
         .arg("--database")
         .arg(&launch.database)
         .args(["--smtp", &launch.smtp])
+        // Never a DNS server beyond loopback (see `testkit::NO_DNS`).
+        .args(["--dns-resolver", testkit::NO_DNS])
         .args(&launch.extra)
         .env("PARTNER_DESK_LOG", level)
         .stdout(Stdio::piped())
