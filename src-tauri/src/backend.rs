@@ -20,12 +20,22 @@ const DOMAIN_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(1
 /// proof asks, as the server's `--dns-resolver`; unset, the system's resolvers.
 pub const DNS_RESOLVER_ENV: &str = "PARTNER_DESK_DNS_RESOLVER";
 
+/// The DNS server the embedded backend's domain proof asks: `--dns-resolver=IP:PORT` on the
+/// command line, else [`DNS_RESOLVER_ENV`], else `None` (the system's resolvers).
+pub fn dns_server_setting<I: IntoIterator<Item = String>>(
+    args: I,
+    env: Option<String>,
+) -> Option<std::net::SocketAddr> {
+    args.into_iter()
+        .find_map(|a| a.strip_prefix("--dns-resolver=").map(str::to_owned))
+        .or(env)
+        .and_then(|v| v.trim().parse().ok())
+}
+
 /// Where the embedded backend looks domain proof records up. A resolver that cannot be set up
 /// (no system DNS settings) answers every check with "no answer", which changes nothing.
 fn dns() -> Arc<dyn membership::dns::TxtLookup> {
-    let server = std::env::var(DNS_RESOLVER_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse::<std::net::SocketAddr>().ok());
+    let server = dns_server_setting(std::env::args(), std::env::var(DNS_RESOLVER_ENV).ok());
     match membership::dns::Resolver::new(server, std::time::Duration::from_secs(3)) {
         Ok(r) => Arc::new(r),
         Err(_) => Arc::new(membership::dns::NoResolver),
@@ -139,5 +149,31 @@ impl Backend {
             BackendKind::Embedded => email,
             BackendKind::Remote => format!("{email} @ {}", self.location),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dns_server_setting;
+
+    #[test]
+    fn the_dns_server_comes_from_the_command_line_then_the_environment() {
+        let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            dns_server_setting(
+                args(&["app", "--dns-resolver=127.0.0.1:5353"]),
+                Some("127.0.0.1:9".into())
+            ),
+            Some("127.0.0.1:5353".parse().unwrap())
+        );
+        assert_eq!(
+            dns_server_setting(args(&["app"]), Some(" [::1]:53 ".into())),
+            Some("[::1]:53".parse().unwrap())
+        );
+        assert_eq!(dns_server_setting(args(&["app"]), None), None);
+        assert_eq!(
+            dns_server_setting(args(&["app", "--dns-resolver=nonsense"]), None),
+            None
+        );
     }
 }

@@ -34,6 +34,11 @@ fn output_dir() -> PathBuf {
 
 /// The app on a fresh data folder; the folder lives as long as the returned guard.
 fn launch(journey: &str) -> (Session, tempfile::TempDir) {
+    launch_with(journey, &[])
+}
+
+/// [`launch`] with more command-line arguments for the app.
+fn launch_with(journey: &str, extra: &[String]) -> (Session, tempfile::TempDir) {
     let data = tempfile::Builder::new()
         .prefix("partner-desk-e2e-")
         .tempdir()
@@ -44,7 +49,8 @@ fn launch(journey: &str) -> (Session, tempfile::TempDir) {
         "the app binary {} is missing: build it with cargo build --bin partner-desk",
         app.display()
     );
-    let args = vec![format!("--data-dir={}", data.path().display())];
+    let mut args = vec![format!("--data-dir={}", data.path().display())];
+    args.extend_from_slice(extra);
     let session = Session::start(
         &env("PARTNER_DESK_E2E_DRIVER_URL"),
         &app,
@@ -776,4 +782,51 @@ fn working_offline_keeps_an_edit_here_until_it_is_turned_off() {
     s.wait_for_text("#sync-connection", "Online");
     s.wait_for_text("#sync-unsynced", "All changes synced");
     s.screenshot("synced");
+}
+
+#[test]
+fn the_ppc_proves_a_domain_by_publishing_its_dns_record_and_checking_now() {
+    // The app's domain proof asks this authoritative server on loopback, where the test
+    // publishes the record as the PPC would at their DNS provider.
+    let dns = testkit::dns::DnsServer::start(&["contoso.com.au"]);
+    let (mut s, _data) = launch_with("domain-proof", &[format!("--dns-resolver={}", dns.addr())]);
+    sign_in(&mut s, PPC);
+    open_membership_centre(&mut s);
+    s.click("#manage-profile");
+    s.find("#domain-input");
+    s.type_into("#domain-input", "contoso.com.au");
+    s.click("#domain-update");
+    s.wait_for_text("#status", "Publish its DNS record");
+    let card = "[data-testid=domain-proof][data-domain=\"contoso.com.au\"]";
+    s.wait_for_text(
+        &format!("{card} [data-testid=domain-status]"),
+        "Waiting for its DNS record",
+    );
+    s.show(card);
+    s.screenshot("pending");
+    let read = |field: &str| {
+        s.script(
+            "return document.querySelector(arguments[0]).value",
+            serde_json::json!([format!("{card} [data-testid={field}]")]),
+        )
+        .as_str()
+        .expect("the record field holds text")
+        .to_owned()
+    };
+    let (name, value) = (read("record-name"), read("record-value"));
+    assert_eq!(name, "_partner-desk-challenge.contoso.com.au");
+    assert!(value.len() >= 32, "{value}");
+
+    dns.set_txt(&name, &[&[&value]]);
+    s.click(&format!("{card} [data-testid=domain-check]"));
+    s.wait_for_text("#status", "Checked contoso.com.au: Verified");
+    s.wait_for_text(&format!("{card} [data-testid=domain-status]"), "Verified");
+    s.wait_for_text(&format!("{card} [data-testid=domain-seen]"), "Found");
+    s.show(card);
+    s.screenshot("verified");
+
+    // The policy tester now accepts an address at the domain at once.
+    s.type_into("#policy-address", "kim@contoso.com.au");
+    s.click("#policy-test");
+    s.wait_for_text("#policy-result", "Accepted at once");
 }
