@@ -162,7 +162,8 @@ fn build_server(cargo: Option<std::ffi::OsString>, profile_dir: &Path) {
 
 /// Where a test server's domain proof asks DNS unless the test gives `--dns-resolver` (a
 /// `dns::DnsServer`'s address): a loopback port where nothing answers, so no test ever asks a DNS
-/// server beyond loopback; a check there gets no answer, which changes nothing.
+/// server beyond loopback; a check there gets no answer, which changes nothing (after a 300 ms
+/// timeout, which the launchers pass with it).
 pub const NO_DNS: &str = "127.0.0.1:9";
 
 /// The real server binary on loopback; killed when dropped. See the crate documentation.
@@ -244,7 +245,7 @@ impl TestServer {
             .args(if self.extra.iter().any(|a| a == "--dns-resolver") {
                 &[][..]
             } else {
-                &["--dns-resolver", NO_DNS][..]
+                &["--dns-resolver", NO_DNS, "--dns-timeout-ms", "300"][..]
             })
             .args(&self.extra)
             .env(

@@ -72,7 +72,7 @@ impl TestServer {
             .args(if extra.contains(&"--dns-resolver") {
                 &[][..]
             } else {
-                &["--dns-resolver", testkit::NO_DNS][..]
+                &["--dns-resolver", testkit::NO_DNS, "--dns-timeout-ms", "300"][..]
             })
             .args(extra)
             .env("PARTNER_DESK_LOG", log_level.unwrap_or("warn"))

@@ -193,7 +193,7 @@ fn try_spawn(launch: &Launch) -> Result<(Child, SocketAddr), String> {
         .arg(&launch.database)
         .args(["--smtp", &launch.smtp])
         // Never a DNS server beyond loopback (see `testkit::NO_DNS`).
-        .args(["--dns-resolver", testkit::NO_DNS])
+        .args(["--dns-resolver", testkit::NO_DNS, "--dns-timeout-ms", "300"])
         .args(&launch.extra)
         .env("PARTNER_DESK_LOG", level)
         .stdout(Stdio::piped())
