@@ -385,6 +385,10 @@ impl<S: Store> Programme<S> {
             let rows = tx.due_domains(now, limit)?;
             let due = rows.len();
             for mut row in rows {
+                if row.proof.status == DomainStatus::Legacy && row.proof.last_checked_at.is_none() {
+                    // Pre-approved before domain proof: its PPC is asked to prove it, once.
+                    tell(tx, &row, Change::ReproofAsked, None, now)?;
+                }
                 if let Some(change) = on_time(&mut row.proof, now, &s) {
                     tell(tx, &row, change, None, now)?;
                 }

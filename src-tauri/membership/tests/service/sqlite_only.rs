@@ -154,6 +154,29 @@ fn a_domain_pre_approved_before_domain_proof_accepts_through_its_grace_period_on
     assert_eq!(preview.outcome, RequestStatus::Accepted);
     assert_eq!(preview.matched_domain_status, Some(DomainStatus::Legacy));
 
+    // The first scheduled pass asks its PPC to prove it (the audit log records it).
+    assert_eq!(p.run_domain_checks(now, 50).unwrap(), 1);
+    let asked: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM events WHERE kind = 'domain.proof_requested' AND admins_of = 'org_old'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(asked, 1);
+    p.run_domain_checks(now + time::Duration::hours(7), 50)
+        .unwrap();
+    let asked_again: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM events WHERE kind = 'domain.proof_requested'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(asked_again, 1, "asked once, not at every check");
+
     let grace = p.config().proof.legacy_grace_secs;
     let later = now + time::Duration::seconds(grace + 60);
     p.run_domain_checks(later, 50).unwrap();
