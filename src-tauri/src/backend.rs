@@ -21,25 +21,65 @@ const DOMAIN_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(1
 pub const DNS_RESOLVER_ENV: &str = "PARTNER_DESK_DNS_RESOLVER";
 
 /// The DNS server the embedded backend's domain proof asks: `--dns-resolver=IP:PORT` on the
-/// command line, else [`DNS_RESOLVER_ENV`], else `None` (the system's resolvers).
+/// command line, else the one in Settings, else [`DNS_RESOLVER_ENV`], else `None` (the system's
+/// resolvers).
 pub fn dns_server_setting<I: IntoIterator<Item = String>>(
     args: I,
+    setting: Option<std::net::SocketAddr>,
     env: Option<String>,
 ) -> Option<std::net::SocketAddr> {
     args.into_iter()
-        .find_map(|a| a.strip_prefix("--dns-resolver=").map(str::to_owned))
-        .or(env)
-        .and_then(|v| v.trim().parse().ok())
+        .find_map(|a| {
+            a.strip_prefix("--dns-resolver=")
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .or(setting)
+        .or_else(|| env.and_then(|v| v.trim().parse().ok()))
 }
 
-/// Where the embedded backend looks domain proof records up. A resolver that cannot be set up
-/// (no system DNS settings) answers every check with "no answer", which changes nothing.
-fn dns() -> Arc<dyn membership::dns::TxtLookup> {
-    let server = dns_server_setting(std::env::args(), std::env::var(DNS_RESOLVER_ENV).ok());
+/// The resolver every embedded backend of this process asks, which Settings can change while it
+/// runs ([`use_dns_server`]).
+struct DnsChoice(std::sync::RwLock<Arc<dyn membership::dns::TxtLookup>>);
+
+impl membership::dns::TxtLookup for DnsChoice {
+    fn txt(&self, name: &str) -> Result<membership::dns::TxtAnswer, membership::dns::LookupError> {
+        let current = self.0.read().unwrap_or_else(|e| e.into_inner()).clone();
+        current.txt(name)
+    }
+}
+
+static DNS: std::sync::OnceLock<Arc<DnsChoice>> = std::sync::OnceLock::new();
+
+fn resolver_for(setting: Option<std::net::SocketAddr>) -> Arc<dyn membership::dns::TxtLookup> {
+    let server = dns_server_setting(
+        std::env::args(),
+        setting,
+        std::env::var(DNS_RESOLVER_ENV).ok(),
+    );
+    // A resolver that cannot be set up (no system DNS settings) answers every check with "no
+    // answer", which changes nothing.
     match membership::dns::Resolver::new(server, std::time::Duration::from_secs(3)) {
         Ok(r) => Arc::new(r),
         Err(_) => Arc::new(membership::dns::NoResolver),
     }
+}
+
+/// Points domain proof of the embedded backend at `setting` (Settings' DNS server; `None`: the
+/// command line, the environment or the system decide), from the next check on.
+pub fn use_dns_server(setting: Option<std::net::SocketAddr>) {
+    let next = resolver_for(setting);
+    match DNS.get() {
+        Some(choice) => *choice.0.write().unwrap_or_else(|e| e.into_inner()) = next,
+        None => {
+            let _ = DNS.set(Arc::new(DnsChoice(std::sync::RwLock::new(next))));
+        }
+    }
+}
+
+/// Where the embedded backend looks domain proof records up.
+fn dns() -> Arc<dyn membership::dns::TxtLookup> {
+    DNS.get_or_init(|| Arc::new(DnsChoice(std::sync::RwLock::new(resolver_for(None)))))
+        .clone()
 }
 
 /// The backend in use, with what the settings screen says about it.
@@ -157,22 +197,32 @@ mod tests {
     use super::dns_server_setting;
 
     #[test]
-    fn the_dns_server_comes_from_the_command_line_then_the_environment() {
+    fn the_dns_server_comes_from_the_command_line_then_settings_then_the_environment() {
         let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let addr = |s: &str| Some(s.parse::<std::net::SocketAddr>().unwrap());
         assert_eq!(
             dns_server_setting(
                 args(&["app", "--dns-resolver=127.0.0.1:5353"]),
+                addr("127.0.0.1:53"),
                 Some("127.0.0.1:9".into())
             ),
-            Some("127.0.0.1:5353".parse().unwrap())
+            addr("127.0.0.1:5353")
         );
         assert_eq!(
-            dns_server_setting(args(&["app"]), Some(" [::1]:53 ".into())),
-            Some("[::1]:53".parse().unwrap())
+            dns_server_setting(
+                args(&["app"]),
+                addr("127.0.0.1:53"),
+                Some("127.0.0.1:9".into())
+            ),
+            addr("127.0.0.1:53")
         );
-        assert_eq!(dns_server_setting(args(&["app"]), None), None);
         assert_eq!(
-            dns_server_setting(args(&["app", "--dns-resolver=nonsense"]), None),
+            dns_server_setting(args(&["app"]), None, Some(" [::1]:53 ".into())),
+            addr("[::1]:53")
+        );
+        assert_eq!(dns_server_setting(args(&["app"]), None, None), None);
+        assert_eq!(
+            dns_server_setting(args(&["app", "--dns-resolver=nonsense"]), None, None),
             None
         );
     }

@@ -43,6 +43,9 @@ pub struct Settings {
     /// Desktop notifications of new requests and decisions: on or off, and quiet hours. The
     /// inbox fills either way.
     pub alerts: alerts::Settings,
+    /// The DNS server (IP:PORT) that the embedded backend's domain proof asks; `None`: this
+    /// computer's DNS settings.
+    pub dns_resolver: Option<String>,
 }
 
 impl Default for Settings {
@@ -59,6 +62,7 @@ impl Default for Settings {
             last_account: None,
             offline_accounts: Default::default(),
             alerts: alerts::Settings::default(),
+            dns_resolver: None,
         }
     }
 }
@@ -101,6 +105,11 @@ impl Settings {
         }
     }
 
+    /// The DNS server for domain proof of the embedded backend, when one is set (and valid).
+    pub fn dns_server(&self) -> Option<std::net::SocketAddr> {
+        self.dns_resolver.as_deref().and_then(|d| d.parse().ok())
+    }
+
     /// Checks what a person typed before it is kept.
     pub fn validated(mut self) -> Result<Self, UiError> {
         self.remote_url = self
@@ -114,6 +123,16 @@ impl Settings {
                     "The remote backend address must start with https:// (or http:// for a test server). Correct it and save again.",
                 ));
             }
+        }
+        self.dns_resolver = self
+            .dns_resolver
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty());
+        if self.dns_server().is_none() && self.dns_resolver.is_some() {
+            return Err(UiError::new(
+                "invalid_dns_resolver",
+                "The DNS server must be an address with its port, such as 192.0.2.53:53 or [2001:db8::53]:53. Correct it, or clear it to use this computer's DNS settings.",
+            ));
         }
         if self.backend == BackendKind::Remote && self.remote_url.is_none() {
             return Err(UiError::new(

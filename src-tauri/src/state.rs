@@ -131,6 +131,7 @@ impl Shell {
     /// [`Shell::open`] with the given key store.
     pub fn open_with(data_dir: &Path, config_dir: &Path, keystore: KeyStore) -> Self {
         let settings = Settings::load(&config_dir.join(SETTINGS_FILE));
+        crate::backend::use_dns_server(settings.dns_server());
         let backend = open_backend(&settings, data_dir);
         Self::with_backend(backend, data_dir, config_dir, keystore)
     }
@@ -621,6 +622,9 @@ impl Core {
             None
         };
         settings.save(&self.settings_path)?;
+        if settings.dns_server() != previous.dns_server() {
+            crate::backend::use_dns_server(settings.dns_server());
+        }
         *lock(&self.settings) = settings.clone();
         if let Some(next) = next {
             // The session belongs to the backend that issued it: leave it kept (in the keychain,

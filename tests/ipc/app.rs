@@ -56,6 +56,11 @@ fn settings_switch_to_a_server_say_whether_it_answers_and_survive_a_restart() {
     assert_eq!(code(&bad), "invalid_url");
     let incomplete = app.refused("save_settings", json!({"settings": {"backend": "embedded", "help_contacts": [{"region": "Fiji", "name": "", "phone": ""}]}}));
     assert_eq!(code(&incomplete), "invalid_help_contact");
+    let no_port = app.refused(
+        "save_settings",
+        json!({"settings": {"backend": "embedded", "dns_resolver": "192.0.2.53", "help_contacts": []}}),
+    );
+    assert_eq!(code(&no_port), "invalid_dns_resolver");
     assert_eq!(
         app.ok("settings", json!({}))["active_backend"],
         "remote",
@@ -71,6 +76,17 @@ fn settings_switch_to_a_server_say_whether_it_answers_and_survive_a_restart() {
         back["settings"]["remote_url"], "http://127.0.0.1:9",
         "the address is kept for next time"
     );
+    // The DNS server of domain checks: kept trimmed; empty means this computer's settings.
+    let dns = app.ok(
+        "save_settings",
+        json!({"settings": {"backend": "embedded", "dns_resolver": " 127.0.0.1:9 ", "help_contacts": []}}),
+    );
+    assert_eq!(dns["settings"]["dns_resolver"], "127.0.0.1:9");
+    let cleared = app.ok(
+        "save_settings",
+        json!({"settings": {"backend": "embedded", "dns_resolver": "", "help_contacts": []}}),
+    );
+    assert_eq!(cleared["settings"]["dns_resolver"], Value::Null);
     app.sign_in(PPC);
 }
 

@@ -10,7 +10,9 @@ export async function render(params, app) {
   const remote = h('input', { type: 'radio', name: 'backend', id: 'backend-remote', testid: 'backend-remote', value: 'remote', checked: s.backend === 'remote' });
   const url = h('input', { type: 'url', id: 'backend-url', testid: 'backend-url', value: s.remote_url ?? '', spellcheck: 'false' });
   const urlField = field('Server address', url, 'The address your programme gives you, starting with https (http only for a test server on this computer).');
-  const syncUrl = () => { urlField.hidden = !remote.checked; };
+  const dns = h('input', { type: 'text', id: 'dns-resolver', testid: 'dns-resolver', value: s.dns_resolver ?? '', placeholder: '192.0.2.53:53', spellcheck: 'false', autocomplete: 'off' });
+  const dnsField = field('DNS server for domain checks', dns, 'Where the built-in backend looks up the records that prove your email domains, as address:port. Leave it empty to use this computer\'s DNS settings.');
+  const syncUrl = () => { urlField.hidden = !remote.checked; dnsField.hidden = remote.checked; };
   embedded.addEventListener('change', syncUrl);
   remote.addEventListener('change', syncUrl);
   syncUrl();
@@ -86,6 +88,7 @@ export async function render(params, app) {
       h('div', { class: 'check' }, embedded, h('label', { for: embedded.id }, 'Built in (embedded): everything stays on this computer, with demo organisations')),
       h('div', { class: 'check' }, remote, h('label', { for: remote.id }, 'Remote: your programme\'s membership server')),
       urlField,
+      dnsField,
       h('p', { class: 'note' }, 'Choosing another backend signs you out here; your session stays kept, so switching back needs no password.')),
     notifications,
     h('h2', {}, 'Help contacts'),
@@ -103,6 +106,7 @@ export async function render(params, app) {
     const next = {
       backend: remote.checked ? 'remote' : 'embedded',
       remote_url: url.value,
+      dns_resolver: dns.value,
       help_contacts: [...contactRows.children].map((row) => row.read()),
       alerts: {
         notifications: notify.box.checked,
