@@ -118,7 +118,12 @@ function copyable(label, text, testid) {
       announce(`${label} selected: press Ctrl+C to copy it.`);
     }
   });
-  return field(label, h('span', { class: 'copy-row' }, input, copy));
+  // The label names the text box itself; the button sits beside it.
+  const labelled = field(label, input);
+  const row = h('span', { class: 'copy-row' });
+  input.replaceWith(row);
+  row.append(input, copy);
+  return labelled;
 }
 
 function domainProof(org, d, go) {

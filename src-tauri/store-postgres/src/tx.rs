@@ -190,6 +190,66 @@ fn prefix_end(prefix: &str) -> Option<String> {
 
 const SUMMARY_COLUMNS: &str = "o.seq, o.id, o.partner_id, o.name, o.city, o.country";
 
+/// The columns [`DomainValues::params`] gives, in its order (`$1` to `$15`).
+const DOMAIN_WRITTEN: &str = "domain, organisation_id, include_subdomains, status, challenge, previous_challenge,
+    previous_until, status_since, verified_at, last_checked_at, last_outcome, last_detail, next_check_at, missing_since, checks";
+
+/// A hold's values for [`DOMAIN_WRITTEN`] as the driver takes them, the same for an insert and an
+/// update.
+struct DomainValues<'a> {
+    row: &'a DomainRow,
+    status: &'static str,
+    times: [Option<i64>; 5],
+    status_since: i64,
+    outcome: Option<&'static str>,
+    detail: Option<&'a str>,
+    checks: i32,
+}
+
+impl<'a> DomainValues<'a> {
+    fn of(row: &'a DomainRow) -> Self {
+        let p = &row.proof;
+        Self {
+            row,
+            status: p.status.as_str(),
+            times: [
+                p.previous_until.map(unix),
+                p.verified_at.map(unix),
+                p.last_checked_at.map(unix),
+                p.next_check_at.map(unix),
+                p.missing_since.map(unix),
+            ],
+            status_since: unix(p.status_since),
+            outcome: p.last_seen.as_ref().map(|l| l.outcome.as_str()),
+            detail: p.last_seen.as_ref().map(|l| l.detail.as_str()),
+            checks: i32::try_from(p.checks).unwrap_or(i32::MAX),
+        }
+    }
+
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        let r = self.row;
+        let [previous_until, verified_at, last_checked_at, next_check_at, missing_since] =
+            &self.times;
+        vec![
+            &r.domain,
+            &r.organisation_id,
+            &r.include_subdomains,
+            &self.status,
+            &r.proof.challenge,
+            &r.proof.previous_challenge,
+            previous_until,
+            &self.status_since,
+            verified_at,
+            last_checked_at,
+            &self.outcome,
+            &self.detail,
+            next_check_at,
+            missing_since,
+            &self.checks,
+        ]
+    }
+}
+
 /// The columns [`domain_row`] reads, in its order.
 const DOMAIN_COLUMNS: &str = "domain, organisation_id, include_subdomains, added_at, status, challenge, previous_challenge,
     previous_until, status_since, verified_at, last_checked_at, last_outcome, last_detail, next_check_at, missing_since, checks";
@@ -967,60 +1027,25 @@ impl WriteTx for Tx<'_, '_> {
     }
 
     fn insert_domain(&mut self, d: &DomainRow, added_by: &str) -> Result<Insert, Error> {
-        let p = &d.proof;
-        let checks = i32::try_from(p.checks).unwrap_or(i32::MAX);
+        let values = DomainValues::of(d);
+        let added_at = unix(d.added_at);
+        let mut params = values.params();
+        params.extend([&added_at as &(dyn ToSql + Sync), &added_by]);
         self.unique_update(
-            "INSERT INTO org_domains(domain, organisation_id, include_subdomains, added_at, added_by, status, challenge,
-                 previous_challenge, previous_until, status_since, verified_at, last_checked_at, last_outcome, last_detail,
-                 next_check_at, missing_since, checks)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-            &[
-                &d.domain,
-                &d.organisation_id,
-                &d.include_subdomains,
-                &unix(d.added_at),
-                &added_by,
-                &p.status.as_str(),
-                &p.challenge,
-                &p.previous_challenge,
-                &p.previous_until.map(unix),
-                &unix(p.status_since),
-                &p.verified_at.map(unix),
-                &p.last_checked_at.map(unix),
-                &p.last_seen.as_ref().map(|l| l.outcome.as_str()),
-                &p.last_seen.as_ref().map(|l| l.detail.as_str()),
-                &p.next_check_at.map(unix),
-                &p.missing_since.map(unix),
-                &checks,
-            ],
+            &format!("INSERT INTO org_domains({DOMAIN_WRITTEN}, added_at, added_by)
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"),
+            &params,
         )
     }
 
     fn update_domain(&mut self, d: &DomainRow) -> Result<Insert, Error> {
-        let p = &d.proof;
-        let checks = i32::try_from(p.checks).unwrap_or(i32::MAX);
+        let values = DomainValues::of(d);
         self.unique_update(
             "UPDATE org_domains SET include_subdomains = $3, status = $4, challenge = $5, previous_challenge = $6,
                  previous_until = $7, status_since = $8, verified_at = $9, last_checked_at = $10, last_outcome = $11,
                  last_detail = $12, next_check_at = $13, missing_since = $14, checks = $15
              WHERE domain = $1 AND organisation_id = $2",
-            &[
-                &d.domain,
-                &d.organisation_id,
-                &d.include_subdomains,
-                &p.status.as_str(),
-                &p.challenge,
-                &p.previous_challenge,
-                &p.previous_until.map(unix),
-                &unix(p.status_since),
-                &p.verified_at.map(unix),
-                &p.last_checked_at.map(unix),
-                &p.last_seen.as_ref().map(|l| l.outcome.as_str()),
-                &p.last_seen.as_ref().map(|l| l.detail.as_str()),
-                &p.next_check_at.map(unix),
-                &p.missing_since.map(unix),
-                &checks,
-            ],
+            &values.params(),
         )
     }
 

@@ -132,6 +132,36 @@ fn unique(result: rusqlite::Result<usize>) -> Result<Insert, Error> {
     }
 }
 
+/// The columns [`domain_values`] gives, in its order (`?1` to `?15`).
+const DOMAIN_WRITTEN: &str = "domain, organisation_id, include_subdomains, status, challenge, previous_challenge,
+    previous_until, status_since, verified_at, last_checked_at, last_outcome, last_detail, next_check_at, missing_since, checks";
+
+/// A hold's values for [`DOMAIN_WRITTEN`], the same for an insert and an update.
+fn domain_values(d: &DomainRow) -> Vec<rusqlite::types::Value> {
+    let p = &d.proof;
+    let when = |t: Option<Timestamp>| t.map(unix).into();
+    vec![
+        d.domain.clone().into(),
+        d.organisation_id.clone().into(),
+        d.include_subdomains.into(),
+        p.status.as_str().to_owned().into(),
+        p.challenge.clone().into(),
+        p.previous_challenge.clone().into(),
+        when(p.previous_until),
+        unix(p.status_since).into(),
+        when(p.verified_at),
+        when(p.last_checked_at),
+        p.last_seen
+            .as_ref()
+            .map(|l| l.outcome.as_str().to_owned())
+            .into(),
+        p.last_seen.as_ref().map(|l| l.detail.clone()).into(),
+        when(p.next_check_at),
+        when(p.missing_since),
+        i64::from(p.checks).into(),
+    ]
+}
+
 /// The columns [`domain_row`] reads, in its order.
 const DOMAIN_COLUMNS: &str = "domain, organisation_id, include_subdomains, added_at, status, challenge, previous_challenge,
     previous_until, status_since, verified_at, last_checked_at, last_outcome, last_detail, next_check_at, missing_since, checks";
@@ -931,58 +961,22 @@ impl WriteTx for Tx<'_> {
     }
 
     fn insert_domain(&mut self, d: &DomainRow, added_by: &str) -> Result<Insert, Error> {
-        let p = &d.proof;
+        let mut values = domain_values(d);
+        values.extend([unix(d.added_at).into(), added_by.to_owned().into()]);
         unique(self.0.execute(
-            "INSERT INTO org_domains(domain, organisation_id, include_subdomains, added_at, added_by, status, challenge,
-                 previous_challenge, previous_until, status_since, verified_at, last_checked_at, last_outcome, last_detail,
-                 next_check_at, missing_since, checks)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-            params![
-                d.domain,
-                d.organisation_id,
-                d.include_subdomains,
-                unix(d.added_at),
-                added_by,
-                p.status.as_str(),
-                p.challenge,
-                p.previous_challenge,
-                p.previous_until.map(unix),
-                unix(p.status_since),
-                p.verified_at.map(unix),
-                p.last_checked_at.map(unix),
-                p.last_seen.as_ref().map(|l| l.outcome.as_str()),
-                p.last_seen.as_ref().map(|l| l.detail.as_str()),
-                p.next_check_at.map(unix),
-                p.missing_since.map(unix),
-                p.checks,
-            ],
+            &format!("INSERT INTO org_domains({DOMAIN_WRITTEN}, added_at, added_by)
+                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
+            rusqlite::params_from_iter(values),
         ))
     }
 
     fn update_domain(&mut self, d: &DomainRow) -> Result<Insert, Error> {
-        let p = &d.proof;
         unique(self.0.execute(
             "UPDATE org_domains SET include_subdomains = ?3, status = ?4, challenge = ?5, previous_challenge = ?6,
                  previous_until = ?7, status_since = ?8, verified_at = ?9, last_checked_at = ?10, last_outcome = ?11,
                  last_detail = ?12, next_check_at = ?13, missing_since = ?14, checks = ?15
              WHERE domain = ?1 AND organisation_id = ?2",
-            params![
-                d.domain,
-                d.organisation_id,
-                d.include_subdomains,
-                p.status.as_str(),
-                p.challenge,
-                p.previous_challenge,
-                p.previous_until.map(unix),
-                unix(p.status_since),
-                p.verified_at.map(unix),
-                p.last_checked_at.map(unix),
-                p.last_seen.as_ref().map(|l| l.outcome.as_str()),
-                p.last_seen.as_ref().map(|l| l.detail.as_str()),
-                p.next_check_at.map(unix),
-                p.missing_since.map(unix),
-                p.checks,
-            ],
+            rusqlite::params_from_iter(domain_values(d)),
         ))
     }
 

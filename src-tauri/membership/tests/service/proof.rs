@@ -18,6 +18,21 @@ fn check_now(w: &mut World, org: &str, domain: &str) -> DomainRule {
     w.p.check_domain(&ppc, org, domain, w.now).expect("checked")
 }
 
+/// Fabrikam's PPC adds fabrikam.com, publishes its record and checks: verified. The world, the
+/// organisation and the domain as added.
+fn fabrikam_proves_its_domain(dns: &DnsServer) -> (World, String, DomainRule) {
+    let mut w = world_with_dns(dns.addr());
+    let fabrikam = w.fabrikam();
+    let ppc = w.sign_in("ppc@fabrikam.com");
+    let added =
+        w.p.add_domain(&ppc, &fabrikam, "fabrikam.com", false, w.now)
+            .expect("added");
+    dns.set_txt(NAME, &[&[&added.record.value]]);
+    let checked = check_now(&mut w, &fabrikam, "fabrikam.com");
+    assert_eq!(checked.status, DomainStatus::Verified);
+    (w, fabrikam, added)
+}
+
 fn seen(rule: &DomainRule) -> (SeenOutcome, String) {
     let l = rule.last_seen.as_ref().expect("a check was made");
     (l.outcome, l.detail.clone())
@@ -161,19 +176,10 @@ fn only_a_proven_domain_accepts_at_once_and_the_preview_says_why_not() {
 #[test]
 fn a_verified_domain_is_suspended_after_two_misses_lapses_after_a_week_and_needs_a_new_record() {
     let dns = dns();
-    let mut w = world_with_dns(dns.addr());
-    let fabrikam = w.fabrikam();
+    let (mut w, fabrikam, added) = fabrikam_proves_its_domain(&dns);
     let ppc = w.sign_in("ppc@fabrikam.com");
     let s = w.p.config().proof.clone();
-    let added =
-        w.p.add_domain(&ppc, &fabrikam, "fabrikam.com", false, w.now)
-            .expect("added");
     let first_value = added.record.value.clone();
-    dns.set_txt(NAME, &[&[&first_value]]);
-    assert_eq!(
-        check_now(&mut w, &fabrikam, "fabrikam.com").status,
-        DomainStatus::Verified
-    );
 
     let status = |w: &World| {
         let ppc = w.sign_in("ppc@fabrikam.com");
@@ -264,18 +270,9 @@ fn a_verified_domain_is_suspended_after_two_misses_lapses_after_a_week_and_needs
 #[test]
 fn a_year_after_proof_a_new_value_is_asked_for_and_the_old_one_counts_for_a_while() {
     let dns = dns();
-    let mut w = world_with_dns(dns.addr());
-    let fabrikam = w.fabrikam();
+    let (mut w, fabrikam, added) = fabrikam_proves_its_domain(&dns);
     let ppc = w.sign_in("ppc@fabrikam.com");
     let s = w.p.config().proof.clone();
-    let added =
-        w.p.add_domain(&ppc, &fabrikam, "fabrikam.com", false, w.now)
-            .expect("added");
-    dns.set_txt(NAME, &[&[&added.record.value]]);
-    assert_eq!(
-        check_now(&mut w, &fabrikam, "fabrikam.com").status,
-        DomainStatus::Verified
-    );
 
     w.advance(s.reproof_secs);
     w.p.run_domain_checks(w.now, 50).expect("ran");
