@@ -229,7 +229,7 @@ fn on_seen(p: &mut DomainProof, seen: &Seen, now: Timestamp, s: &ProofSettings) 
     let (outcome, detail) = match seen {
         Seen::Found => (
             SeenOutcome::Found,
-            "Found the record with the value to publish.".to_owned(),
+            "The record holds the value to publish.".to_owned(),
         ),
         Seen::FoundPrevious => (
             SeenOutcome::Found,
