@@ -23,7 +23,7 @@ use serde_json::json;
 use super::{audit, emit, require_admin, Caller, Programme};
 use crate::dns::{challenge_name, judge, Seen};
 use crate::model::{DnsRecord, DomainRule, DomainStatus, LastSeen, SeenOutcome};
-use crate::store::{Audience, DomainProof, DomainRow, Insert, Store, WriteTx};
+use crate::store::{Audience, DomainProof, DomainRow, Insert, ReadTx, Store, WriteTx};
 use crate::{Error, Timestamp};
 
 /// The pace and deadlines of domain proof (programme settings).
@@ -335,11 +335,8 @@ impl<S: Store> Programme<S> {
         let s = &self.config.proof;
         let planned = self.read(|tx| {
             require_admin(tx, caller, org)?;
-            let row = tx
-                .domain_rows(org)?
-                .into_iter()
-                .find(|r| r.domain == canonical.as_str())
-                .ok_or_else(|| Error::not_found("domain"))?;
+            let row =
+                hold(tx, org, canonical.as_str())?.ok_or_else(|| Error::not_found("domain"))?;
             if let Some(last) = row.proof.last_checked_at {
                 let wait = s.check_now_secs - (now - last).whole_seconds();
                 if wait > 0 {
@@ -356,19 +353,12 @@ impl<S: Store> Programme<S> {
                     format!("The record for {} is no longer accepted. Add the domain again to get a new record to publish.", row.domain),
                 ));
             }
-            Ok(Planned {
-                organisation_id: row.organisation_id.clone(),
-                domain: row.domain.clone(),
-                challenge: row.proof.challenge.clone(),
-                previous: row.proof.previous_challenge.clone(),
-            })
+            Ok(Planned::of(&row))
         })?;
         let seen = self.look_up(&planned);
         self.record_check(&planned, &seen, Some(&caller.account_id), now)?;
         self.read(|tx| {
-            tx.domain_rows(org)?
-                .into_iter()
-                .find(|r| r.domain == planned.domain)
+            hold(tx, org, &planned.domain)?
                 .map(|r| rule_of(&r, s))
                 .ok_or_else(|| Error::not_found("domain"))
         })
@@ -398,12 +388,7 @@ impl<S: Store> Programme<S> {
                 );
                 if lookup {
                     row.proof.next_check_at = Some(at(now, s.lease_secs));
-                    planned.push(Planned {
-                        organisation_id: row.organisation_id.clone(),
-                        domain: row.domain.clone(),
-                        challenge: row.proof.challenge.clone(),
-                        previous: row.proof.previous_challenge.clone(),
-                    });
+                    planned.push(Planned::of(&row));
                 }
                 // Time alone never makes a domain held (verified, suspended or legacy) that
                 // was not.
@@ -440,11 +425,7 @@ impl<S: Store> Programme<S> {
     ) -> Result<(), Error> {
         let s = self.config.proof.clone();
         self.change(|tx| {
-            let Some(mut row) = tx
-                .domain_rows(&p.organisation_id)?
-                .into_iter()
-                .find(|r| r.domain == p.domain)
-            else {
+            let Some(mut row) = hold(tx, &p.organisation_id, &p.domain)? else {
                 return Ok(());
             };
             if row.proof.challenge != p.challenge {
@@ -459,40 +440,77 @@ impl<S: Store> Programme<S> {
                 // Whoever proves a domain first holds it: every other hold on it ends.
                 for other in tx.domain_holders(&row.domain)? {
                     if other.organisation_id != row.organisation_id {
-                        tx.remove_domain(&other.organisation_id, &other.domain)?;
-                        let detail = "another organisation proved that it owns this domain";
-                        audit(tx, now, Some(&other.organisation_id), None, "domain.moved", &other.domain, detail)?;
-                        emit(
-                            tx,
-                            now,
-                            "domain.moved",
-                            Audience::AdminsOf(&other.organisation_id),
-                            json!({"organisation_id": other.organisation_id, "domain": other.domain, "status": "moved"}),
-                        )?;
+                        moved(tx, &other, now)?;
                     }
                 }
             }
             if tx.update_domain(&row)? == Insert::Duplicate {
                 // Another organisation proved it in the meantime (the store holds one proof per
                 // domain): this hold ends as if moved.
-                tx.remove_domain(&row.organisation_id, &row.domain)?;
-                audit(tx, now, Some(&row.organisation_id), None, "domain.moved", &row.domain, "another organisation proved that it owns this domain")?;
-                return emit(
-                    tx,
-                    now,
-                    "domain.moved",
-                    Audience::AdminsOf(&row.organisation_id),
-                    json!({"organisation_id": row.organisation_id, "domain": row.domain, "status": "moved"}),
-                );
+                return moved(tx, &row, now);
             }
-            let outcome = row.proof.last_seen.as_ref().map_or("", |l| l.outcome.as_str());
-            audit(tx, now, Some(&row.organisation_id), actor, "domain.checked", &row.domain, outcome)?;
+            let outcome = row
+                .proof
+                .last_seen
+                .as_ref()
+                .map_or("", |l| l.outcome.as_str());
+            audit(
+                tx,
+                now,
+                Some(&row.organisation_id),
+                actor,
+                "domain.checked",
+                &row.domain,
+                outcome,
+            )?;
             match change {
                 Some(change) => tell(tx, &row, change, actor, now),
                 None => Ok(()),
             }
         })
     }
+}
+
+impl Planned {
+    fn of(row: &DomainRow) -> Self {
+        Self {
+            organisation_id: row.organisation_id.clone(),
+            domain: row.domain.clone(),
+            challenge: row.proof.challenge.clone(),
+            previous: row.proof.previous_challenge.clone(),
+        }
+    }
+}
+
+/// The organisation's hold on `domain` (canonical form), if it has one.
+fn hold(tx: &mut dyn ReadTx, org: &str, domain: &str) -> Result<Option<DomainRow>, Error> {
+    Ok(tx
+        .domain_rows(org)?
+        .into_iter()
+        .find(|r| r.domain == domain))
+}
+
+/// Ends `row`'s hold because another organisation proved the domain, and tells its
+/// administrators why.
+fn moved(tx: &mut dyn WriteTx, row: &DomainRow, now: Timestamp) -> Result<(), Error> {
+    tx.remove_domain(&row.organisation_id, &row.domain)?;
+    let detail = "another organisation proved that it owns this domain";
+    audit(
+        tx,
+        now,
+        Some(&row.organisation_id),
+        None,
+        "domain.moved",
+        &row.domain,
+        detail,
+    )?;
+    emit(
+        tx,
+        now,
+        "domain.moved",
+        Audience::AdminsOf(&row.organisation_id),
+        json!({"organisation_id": row.organisation_id, "domain": row.domain, "status": "moved"}),
+    )
 }
 
 /// Records a change in the audit log and tells the organisation's administrators.
