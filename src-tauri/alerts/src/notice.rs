@@ -444,6 +444,10 @@ mod tests {
             decided_at: None,
             decision_reason: reason.map(str::to_owned),
             membership_id: None,
+            expires_at: None,
+            waiting_on: Vec::new(),
+            decided_by: None,
+            on_behalf_of: None,
         }
     }
 

@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use membership::mail::StoredMail;
 use membership::{
-    AssociationRequest, AuditEntry, Caller, Config, CreatedOrganisation, DomainRule, Error, Event,
-    InvitationResult, LookupQuery, Mailbox, Me, Member, NewAssociationRequest, NewOrganisation,
-    OrganisationSummary, Page, PageRequest, Preview, PrivilegeRequest, Profile, ProfilePatch,
-    Programme, RequestCreated, RequestStatus, Secret, SessionTokens, Timestamp, Verified,
+    AssociationRequest, AuditEntry, BulkDecision, BulkResult, Caller, Config, CreatedOrganisation,
+    DomainRule, Error, Event, InvitationResult, LookupQuery, Mailbox, Me, Member,
+    NewAssociationRequest, NewOrganisation, OrganisationSummary, Page, PageRequest, Preview,
+    PrivilegeRequest, Profile, ProfilePatch, Programme, RequestCreated, RequestStatus, Secret,
+    SessionTokens, Timestamp, Verified,
 };
 
 use crate::follow::{self, Changes, Heard, OnChange, Stop};
@@ -21,11 +22,12 @@ pub struct Embedded {
     clock: Clock,
     /// Bumped after every successful write through this backend, so followers read at once.
     changes: Arc<Changes>,
-    /// Domain proof's scheduled checks, while this backend lives ([`Embedded::with_domain_checks`]).
+    /// The scheduled work (domain proof, pending requests' deadlines), while this backend lives
+    /// ([`Embedded::with_domain_checks`]).
     checks: Option<DomainChecks>,
 }
 
-/// A thread that runs `Programme::run_domain_checks` every so often until dropped.
+/// A thread that runs `Programme::run_due_work` every so often until dropped.
 struct DomainChecks {
     stop: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -65,13 +67,13 @@ impl Embedded {
         let clock = self.clock.clone();
         let changes = self.changes.clone();
         let thread = std::thread::Builder::new()
-            .name("domain-checks".into())
+            .name("scheduled-work".into())
             .spawn(move || {
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                     stopped.recv_timeout(every)
                 {
-                    if let Ok(n) = programme.run_domain_checks(clock(), 50) {
-                        if n > 0 {
+                    if let Ok(work) = programme.run_due_work(clock(), 50) {
+                        if !work.is_idle() {
                             changes.bump();
                         }
                     }
@@ -278,6 +280,27 @@ impl Backend for Embedded {
         self.wrote(
             self.programme
                 .withdraw(&self.caller(access)?, id, self.now()),
+        )
+    }
+
+    fn decide_requests(
+        &self,
+        access: &Secret,
+        org: &str,
+        decisions: &[BulkDecision],
+    ) -> Result<Vec<BulkResult>, Error> {
+        self.wrote(self.programme.decide_requests(
+            &self.caller(access)?,
+            org,
+            decisions,
+            self.now(),
+        ))
+    }
+
+    fn ask_again(&self, access: &Secret, id: &str) -> Result<RequestCreated, Error> {
+        self.wrote(
+            self.programme
+                .ask_again(&self.caller(access)?, id, self.now()),
         )
     }
 

@@ -16,10 +16,10 @@ mod remote;
 
 use membership::mail::StoredMail;
 use membership::{
-    AssociationRequest, AuditEntry, CreatedOrganisation, DomainRule, Error, Event,
-    InvitationResult, LookupQuery, Me, Member, NewAssociationRequest, NewOrganisation,
-    OrganisationSummary, Page, PageRequest, Preview, PrivilegeRequest, Profile, ProfilePatch,
-    RequestCreated, RequestStatus, Secret, SessionTokens, Verified,
+    AssociationRequest, AuditEntry, BulkDecision, BulkResult, CreatedOrganisation, DomainRule,
+    Error, Event, InvitationResult, LookupQuery, Me, Member, NewAssociationRequest,
+    NewOrganisation, OrganisationSummary, Page, PageRequest, Preview, PrivilegeRequest, Profile,
+    ProfilePatch, RequestCreated, RequestStatus, Secret, SessionTokens, Verified,
 };
 
 pub use embedded::{Clock, Embedded};
@@ -95,6 +95,15 @@ pub trait Backend: Send + Sync {
     fn approve(&self, access: &Secret, id: &str) -> Result<AssociationRequest, Error>;
     fn deny(&self, access: &Secret, id: &str, reason: &str) -> Result<AssociationRequest, Error>;
     fn withdraw(&self, access: &Secret, id: &str) -> Result<AssociationRequest, Error>;
+    /// Decides several of `org`'s requests; one result per decision, in order.
+    fn decide_requests(
+        &self,
+        access: &Secret,
+        org: &str,
+        decisions: &[BulkDecision],
+    ) -> Result<Vec<BulkResult>, Error>;
+    /// Sends an expired request again with its answers.
+    fn ask_again(&self, access: &Secret, id: &str) -> Result<RequestCreated, Error>;
     fn resend_verification(&self, access: &Secret, id: &str) -> Result<(), Error>;
     fn verify(&self, access: &Secret, token: &Secret) -> Result<Verified, Error>;
     fn invite(

@@ -274,6 +274,9 @@ pub enum RequestStatus {
     Withdrawn,
     Active,
     Removed,
+    /// Nobody decided it before its deadline (`expires_at`); it does not count against the
+    /// requester, who can ask again.
+    Expired,
 }
 
 impl RequestStatus {
@@ -285,6 +288,7 @@ impl RequestStatus {
             Self::Withdrawn => "withdrawn",
             Self::Active => "active",
             Self::Removed => "removed",
+            Self::Expired => "expired",
         }
     }
 
@@ -296,6 +300,7 @@ impl RequestStatus {
             "withdrawn" => Self::Withdrawn,
             "active" => Self::Active,
             "removed" => Self::Removed,
+            "expired" => Self::Expired,
             _ => return None,
         })
     }
@@ -359,6 +364,73 @@ pub struct AssociationRequest {
     pub decision_reason: Option<String>,
     /// Addition to API.md: the membership this request became, once verified.
     pub membership_id: Option<String>,
+    /// While pending: when the request expires unless someone decides it.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub expires_at: Option<Timestamp>,
+    /// While pending: the roles it waits on (`ppc`, then also `global_admin` once escalated),
+    /// never other people's addresses. Empty once decided.
+    pub waiting_on: Vec<ApproverRole>,
+    /// The account that decided it (approved or denied).
+    pub decided_by: Option<String>,
+    /// When a delegate decided: the account they decided for.
+    pub on_behalf_of: Option<String>,
+}
+
+/// A role a pending request waits on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ApproverRole {
+    Ppc,
+    GlobalAdmin,
+    Delegate,
+}
+
+impl ApproverRole {
+    /// Who a request in `status` waits on: nobody once decided; the PPC, and the Global
+    /// Administrators too once it has been escalated to them.
+    pub fn waiting_on(status: RequestStatus, escalated: bool) -> Vec<Self> {
+        match (status, escalated) {
+            (RequestStatus::PendingApproval, false) => vec![Self::Ppc],
+            (RequestStatus::PendingApproval, true) => vec![Self::Ppc, Self::GlobalAdmin],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// One item of a bulk decision: approve, or deny with a reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BulkDecision {
+    pub request_id: String,
+    pub decision: BulkVerdict,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum BulkVerdict {
+    Approve,
+    Deny,
+}
+
+/// What became of one item of a bulk decision: its status after the call, and the error's code
+/// and message when this item could not be decided (the others still were).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BulkResult {
+    pub request_id: String,
+    pub status: Option<RequestStatus>,
+    pub error: Option<BulkError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BulkError {
+    pub code: String,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -427,6 +499,12 @@ pub struct PrivilegeRequest {
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
+    /// When the request ends unless the privilege is granted first.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub expires_at: Option<Timestamp>,
+    /// The roles it waits on (the PPC and the Global Administrators).
+    pub waiting_on: Vec<ApproverRole>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -79,6 +79,19 @@ pub struct DenyBody {
     pub reason: String,
 }
 
+/// Several decisions at once (one reason may serve them all).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DecisionsBody {
+    /// 1 to 100 requests of the organisation.
+    pub decisions: Vec<membership::BulkDecision>,
+}
+
+/// One result per decision, in the order given.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionsAnswer {
+    pub items: Vec<membership::BulkResult>,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct VerificationBody {
     /// The code from the verification mail (the `token` of its link).
@@ -159,7 +172,7 @@ pub struct LookupParams {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct QueueParams {
-    /// `pending_approval`, `accepted`, `denied`, `withdrawn`, `active` or `removed`.
+    /// `pending_approval`, `accepted`, `denied`, `withdrawn`, `active`, `removed` or `expired`.
     pub status: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,

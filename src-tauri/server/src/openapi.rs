@@ -46,6 +46,8 @@ use crate::routes::{accounts, events, memberships, organisations, requests};
         requests::approve,
         requests::deny,
         requests::withdraw,
+        requests::decide_many,
+        requests::ask_again,
         requests::resend,
         requests::verify,
         memberships::profile,

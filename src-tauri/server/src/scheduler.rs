@@ -1,6 +1,7 @@
-//! The server's scheduled work: domain proof's checks (`Programme::run_domain_checks`), every
-//! `--domain-check-interval-ms`, until shutdown. Each run leases what it checks in the database,
-//! so several instances on one database never look the same record up at once.
+//! The server's scheduled work (`Programme::run_due_work`): domain proof's checks, pending
+//! requests' reminders, escalation and expiry, and the approvers' digest mails, every
+//! `--domain-check-interval-ms`, until shutdown. Each run claims what it does in the database,
+//! so several instances on one database never do the same step twice.
 use std::time::Duration;
 
 use membership::Timestamp;
@@ -8,7 +9,7 @@ use tokio::time::MissedTickBehavior;
 
 use crate::state::AppState;
 
-/// How many due domains one run takes on.
+/// How many due items of each kind one run takes on.
 const BATCH: u32 = 50;
 
 pub fn spawn(state: AppState, every: Duration) {
@@ -25,18 +26,18 @@ pub fn spawn(state: AppState, every: Duration) {
                 break;
             }
             let programme = state.programme.clone();
-            let run = move || programme.run_domain_checks(Timestamp::now_utc(), BATCH);
+            let run = move || programme.run_due_work(Timestamp::now_utc(), BATCH);
             match tokio::task::spawn_blocking(run).await {
-                Ok(Ok(0)) => {}
-                Ok(Ok(handled)) => {
-                    tracing::debug!(handled, "domain proof");
+                Ok(Ok(work)) if work.is_idle() => {}
+                Ok(Ok(work)) => {
+                    tracing::debug!(?work, "scheduled work");
                     // Changes may have emitted events: wake the streams.
                     state.notify_change();
                 }
                 Ok(Err(e)) => {
-                    tracing::warn!(error = %crate::for_operator(&e), "domain proof checks failed")
+                    tracing::warn!(error = %crate::for_operator(&e), "scheduled work failed")
                 }
-                Err(_) => tracing::error!("domain proof checks panicked"),
+                Err(_) => tracing::error!("scheduled work panicked"),
             }
         }
     });

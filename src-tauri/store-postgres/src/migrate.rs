@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_idempotency_keys.sql"),
     include_str!("../migrations/0003_idempotency_holder.sql"),
     include_str!("../migrations/0004_domain_proof.sql"),
+    include_str!("../migrations/0005_pending_work.sql"),
 ];
 
 /// The advisory lock key of migrations (any fixed number; this one spells "pdmigrat").

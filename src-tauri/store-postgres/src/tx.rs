@@ -11,15 +11,16 @@ use std::collections::{BTreeSet, HashMap};
 use membership::domain::{directory_words, Privilege};
 use membership::store::keys::{KeyGuard, KeyRecord, NewKey, StoredAnswer};
 use membership::store::{
-    Audience, AuditRecord, Credentials, Decision, DirectoryQuery, DomainProof, DomainRow, Insert,
-    Keyed, McpHolder, MembershipFacts, NewAccount, NewEvent, NewGrant, NewInvitation,
-    NewMembership, NewOrganisation, NewPrivilegeRequest, NewRequest, NewToken, ProfileChanges,
-    ReadTx, RequestContact, SessionByAccess, SessionHashes, TokenRecord, WriteTx,
+    Approver, Audience, AuditRecord, Credentials, Decision, DigestLine, DirectoryQuery,
+    DomainProof, DomainRow, DuePrivilegeRequest, Insert, Keyed, McpHolder, MembershipFacts,
+    NewAccount, NewEvent, NewGrant, NewInvitation, NewMembership, NewOrganisation,
+    NewPrivilegeRequest, NewRequest, NewToken, PendingRow, PendingStep, ProfileChanges, ReadTx,
+    RequestContact, SessionByAccess, SessionHashes, TokenRecord, WriteTx,
 };
 use membership::{
-    Account, AssociationRequest, AuditEntry, DomainStatus, Error, Event, LastSeen, Member,
-    MembershipStatus, MembershipSummary, OrganisationRef, OrganisationSummary, PrivilegeRequest,
-    Profile, RequestStatus, Role, SeenOutcome, Timestamp,
+    Account, ApproverRole, AssociationRequest, AuditEntry, DomainStatus, Error, Event, LastSeen,
+    Member, MembershipStatus, MembershipSummary, OrganisationRef, OrganisationSummary,
+    PrivilegeRequest, Profile, RequestStatus, Role, SeenOutcome, Timestamp,
 };
 use postgres::error::SqlState;
 use postgres::types::{FromSql, ToSql};
@@ -305,12 +306,16 @@ fn summary(r: &Row) -> Result<Keyed<OrganisationSummary>, Error> {
 macro_rules! request_columns {
     () => {
         "r.seq, r.id, r.organisation_id, o.name, r.account_id, r.first_name, r.last_name, r.organisation_email,
-         r.status, r.created_at, r.decided_at, r.decision_reason, r.membership_id"
+         r.status, r.created_at, r.decided_at, r.decision_reason, r.membership_id,
+         r.expires_at, r.escalated_at, r.decided_by, r.on_behalf_of"
     };
 }
 
 fn request_row(r: &Row) -> Result<Keyed<AssociationRequest>, Error> {
     let status: String = get(r, 8)?;
+    let status = RequestStatus::parse(&status).unwrap_or(RequestStatus::PendingApproval);
+    let pending = status == RequestStatus::PendingApproval;
+    let escalated = get::<Option<i64>>(r, 14)?.is_some();
     Ok((
         get(r, 0)?,
         AssociationRequest {
@@ -321,13 +326,44 @@ fn request_row(r: &Row) -> Result<Keyed<AssociationRequest>, Error> {
             first_name: get(r, 5)?,
             last_name: get(r, 6)?,
             organisation_email: get(r, 7)?,
-            status: RequestStatus::parse(&status).unwrap_or(RequestStatus::PendingApproval),
+            status,
             created_at: from_unix(get(r, 9)?),
             decided_at: get::<Option<i64>>(r, 10)?.map(from_unix),
             decision_reason: get(r, 11)?,
             membership_id: get(r, 12)?,
+            expires_at: if pending {
+                get::<Option<i64>>(r, 13)?.map(from_unix)
+            } else {
+                None
+            },
+            waiting_on: ApproverRole::waiting_on(status, escalated),
+            decided_by: get(r, 15)?,
+            on_behalf_of: get(r, 16)?,
         },
     ))
+}
+
+const PENDING_COLUMNS: &str = "r.id, r.organisation_id, o.name, r.account_id, r.first_name, r.last_name, r.organisation_email,
+     r.created_at, r.expires_at, r.reminders_sent, r.escalated_at, r.next_step_at";
+
+fn pending_row(r: &Row) -> Result<PendingRow, Error> {
+    let at = |i: usize| get::<Option<i64>>(r, i).map(|t| t.map(from_unix));
+    Ok(PendingRow {
+        request_id: get(r, 0)?,
+        organisation_id: get(r, 1)?,
+        organisation_name: get(r, 2)?,
+        account_id: get(r, 3)?,
+        first_name: get(r, 4)?,
+        last_name: get(r, 5)?,
+        organisation_email: get(r, 6)?,
+        created_at: from_unix(get(r, 7)?),
+        step: PendingStep {
+            expires_at: at(8)?,
+            reminders_sent: get::<i32>(r, 9)?.clamp(0, 2) as u8,
+            escalated_at: at(10)?,
+            next_step_at: at(11)?,
+        },
+    })
 }
 
 macro_rules! member_columns {
@@ -576,6 +612,118 @@ impl ReadTx for Tx<'_, '_> {
         )?
         .iter()
         .map(domain_row)
+        .collect()
+    }
+
+    fn due_requests(&mut self, now: Timestamp, limit: u32) -> Result<Vec<PendingRow>, Error> {
+        let limit = i64::from(limit);
+        self.rows(
+            &format!(
+                "SELECT {PENDING_COLUMNS} FROM association_requests r JOIN organisations o ON o.id = r.organisation_id
+                 WHERE r.next_step_at IS NOT NULL AND r.next_step_at <= $1 AND r.status = 'pending_approval'
+                 ORDER BY r.next_step_at, r.seq LIMIT $2"
+            ),
+            &[&unix(now), &limit],
+        )?
+        .iter()
+        .map(pending_row)
+        .collect()
+    }
+
+    fn pending_request(&mut self, request_id: &str) -> Result<Option<PendingRow>, Error> {
+        self.opt(
+            &format!(
+                "SELECT {PENDING_COLUMNS} FROM association_requests r JOIN organisations o ON o.id = r.organisation_id
+                 WHERE r.id = $1 AND r.status = 'pending_approval'"
+            ),
+            &[&request_id],
+        )?
+        .as_ref()
+        .map(pending_row)
+        .transpose()
+    }
+
+    fn approvers(
+        &mut self,
+        organisation_id: &str,
+        global_admins: bool,
+    ) -> Result<Vec<Approver>, Error> {
+        self.rows(
+            "SELECT a.id, a.email, a.display_name, m.is_ppc FROM memberships m JOIN accounts a ON a.id = m.account_id
+             WHERE m.organisation_id = $1 AND m.status = 'active'
+               AND (m.is_ppc OR ($2 AND EXISTS (SELECT 1 FROM membership_privileges p
+                    WHERE p.membership_id = m.id AND p.privilege = 'global_admin')))
+             ORDER BY m.is_ppc DESC, m.seq",
+            &[&organisation_id, &global_admins],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(Approver {
+                account_id: get(r, 0)?,
+                email: get(r, 1)?,
+                display_name: get(r, 2)?,
+                role: if get(r, 3)? { ApproverRole::Ppc } else { ApproverRole::GlobalAdmin },
+            })
+        })
+        .collect()
+    }
+
+    fn due_privilege_requests(
+        &mut self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DuePrivilegeRequest>, Error> {
+        let limit = i64::from(limit);
+        self.rows(
+            "SELECT q.id, q.membership_id, m.account_id, m.organisation_id, o.name, q.privilege, q.created_at, q.expires_at
+             FROM privilege_requests q JOIN memberships m ON m.id = q.membership_id JOIN organisations o ON o.id = m.organisation_id
+             WHERE q.ended_at IS NULL AND (q.expires_at IS NULL OR q.expires_at <= $1)
+               AND NOT EXISTS (SELECT 1 FROM membership_privileges p WHERE p.membership_id = q.membership_id AND p.privilege = q.privilege)
+             ORDER BY q.expires_at NULLS FIRST, q.created_at, q.id COLLATE \"C\" LIMIT $2",
+            &[&unix(now), &limit],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(DuePrivilegeRequest {
+                privilege_request_id: get(r, 0)?,
+                membership_id: get(r, 1)?,
+                account_id: get(r, 2)?,
+                organisation_id: get(r, 3)?,
+                organisation_name: get(r, 4)?,
+                privilege: Privilege::parse(&get::<String>(r, 5)?).unwrap_or(Privilege::ActionPack),
+                created_at: from_unix(get(r, 6)?),
+                expires_at: get::<Option<i64>>(r, 7)?.map(from_unix),
+            })
+        })
+        .collect()
+    }
+
+    fn due_digests(&mut self, sent_before: Timestamp, limit: u32) -> Result<Vec<String>, Error> {
+        let limit = i64::from(limit);
+        self.rows(
+            "SELECT d.account_id FROM approver_digests d
+             WHERE (d.last_sent_at IS NULL OR d.last_sent_at <= $1)
+               AND EXISTS (SELECT 1 FROM digest_lines l WHERE l.account_id = d.account_id)
+             ORDER BY d.account_id COLLATE \"C\" LIMIT $2",
+            &[&unix(sent_before), &limit],
+        )?
+        .iter()
+        .map(|r| get(r, 0))
+        .collect()
+    }
+
+    fn digest_lines(&mut self, account_id: &str) -> Result<Vec<DigestLine>, Error> {
+        self.rows(
+            "SELECT seq, line FROM digest_lines WHERE account_id = $1 ORDER BY seq LIMIT 500",
+            &[&account_id],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(DigestLine {
+                seq: get(r, 0)?,
+                line: get(r, 1)?,
+            })
+        })
         .collect()
     }
 
@@ -848,11 +996,11 @@ impl ReadTx for Tx<'_, '_> {
         organisation_id: &str,
     ) -> Result<Vec<PrivilegeRequest>, Error> {
         self.rows(
-            "SELECT q.id, q.membership_id, q.privilege, q.note, q.created_at FROM privilege_requests q
+            "SELECT q.id, q.membership_id, q.privilege, q.note, q.created_at, q.expires_at FROM privilege_requests q
              JOIN memberships m ON m.id = q.membership_id
-             WHERE m.organisation_id = $1 AND m.status = 'active'
+             WHERE m.organisation_id = $1 AND m.status = 'active' AND q.ended_at IS NULL
                AND NOT EXISTS (SELECT 1 FROM membership_privileges p WHERE p.membership_id = q.membership_id AND p.privilege = q.privilege)
-             ORDER BY q.created_at LIMIT 200",
+             ORDER BY q.expires_at NULLS FIRST, q.created_at LIMIT 200",
             &[&organisation_id],
         )?
         .iter()
@@ -864,6 +1012,8 @@ impl ReadTx for Tx<'_, '_> {
                     .unwrap_or(Privilege::ActionPack),
                 note: get(r, 3)?,
                 created_at: from_unix(get(r, 4)?),
+                expires_at: get::<Option<i64>>(r, 5)?.map(from_unix),
+                waiting_on: vec![ApproverRole::Ppc, ApproverRole::GlobalAdmin],
             })
         })
         .collect()
@@ -1060,8 +1210,8 @@ impl WriteTx for Tx<'_, '_> {
     fn insert_request(&mut self, r: &NewRequest<'_>) -> Result<(), Error> {
         self.exec(
             "INSERT INTO association_requests(id, organisation_id, account_id, first_name, last_name, organisation_email, phone, job_title,
-                 status, created_at, decided_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 status, created_at, decided_at, expires_at, reminders_sent, escalated_at, next_step_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             &[
                 &r.id,
                 &r.organisation_id,
@@ -1074,20 +1224,67 @@ impl WriteTx for Tx<'_, '_> {
                 &r.status.as_str(),
                 &unix(r.created_at),
                 &r.decided_at.map(unix),
+                &r.step.and_then(|s| s.expires_at).map(unix),
+                &i32::from(r.step.map_or(0, |s| s.reminders_sent)),
+                &r.step.and_then(|s| s.escalated_at).map(unix),
+                &r.step.and_then(|s| s.next_step_at).map(unix),
             ],
         )?;
         Ok(())
     }
 
+    fn advance_request(
+        &mut self,
+        request_id: &str,
+        seen: &PendingStep,
+        to: &PendingStep,
+    ) -> Result<bool, Error> {
+        Ok(self.exec(
+            "UPDATE association_requests SET expires_at = $1, reminders_sent = $2, escalated_at = $3, next_step_at = $4
+             WHERE id = $5 AND status = 'pending_approval' AND next_step_at IS NOT DISTINCT FROM $6
+               AND reminders_sent = $7 AND escalated_at IS NOT DISTINCT FROM $8",
+            &[
+                &to.expires_at.map(unix),
+                &i32::from(to.reminders_sent),
+                &to.escalated_at.map(unix),
+                &to.next_step_at.map(unix),
+                &request_id,
+                &seen.next_step_at.map(unix),
+                &i32::from(seen.reminders_sent),
+                &seen.escalated_at.map(unix),
+            ],
+        )? == 1)
+    }
+
+    fn expire_request(
+        &mut self,
+        request_id: &str,
+        seen: &PendingStep,
+        at: Timestamp,
+    ) -> Result<bool, Error> {
+        Ok(self.exec(
+            "UPDATE association_requests SET status = 'expired', decided_at = $1, next_step_at = NULL
+             WHERE id = $2 AND status = 'pending_approval' AND next_step_at IS NOT DISTINCT FROM $3
+               AND reminders_sent = $4 AND escalated_at IS NOT DISTINCT FROM $5",
+            &[
+                &unix(at),
+                &request_id,
+                &seen.next_step_at.map(unix),
+                &i32::from(seen.reminders_sent),
+                &seen.escalated_at.map(unix),
+            ],
+        )? == 1)
+    }
+
     fn record_decision(&mut self, request_id: &str, d: &Decision<'_>) -> Result<(), Error> {
         match d.reason {
             None => self.exec(
-                "UPDATE association_requests SET status = $1, decided_at = $2, decided_by = $3 WHERE id = $4",
-                &[&d.status.as_str(), &unix(d.at), &d.by, &request_id],
+                "UPDATE association_requests SET status = $1, decided_at = $2, decided_by = $3, on_behalf_of = $4, next_step_at = NULL WHERE id = $5",
+                &[&d.status.as_str(), &unix(d.at), &d.by, &d.on_behalf_of, &request_id],
             )?,
             Some(reason) => self.exec(
-                "UPDATE association_requests SET status = $1, decided_at = $2, decided_by = $3, decision_reason = $4 WHERE id = $5",
-                &[&d.status.as_str(), &unix(d.at), &d.by, &reason, &request_id],
+                "UPDATE association_requests SET status = $1, decided_at = $2, decided_by = $3, on_behalf_of = $4, decision_reason = $5, next_step_at = NULL WHERE id = $6",
+                &[&d.status.as_str(), &unix(d.at), &d.by, &d.on_behalf_of, &reason, &request_id],
             )?,
         };
         Ok(())
@@ -1095,7 +1292,7 @@ impl WriteTx for Tx<'_, '_> {
 
     fn withdraw_request(&mut self, request_id: &str, at: Timestamp) -> Result<(), Error> {
         self.exec(
-            "UPDATE association_requests SET status = 'withdrawn', decided_at = $1 WHERE id = $2",
+            "UPDATE association_requests SET status = 'withdrawn', decided_at = $1, next_step_at = NULL WHERE id = $2",
             &[&unix(at), &request_id],
         )?;
         Ok(())
@@ -1272,6 +1469,10 @@ impl WriteTx for Tx<'_, '_> {
             &[&membership_id],
         )?;
         self.exec(
+            "UPDATE privilege_requests SET ended_at = $1, end_reason = 'member_left' WHERE membership_id = $2 AND ended_at IS NULL",
+            &[&unix(at), &membership_id],
+        )?;
+        self.exec(
             "UPDATE association_requests SET status = 'removed' WHERE membership_id = $1",
             &[&membership_id],
         )?;
@@ -1306,14 +1507,72 @@ impl WriteTx for Tx<'_, '_> {
 
     fn insert_privilege_request(&mut self, q: &NewPrivilegeRequest<'_>) -> Result<(), Error> {
         self.exec(
-            "INSERT INTO privilege_requests(id, membership_id, privilege, note, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO privilege_requests(id, membership_id, privilege, note, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
             &[
                 &q.id,
                 &q.membership_id,
                 &q.privilege.as_str(),
                 &q.note,
                 &unix(q.created_at),
+                &unix(q.expires_at),
             ],
+        )?;
+        Ok(())
+    }
+
+    fn set_privilege_deadline(&mut self, id: &str, expires_at: Timestamp) -> Result<(), Error> {
+        self.exec(
+            "UPDATE privilege_requests SET expires_at = $1 WHERE id = $2 AND ended_at IS NULL",
+            &[&unix(expires_at), &id],
+        )?;
+        Ok(())
+    }
+
+    fn end_privilege_request(
+        &mut self,
+        id: &str,
+        at: Timestamp,
+        reason: &str,
+    ) -> Result<bool, Error> {
+        Ok(self.exec(
+            "UPDATE privilege_requests SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL",
+            &[&unix(at), &reason, &id],
+        )? == 1)
+    }
+
+    fn add_digest_line(
+        &mut self,
+        account_id: &str,
+        line: &str,
+        at: Timestamp,
+    ) -> Result<(), Error> {
+        self.exec(
+            "INSERT INTO approver_digests(account_id) VALUES ($1) ON CONFLICT DO NOTHING",
+            &[&account_id],
+        )?;
+        self.exec(
+            "INSERT INTO digest_lines(account_id, line, at) VALUES ($1, $2, $3)",
+            &[&account_id, &line, &unix(at)],
+        )?;
+        Ok(())
+    }
+
+    fn claim_digest(
+        &mut self,
+        account_id: &str,
+        sent_before: Timestamp,
+        at: Timestamp,
+    ) -> Result<bool, Error> {
+        Ok(self.exec(
+            "UPDATE approver_digests SET last_sent_at = $1 WHERE account_id = $2 AND (last_sent_at IS NULL OR last_sent_at <= $3)",
+            &[&unix(at), &account_id, &unix(sent_before)],
+        )? == 1)
+    }
+
+    fn clear_digest_lines(&mut self, account_id: &str, up_to_seq: i64) -> Result<(), Error> {
+        self.exec(
+            "DELETE FROM digest_lines WHERE account_id = $1 AND seq <= $2",
+            &[&account_id, &up_to_seq],
         )?;
         Ok(())
     }

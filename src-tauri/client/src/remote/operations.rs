@@ -1,10 +1,10 @@
 //! API.md's table, one method per row.
 use membership::mail::StoredMail;
 use membership::{
-    Account, AssociationRequest, AuditEntry, CreatedOrganisation, DomainRule, Error, Event,
-    InvitationResult, LookupQuery, Me, Member, NewAssociationRequest, NewOrganisation,
-    OrganisationSummary, Page, PageRequest, Preview, PrivilegeRequest, Profile, ProfilePatch,
-    RequestCreated, RequestStatus, Secret, SessionTokens, Verified,
+    Account, AssociationRequest, AuditEntry, BulkDecision, BulkResult, CreatedOrganisation,
+    DomainRule, Error, Event, InvitationResult, LookupQuery, Me, Member, NewAssociationRequest,
+    NewOrganisation, OrganisationSummary, Page, PageRequest, Preview, PrivilegeRequest, Profile,
+    ProfilePatch, RequestCreated, RequestStatus, Secret, SessionTokens, Verified,
 };
 use reqwest::Method;
 use serde::Deserialize;
@@ -296,6 +296,40 @@ impl Backend for Remote {
                 vec!["v1", "association-requests", id, "withdraw"],
             )
             .by(access),
+        )
+    }
+
+    fn decide_requests(
+        &self,
+        access: &Secret,
+        org: &str,
+        decisions: &[BulkDecision],
+    ) -> Result<Vec<BulkResult>, Error> {
+        self.run::<Page<BulkResult>>(
+            Call::post(
+                "/v1/organisations/{org}/association-requests/decisions",
+                vec![
+                    "v1",
+                    "organisations",
+                    org,
+                    "association-requests",
+                    "decisions",
+                ],
+            )
+            .by(access)
+            .json(json!({ "decisions": decisions })),
+        )
+        .map(|p| p.items)
+    }
+
+    fn ask_again(&self, access: &Secret, id: &str) -> Result<RequestCreated, Error> {
+        self.run(
+            Call::post(
+                "/v1/association-requests/{id}/ask-again",
+                vec!["v1", "association-requests", id, "ask-again"],
+            )
+            .by(access)
+            .creating(),
         )
     }
 

@@ -346,12 +346,14 @@ impl<S: Store> Programme<S> {
                 return Err(Error::conflict("already_granted", format!("You already have {}.", privilege.title())));
             }
             let id = new_id("prq");
+            let expires_at = super::accounts::after(now, self.config.pending.request_ttl_secs);
             tx.insert_privilege_request(&NewPrivilegeRequest {
                 id: &id,
                 membership_id: membership,
                 privilege,
                 note: note.as_deref(),
                 created_at: now,
+                expires_at,
             })?;
             let profile = load_profile(tx, membership)?;
             let name = format!("{} {}", profile.first_name, profile.last_name);
@@ -364,7 +366,15 @@ impl<S: Store> Programme<S> {
                 json!({"privilege_request_id": id, "membership_id": membership, "organisation_id": m.organisation_id,
                        "privilege": privilege.as_str(), "member_name": name.trim()}),
             )?;
-            Ok(PrivilegeRequest { privilege_request_id: id, membership_id: membership.to_owned(), privilege, note: note.clone(), created_at: now })
+            Ok(PrivilegeRequest {
+                privilege_request_id: id,
+                membership_id: membership.to_owned(),
+                privilege,
+                note: note.clone(),
+                created_at: now,
+                expires_at: Some(expires_at),
+                waiting_on: vec![crate::model::ApproverRole::Ppc, crate::model::ApproverRole::GlobalAdmin],
+            })
         })
     }
 

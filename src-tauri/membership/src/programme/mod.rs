@@ -7,6 +7,7 @@ mod accounts;
 mod feed;
 mod memberships;
 mod organisations;
+mod pending;
 mod proof;
 mod requests;
 
@@ -21,8 +22,9 @@ use crate::{Error, Timestamp};
 
 pub use accounts::SessionTokens;
 pub use organisations::{ImportedOrganisation, LOOKUP_MAX_CHARS};
+pub use pending::{DueWork, PendingSettings};
 pub use proof::ProofSettings;
-pub use requests::MAX_INVITATIONS;
+pub use requests::{MAX_BULK_DECISIONS, MAX_INVITATIONS};
 
 /// The guide's sentence when the domain was pre-approved (verbatim, with its apostrophes).
 pub const ACCEPTED_MESSAGE: &str = "Your request to associate with the company has been accepted";
@@ -43,6 +45,8 @@ pub struct Config {
     pub deny_cooldown_secs: i64,
     /// The pace and deadlines of domain proof.
     pub proof: ProofSettings,
+    /// Deadlines, reminders and escalation of pending requests.
+    pub pending: PendingSettings,
 }
 
 impl Default for Config {
@@ -55,6 +59,7 @@ impl Default for Config {
             resend_cooldown_secs: 60,
             deny_cooldown_secs: 30 * 24 * 3600,
             proof: ProofSettings::default(),
+            pending: PendingSettings::default(),
         }
     }
 }

@@ -9,8 +9,9 @@ use super::{
 use crate::domain::{EmailAddress, EmailDomain, JobTitle, PersonName, Phone};
 use crate::mail::Mail;
 use crate::model::{
-    AssociationRequest, DomainStatus, InvitationResult, MembershipStatus, NewAssociationRequest,
-    Page, PageRequest, Preview, RequestCreated, RequestStatus, Verified,
+    AssociationRequest, BulkDecision, BulkError, BulkResult, BulkVerdict, DomainStatus,
+    InvitationResult, MembershipStatus, NewAssociationRequest, Page, PageRequest, Preview,
+    RequestCreated, RequestStatus, Verified,
 };
 use crate::store::{
     self, Audience, NewInvitation, NewMembership, NewRequest, NewToken, ReadTx, Store, WriteTx,
@@ -166,6 +167,7 @@ impl<S: Store> Programme<S> {
                 status,
                 created_at: now,
                 decided_at: accepted.then_some(now),
+                step: (!accepted).then(|| super::pending::first_step(now, &cfg.pending)),
             })?;
             let how = match &decision {
                 Decision::Invited => "accepted: invited".to_owned(),
@@ -228,8 +230,10 @@ impl<S: Store> Programme<S> {
         let cfg = self.config.clone();
         self.write(now, |tx, outbox| {
             let req = pending_for_admin(tx, caller, id)?;
-            let decision = store::Decision { status: RequestStatus::Accepted, at: now, by: &caller.account_id, reason: None };
+            let asked = asked_before_deciding(tx, &req)?;
+            let decision = store::Decision { status: RequestStatus::Accepted, at: now, by: &caller.account_id, on_behalf_of: None, reason: None };
             tx.record_decision(id, &decision)?;
+            tell_who_decided(tx, &req, &asked, caller, RequestStatus::Accepted, now)?;
             audit(tx, now, Some(&req.organisation_id), Some(&caller.account_id), "association_request.approved", id, "")?;
             emit(
                 tx,
@@ -262,8 +266,10 @@ impl<S: Store> Programme<S> {
         let reason = reason.as_str();
         self.write(now, |tx, outbox| {
             let req = pending_for_admin(tx, caller, id)?;
-            let decision = store::Decision { status: RequestStatus::Denied, at: now, by: &caller.account_id, reason: Some(reason) };
+            let asked = asked_before_deciding(tx, &req)?;
+            let decision = store::Decision { status: RequestStatus::Denied, at: now, by: &caller.account_id, on_behalf_of: None, reason: Some(reason) };
             tx.record_decision(id, &decision)?;
+            tell_who_decided(tx, &req, &asked, caller, RequestStatus::Denied, now)?;
             audit(tx, now, Some(&req.organisation_id), Some(&caller.account_id), "association_request.denied", id, reason)?;
             emit(
                 tx,
@@ -283,6 +289,101 @@ impl<S: Store> Programme<S> {
             });
             tx.request(id)?.ok_or_else(|| Error::not_found("request"))
         })
+    }
+
+    /// Decides several of an organisation's pending requests at once, each on its own: one that
+    /// someone else decided meanwhile (or that cannot be decided) gets its error in its result,
+    /// and the others are still decided.
+    pub fn decide_requests(
+        &self,
+        caller: &Caller,
+        org: &str,
+        decisions: &[BulkDecision],
+        now: Timestamp,
+    ) -> Result<Vec<BulkResult>, Error> {
+        if decisions.is_empty() || decisions.len() > MAX_BULK_DECISIONS {
+            return Err(Error::new(
+                ErrorKind::Invalid,
+                "invalid_decisions",
+                format!("Choose between 1 and {MAX_BULK_DECISIONS} requests to decide at once."),
+            ));
+        }
+        self.read(|tx| require_admin(tx, caller, org))?;
+        let mut results = Vec::with_capacity(decisions.len());
+        for d in decisions {
+            let in_org = self.read(|tx| {
+                Ok(tx
+                    .request(&d.request_id)?
+                    .filter(|r| r.organisation_id == org))
+            });
+            let decided = match in_org {
+                Ok(Some(_)) => match d.decision {
+                    BulkVerdict::Approve => self.approve(caller, &d.request_id, now),
+                    BulkVerdict::Deny => self.deny(
+                        caller,
+                        &d.request_id,
+                        d.reason.as_deref().unwrap_or(""),
+                        now,
+                    ),
+                },
+                Ok(None) => Err(Error::not_found("request")),
+                Err(e) => Err(e),
+            };
+            results.push(match decided {
+                Ok(r) => BulkResult {
+                    request_id: d.request_id.clone(),
+                    status: Some(r.status),
+                    error: None,
+                },
+                Err(e) if e.kind() == ErrorKind::Internal => return Err(e),
+                Err(e) => BulkResult {
+                    request_id: d.request_id.clone(),
+                    status: self
+                        .read(|tx| {
+                            Ok(tx
+                                .request(&d.request_id)?
+                                .filter(|r| r.organisation_id == org)
+                                .map(|r| r.status))
+                        })
+                        .ok()
+                        .flatten(),
+                    error: Some(BulkError {
+                        code: e.code().to_owned(),
+                        message: e.message().to_owned(),
+                    }),
+                },
+            });
+        }
+        Ok(results)
+    }
+
+    /// Sends an expired request again, with the answers it had: a new request, decided as any
+    /// new one is (at once when the domain is pre-approved now).
+    pub fn ask_again(
+        &self,
+        caller: &Caller,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<RequestCreated, Error> {
+        let again = self.read(|tx| {
+            let req = own_request(tx, caller, id)?;
+            if req.status != RequestStatus::Expired {
+                return Err(Error::conflict(
+                    "not_expired",
+                    "Only a request that expired can be sent again. This one is still open or was decided.",
+                ));
+            }
+            let contact = tx.request_contact(id)?.ok_or_else(|| Error::not_found("request"))?;
+            Ok(NewAssociationRequest {
+                organisation_id: req.organisation_id,
+                first_name: req.first_name,
+                last_name: req.last_name,
+                organisation_email: req.organisation_email,
+                phone: contact.phone,
+                job_title: contact.job_title,
+            })
+        })?;
+        self.request_association(caller, &again, now)
     }
 
     /// The requester takes back a request that is pending or not yet verified.
@@ -478,6 +579,49 @@ impl<S: Store> Programme<S> {
             Ok(results)
         })
     }
+}
+
+/// How many requests one bulk decision may hold.
+pub const MAX_BULK_DECISIONS: usize = 100;
+
+/// Who was asked to decide a pending request: its organisation's PPCs, and its Global
+/// Administrators once it was escalated.
+fn asked_before_deciding(
+    tx: &mut dyn ReadTx,
+    req: &AssociationRequest,
+) -> Result<Vec<store::Approver>, Error> {
+    let escalated = tx
+        .pending_request(&req.request_id)?
+        .is_some_and(|p| p.step.escalated_at.is_some());
+    tx.approvers(&req.organisation_id, escalated)
+}
+
+/// The first decision wins; everyone else who was asked hears who decided.
+fn tell_who_decided(
+    tx: &mut dyn WriteTx,
+    req: &AssociationRequest,
+    asked: &[store::Approver],
+    caller: &Caller,
+    status: RequestStatus,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let by = tx
+        .account(&caller.account_id)?
+        .map(|a| a.display_name)
+        .unwrap_or_default();
+    for a in asked.iter().filter(|a| a.account_id != caller.account_id) {
+        emit(
+            tx,
+            now,
+            "association_request.resolved",
+            Audience::Account(&a.account_id),
+            json!({"request_id": req.request_id, "organisation_id": req.organisation_id,
+                   "organisation_name": req.organisation_name, "first_name": req.first_name,
+                   "last_name": req.last_name, "status": status.as_str(),
+                   "decided_by": caller.account_id, "decided_by_name": by}),
+        )?;
+    }
+    Ok(())
 }
 
 /// A request the caller may see: their own, or one of an organisation they administer.

@@ -175,6 +175,64 @@ pub struct NewRequest<'a> {
     pub created_at: Timestamp,
     /// Set when the request is accepted at once.
     pub decided_at: Option<Timestamp>,
+    /// A pending request's deadline and first step (`None` when accepted at once).
+    pub step: Option<PendingStep>,
+}
+
+/// Where a pending request stands on its way to a decision or its deadline; the rules in
+/// `programme/pending.rs` move it along.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingStep {
+    /// `None` only for a request that was pending before deadlines existed, until the
+    /// scheduler's first pass gives it one.
+    pub expires_at: Option<Timestamp>,
+    /// 0, 1 (the halfway reminder went out) or 2 (the one-day reminder went out).
+    pub reminders_sent: u8,
+    pub escalated_at: Option<Timestamp>,
+    /// When the scheduler next has something to do with it.
+    pub next_step_at: Option<Timestamp>,
+}
+
+/// A pending association request and its step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRow {
+    pub request_id: String,
+    pub organisation_id: String,
+    pub organisation_name: String,
+    pub account_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub organisation_email: String,
+    pub created_at: Timestamp,
+    pub step: PendingStep,
+}
+
+/// Someone who can decide an organisation's requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approver {
+    pub account_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: crate::model::ApproverRole,
+}
+
+/// An open privilege request that is due: it has no deadline yet or has reached it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuePrivilegeRequest {
+    pub privilege_request_id: String,
+    pub membership_id: String,
+    pub account_id: String,
+    pub organisation_id: String,
+    pub organisation_name: String,
+    pub privilege: Privilege,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// One line waiting for an approver's next digest mail.
+pub struct DigestLine {
+    pub seq: i64,
+    pub line: String,
 }
 
 /// An administrator's decision on a pending request.
@@ -182,6 +240,8 @@ pub struct Decision<'a> {
     pub status: RequestStatus,
     pub at: Timestamp,
     pub by: &'a str,
+    /// When a delegate decides: the approver they stand in for.
+    pub on_behalf_of: Option<&'a str>,
     /// Only for a denial.
     pub reason: Option<&'a str>,
 }
@@ -258,6 +318,7 @@ pub struct NewPrivilegeRequest<'a> {
     pub privilege: Privilege,
     pub note: Option<&'a str>,
     pub created_at: Timestamp,
+    pub expires_at: Timestamp,
 }
 
 pub struct AuditRecord<'a> {
@@ -313,6 +374,27 @@ pub trait ReadTx {
     fn domain_holders(&mut self, domain: &str) -> Result<Vec<DomainRow>, Error>;
     /// At most `limit` domains whose `next_check_at` has come, the longest due first.
     fn due_domains(&mut self, now: Timestamp, limit: u32) -> Result<Vec<DomainRow>, Error>;
+    /// Pending association requests whose next step is due by `now`, soonest first.
+    fn due_requests(&mut self, now: Timestamp, limit: u32) -> Result<Vec<PendingRow>, Error>;
+    /// A pending association request and its step; `None` once it is decided.
+    fn pending_request(&mut self, request_id: &str) -> Result<Option<PendingRow>, Error>;
+    /// The active PPCs of an organisation and, with `global_admins`, its active Global
+    /// Administrators who are not PPCs.
+    fn approvers(
+        &mut self,
+        organisation_id: &str,
+        global_admins: bool,
+    ) -> Result<Vec<Approver>, Error>;
+    /// Open privilege requests with no deadline yet or past it by `now`.
+    fn due_privilege_requests(
+        &mut self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DuePrivilegeRequest>, Error>;
+    /// Accounts with digest lines waiting whose last digest went out at or before `sent_before`
+    /// (or never).
+    fn due_digests(&mut self, sent_before: Timestamp, limit: u32) -> Result<Vec<String>, Error>;
+    fn digest_lines(&mut self, account_id: &str) -> Result<Vec<DigestLine>, Error>;
     /// Is the account the PPC or a Global Administrator of the organisation, with an active
     /// membership?
     fn is_admin(&mut self, account_id: &str, organisation_id: &str) -> Result<bool, Error>;
@@ -424,6 +506,22 @@ pub trait WriteTx: ReadTx {
     // Association requests, tokens and invitations.
     fn insert_request(&mut self, request: &NewRequest<'_>) -> Result<(), Error>;
     fn record_decision(&mut self, request_id: &str, decision: &Decision<'_>) -> Result<(), Error>;
+    /// Moves a pending request to its next step, only if its step is still `seen` (another
+    /// scheduler run has not moved it meanwhile): true when this call moved it.
+    fn advance_request(
+        &mut self,
+        request_id: &str,
+        seen: &PendingStep,
+        to: &PendingStep,
+    ) -> Result<bool, Error>;
+    /// Marks a pending request `expired` at `at`, under the same condition as
+    /// [`WriteTx::advance_request`].
+    fn expire_request(
+        &mut self,
+        request_id: &str,
+        seen: &PendingStep,
+        at: Timestamp,
+    ) -> Result<bool, Error>;
     fn withdraw_request(&mut self, request_id: &str, at: Timestamp) -> Result<(), Error>;
     /// The request became the membership.
     fn activate_request(&mut self, request_id: &str, membership_id: &str) -> Result<(), Error>;
@@ -462,6 +560,7 @@ pub trait WriteTx: ReadTx {
     fn bump_revision(&mut self, membership_id: &str) -> Result<(), Error>;
     /// Ends the membership: removed at `at`, its MCP ID released, its revision bumped, its
     /// privileges gone and the requests it came from marked removed.
+    /// Ends a membership: its privileges go, its open privilege requests end (`member_left`).
     fn end_membership(&mut self, membership_id: &str, at: Timestamp) -> Result<(), Error>;
     /// False when the membership had the privilege already.
     fn grant_privilege(&mut self, grant: &NewGrant<'_>) -> Result<bool, Error>;
@@ -472,6 +571,31 @@ pub trait WriteTx: ReadTx {
         privilege: Privilege,
     ) -> Result<bool, Error>;
     fn insert_privilege_request(&mut self, request: &NewPrivilegeRequest<'_>) -> Result<(), Error>;
+    fn set_privilege_deadline(
+        &mut self,
+        privilege_request_id: &str,
+        expires_at: Timestamp,
+    ) -> Result<(), Error>;
+    /// Ends an open privilege request: true when this call ended it.
+    fn end_privilege_request(
+        &mut self,
+        privilege_request_id: &str,
+        at: Timestamp,
+        reason: &str,
+    ) -> Result<bool, Error>;
+    /// Keeps a line for the account's next digest mail.
+    fn add_digest_line(&mut self, account_id: &str, line: &str, at: Timestamp)
+        -> Result<(), Error>;
+    /// Takes the account's digest turn: true when its last digest went out at or before
+    /// `sent_before` (or never), and then it counts as sent at `at`.
+    fn claim_digest(
+        &mut self,
+        account_id: &str,
+        sent_before: Timestamp,
+        at: Timestamp,
+    ) -> Result<bool, Error>;
+    /// Forgets the account's digest lines up to `seq`, once they are in a mail.
+    fn clear_digest_lines(&mut self, account_id: &str, up_to_seq: i64) -> Result<(), Error>;
 
     // Audit history and events.
     /// Appends to the audit log, which is append-only.

@@ -9,14 +9,15 @@ use rusqlite::{params, Connection, OptionalExtension, ToSql, TransactionBehavior
 
 use super::keys::{consume_key_guard, KeyGuard, KeyRecord, NewKey, StoredAnswer};
 use super::{
-    Audience, AuditRecord, Credentials, Decision, DirectoryQuery, DomainProof, DomainRow, Insert,
-    Keyed, McpHolder, MembershipFacts, NewAccount, NewEvent, NewGrant, NewInvitation,
-    NewMembership, NewOrganisation, NewPrivilegeRequest, NewRequest, NewToken, ProfileChanges,
-    ReadTx, RequestContact, SessionByAccess, SessionHashes, Store, TokenRecord, WriteTx,
+    Approver, Audience, AuditRecord, Credentials, Decision, DigestLine, DirectoryQuery,
+    DomainProof, DomainRow, DuePrivilegeRequest, Insert, Keyed, McpHolder, MembershipFacts,
+    NewAccount, NewEvent, NewGrant, NewInvitation, NewMembership, NewOrganisation,
+    NewPrivilegeRequest, NewRequest, NewToken, PendingRow, PendingStep, ProfileChanges, ReadTx,
+    RequestContact, SessionByAccess, SessionHashes, Store, TokenRecord, WriteTx,
 };
 use crate::domain::Privilege;
 use crate::model::{
-    Account, AssociationRequest, AuditEntry, DomainStatus, Event, LastSeen, Member,
+    Account, ApproverRole, AssociationRequest, AuditEntry, DomainStatus, Event, LastSeen, Member,
     MembershipStatus, MembershipSummary, OrganisationRef, OrganisationSummary, PrivilegeRequest,
     Profile, RequestStatus, Role, SeenOutcome,
 };
@@ -245,10 +246,14 @@ fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<Keyed<OrganisationSummary>
 }
 
 const REQUEST_COLUMNS: &str = "r.rowid, r.id, r.organisation_id, o.name, r.account_id, r.first_name, r.last_name, r.organisation_email,
-     r.status, r.created_at, r.decided_at, r.decision_reason, r.membership_id";
+     r.status, r.created_at, r.decided_at, r.decision_reason, r.membership_id,
+     r.expires_at, r.escalated_at, r.decided_by, r.on_behalf_of";
 
 fn request_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Keyed<AssociationRequest>> {
     let status: String = r.get(8)?;
+    let status = RequestStatus::parse(&status).unwrap_or(RequestStatus::PendingApproval);
+    let pending = status == RequestStatus::PendingApproval;
+    let escalated = r.get::<_, Option<i64>>(14)?.is_some();
     Ok((
         r.get(0)?,
         AssociationRequest {
@@ -259,13 +264,44 @@ fn request_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Keyed<AssociationReque
             first_name: r.get(5)?,
             last_name: r.get(6)?,
             organisation_email: r.get(7)?,
-            status: RequestStatus::parse(&status).unwrap_or(RequestStatus::PendingApproval),
+            status,
             created_at: from_unix(r.get(9)?),
             decided_at: r.get::<_, Option<i64>>(10)?.map(from_unix),
             decision_reason: r.get(11)?,
             membership_id: r.get(12)?,
+            expires_at: if pending {
+                r.get::<_, Option<i64>>(13)?.map(from_unix)
+            } else {
+                None
+            },
+            waiting_on: ApproverRole::waiting_on(status, escalated),
+            decided_by: r.get(15)?,
+            on_behalf_of: r.get(16)?,
         },
     ))
+}
+
+const PENDING_COLUMNS: &str = "r.id, r.organisation_id, o.name, r.account_id, r.first_name, r.last_name, r.organisation_email,
+     r.created_at, r.expires_at, r.reminders_sent, r.escalated_at, r.next_step_at";
+
+fn pending_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PendingRow> {
+    let at = |i: usize| r.get::<_, Option<i64>>(i).map(|t| t.map(from_unix));
+    Ok(PendingRow {
+        request_id: r.get(0)?,
+        organisation_id: r.get(1)?,
+        organisation_name: r.get(2)?,
+        account_id: r.get(3)?,
+        first_name: r.get(4)?,
+        last_name: r.get(5)?,
+        organisation_email: r.get(6)?,
+        created_at: from_unix(r.get(7)?),
+        step: PendingStep {
+            expires_at: at(8)?,
+            reminders_sent: r.get::<_, i64>(9)?.clamp(0, 2) as u8,
+            escalated_at: at(10)?,
+            next_step_at: at(11)?,
+        },
+    })
 }
 
 const MEMBER_COLUMNS: &str =
@@ -523,6 +559,119 @@ impl ReadTx for Tx<'_> {
         ))?;
         let rows = stmt
             .query_map(params![unix(now), limit], domain_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn due_requests(&mut self, now: Timestamp, limit: u32) -> Result<Vec<PendingRow>, Error> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {PENDING_COLUMNS} FROM association_requests r JOIN organisations o ON o.id = r.organisation_id
+             WHERE r.next_step_at IS NOT NULL AND r.next_step_at <= ?1 AND r.status = 'pending_approval'
+             ORDER BY r.next_step_at, r.rowid LIMIT ?2"
+        ))?;
+        let rows = stmt
+            .query_map(params![unix(now), limit], pending_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn pending_request(&mut self, request_id: &str) -> Result<Option<PendingRow>, Error> {
+        Ok(self
+            .0
+            .query_row(
+                &format!(
+                    "SELECT {PENDING_COLUMNS} FROM association_requests r JOIN organisations o ON o.id = r.organisation_id
+                     WHERE r.id = ?1 AND r.status = 'pending_approval'"
+                ),
+                [request_id],
+                pending_row,
+            )
+            .optional()?)
+    }
+
+    fn approvers(
+        &mut self,
+        organisation_id: &str,
+        global_admins: bool,
+    ) -> Result<Vec<Approver>, Error> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT a.id, a.email, a.display_name, m.is_ppc FROM memberships m JOIN accounts a ON a.id = m.account_id
+             WHERE m.organisation_id = ?1 AND m.status = 'active'
+               AND (m.is_ppc = 1 OR (?2 AND EXISTS (SELECT 1 FROM membership_privileges p
+                    WHERE p.membership_id = m.id AND p.privilege = 'global_admin')))
+             ORDER BY m.is_ppc DESC, m.rowid",
+        )?;
+        let rows = stmt
+            .query_map(params![organisation_id, global_admins], |r| {
+                Ok(Approver {
+                    account_id: r.get(0)?,
+                    email: r.get(1)?,
+                    display_name: r.get(2)?,
+                    role: if r.get(3)? {
+                        ApproverRole::Ppc
+                    } else {
+                        ApproverRole::GlobalAdmin
+                    },
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn due_privilege_requests(
+        &mut self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DuePrivilegeRequest>, Error> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT q.id, q.membership_id, m.account_id, m.organisation_id, o.name, q.privilege, q.created_at, q.expires_at
+             FROM privilege_requests q JOIN memberships m ON m.id = q.membership_id JOIN organisations o ON o.id = m.organisation_id
+             WHERE q.ended_at IS NULL AND (q.expires_at IS NULL OR q.expires_at <= ?1)
+               AND NOT EXISTS (SELECT 1 FROM membership_privileges p WHERE p.membership_id = q.membership_id AND p.privilege = q.privilege)
+             ORDER BY q.expires_at, q.rowid LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![unix(now), limit], |r| {
+                Ok(DuePrivilegeRequest {
+                    privilege_request_id: r.get(0)?,
+                    membership_id: r.get(1)?,
+                    account_id: r.get(2)?,
+                    organisation_id: r.get(3)?,
+                    organisation_name: r.get(4)?,
+                    privilege: Privilege::parse(&r.get::<_, String>(5)?)
+                        .unwrap_or(Privilege::ActionPack),
+                    created_at: from_unix(r.get(6)?),
+                    expires_at: r.get::<_, Option<i64>>(7)?.map(from_unix),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn due_digests(&mut self, sent_before: Timestamp, limit: u32) -> Result<Vec<String>, Error> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT d.account_id FROM approver_digests d
+             WHERE (d.last_sent_at IS NULL OR d.last_sent_at <= ?1)
+               AND EXISTS (SELECT 1 FROM digest_lines l WHERE l.account_id = d.account_id)
+             ORDER BY d.account_id LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![unix(sent_before), limit], |r| r.get(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn digest_lines(&mut self, account_id: &str) -> Result<Vec<DigestLine>, Error> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT seq, line FROM digest_lines WHERE account_id = ?1 ORDER BY seq LIMIT 500",
+        )?;
+        let rows = stmt
+            .query_map([account_id], |r| {
+                Ok(DigestLine {
+                    seq: r.get(0)?,
+                    line: r.get(1)?,
+                })
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
@@ -799,11 +948,11 @@ impl ReadTx for Tx<'_> {
         organisation_id: &str,
     ) -> Result<Vec<PrivilegeRequest>, Error> {
         let mut stmt = self.0.prepare_cached(
-            "SELECT q.id, q.membership_id, q.privilege, q.note, q.created_at FROM privilege_requests q
+            "SELECT q.id, q.membership_id, q.privilege, q.note, q.created_at, q.expires_at FROM privilege_requests q
              JOIN memberships m ON m.id = q.membership_id
-             WHERE m.organisation_id = ?1 AND m.status = 'active'
+             WHERE m.organisation_id = ?1 AND m.status = 'active' AND q.ended_at IS NULL
                AND NOT EXISTS (SELECT 1 FROM membership_privileges p WHERE p.membership_id = q.membership_id AND p.privilege = q.privilege)
-             ORDER BY q.created_at LIMIT 200",
+             ORDER BY q.expires_at, q.created_at LIMIT 200",
         )?;
         let rows = stmt
             .query_map([organisation_id], |r| {
@@ -814,6 +963,8 @@ impl ReadTx for Tx<'_> {
                         .unwrap_or(Privilege::ActionPack),
                     note: r.get(3)?,
                     created_at: from_unix(r.get(4)?),
+                    expires_at: r.get::<_, Option<i64>>(5)?.map(from_unix),
+                    waiting_on: vec![ApproverRole::Ppc, ApproverRole::GlobalAdmin],
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -991,8 +1142,8 @@ impl WriteTx for Tx<'_> {
     fn insert_request(&mut self, r: &NewRequest<'_>) -> Result<(), Error> {
         self.0.execute(
             "INSERT INTO association_requests(id, organisation_id, account_id, first_name, last_name, organisation_email, phone, job_title,
-                 status, created_at, decided_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 status, created_at, decided_at, expires_at, reminders_sent, escalated_at, next_step_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             params![
                 r.id,
                 r.organisation_id,
@@ -1005,20 +1156,59 @@ impl WriteTx for Tx<'_> {
                 r.status.as_str(),
                 unix(r.created_at),
                 r.decided_at.map(unix),
+                r.step.and_then(|s| s.expires_at).map(unix),
+                r.step.map_or(0, |s| s.reminders_sent),
+                r.step.and_then(|s| s.escalated_at).map(unix),
+                r.step.and_then(|s| s.next_step_at).map(unix),
             ],
         )?;
         Ok(())
     }
 
+    fn advance_request(
+        &mut self,
+        request_id: &str,
+        seen: &PendingStep,
+        to: &PendingStep,
+    ) -> Result<bool, Error> {
+        Ok(self.0.execute(
+            "UPDATE association_requests SET expires_at = ?1, reminders_sent = ?2, escalated_at = ?3, next_step_at = ?4
+             WHERE id = ?5 AND status = 'pending_approval' AND next_step_at IS ?6 AND reminders_sent = ?7 AND escalated_at IS ?8",
+            params![
+                to.expires_at.map(unix),
+                to.reminders_sent,
+                to.escalated_at.map(unix),
+                to.next_step_at.map(unix),
+                request_id,
+                seen.next_step_at.map(unix),
+                seen.reminders_sent,
+                seen.escalated_at.map(unix),
+            ],
+        )? == 1)
+    }
+
+    fn expire_request(
+        &mut self,
+        request_id: &str,
+        seen: &PendingStep,
+        at: Timestamp,
+    ) -> Result<bool, Error> {
+        Ok(self.0.execute(
+            "UPDATE association_requests SET status = 'expired', decided_at = ?1, next_step_at = NULL
+             WHERE id = ?2 AND status = 'pending_approval' AND next_step_at IS ?3 AND reminders_sent = ?4 AND escalated_at IS ?5",
+            params![unix(at), request_id, seen.next_step_at.map(unix), seen.reminders_sent, seen.escalated_at.map(unix)],
+        )? == 1)
+    }
+
     fn record_decision(&mut self, request_id: &str, d: &Decision<'_>) -> Result<(), Error> {
         match d.reason {
             None => self.0.execute(
-                "UPDATE association_requests SET status = ?1, decided_at = ?2, decided_by = ?3 WHERE id = ?4",
-                params![d.status.as_str(), unix(d.at), d.by, request_id],
+                "UPDATE association_requests SET status = ?1, decided_at = ?2, decided_by = ?3, on_behalf_of = ?4, next_step_at = NULL WHERE id = ?5",
+                params![d.status.as_str(), unix(d.at), d.by, d.on_behalf_of, request_id],
             )?,
             Some(reason) => self.0.execute(
-                "UPDATE association_requests SET status = ?1, decided_at = ?2, decided_by = ?3, decision_reason = ?4 WHERE id = ?5",
-                params![d.status.as_str(), unix(d.at), d.by, reason, request_id],
+                "UPDATE association_requests SET status = ?1, decided_at = ?2, decided_by = ?3, on_behalf_of = ?4, decision_reason = ?5, next_step_at = NULL WHERE id = ?6",
+                params![d.status.as_str(), unix(d.at), d.by, d.on_behalf_of, reason, request_id],
             )?,
         };
         Ok(())
@@ -1026,7 +1216,7 @@ impl WriteTx for Tx<'_> {
 
     fn withdraw_request(&mut self, request_id: &str, at: Timestamp) -> Result<(), Error> {
         self.0.execute(
-            "UPDATE association_requests SET status = 'withdrawn', decided_at = ?1 WHERE id = ?2",
+            "UPDATE association_requests SET status = 'withdrawn', decided_at = ?1, next_step_at = NULL WHERE id = ?2",
             params![unix(at), request_id],
         )?;
         Ok(())
@@ -1190,6 +1380,10 @@ impl WriteTx for Tx<'_> {
             [membership_id],
         )?;
         self.0.execute(
+            "UPDATE privilege_requests SET ended_at = ?1, end_reason = 'member_left' WHERE membership_id = ?2 AND ended_at IS NULL",
+            params![unix(at), membership_id],
+        )?;
+        self.0.execute(
             "UPDATE association_requests SET status = 'removed' WHERE membership_id = ?1",
             [membership_id],
         )?;
@@ -1218,8 +1412,65 @@ impl WriteTx for Tx<'_> {
 
     fn insert_privilege_request(&mut self, q: &NewPrivilegeRequest<'_>) -> Result<(), Error> {
         self.0.execute(
-            "INSERT INTO privilege_requests(id, membership_id, privilege, note, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![q.id, q.membership_id, q.privilege.as_str(), q.note, unix(q.created_at)],
+            "INSERT INTO privilege_requests(id, membership_id, privilege, note, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![q.id, q.membership_id, q.privilege.as_str(), q.note, unix(q.created_at), unix(q.expires_at)],
+        )?;
+        Ok(())
+    }
+
+    fn set_privilege_deadline(&mut self, id: &str, expires_at: Timestamp) -> Result<(), Error> {
+        self.0.execute(
+            "UPDATE privilege_requests SET expires_at = ?1 WHERE id = ?2 AND ended_at IS NULL",
+            params![unix(expires_at), id],
+        )?;
+        Ok(())
+    }
+
+    fn end_privilege_request(
+        &mut self,
+        id: &str,
+        at: Timestamp,
+        reason: &str,
+    ) -> Result<bool, Error> {
+        Ok(self.0.execute(
+            "UPDATE privilege_requests SET ended_at = ?1, end_reason = ?2 WHERE id = ?3 AND ended_at IS NULL",
+            params![unix(at), reason, id],
+        )? == 1)
+    }
+
+    fn add_digest_line(
+        &mut self,
+        account_id: &str,
+        line: &str,
+        at: Timestamp,
+    ) -> Result<(), Error> {
+        self.0.execute(
+            "INSERT INTO approver_digests(account_id) VALUES (?1) ON CONFLICT DO NOTHING",
+            [account_id],
+        )?;
+        self.0.execute(
+            "INSERT INTO digest_lines(account_id, line, at) VALUES (?1, ?2, ?3)",
+            params![account_id, line, unix(at)],
+        )?;
+        Ok(())
+    }
+
+    fn claim_digest(
+        &mut self,
+        account_id: &str,
+        sent_before: Timestamp,
+        at: Timestamp,
+    ) -> Result<bool, Error> {
+        Ok(self.0.execute(
+            "UPDATE approver_digests SET last_sent_at = ?1 WHERE account_id = ?2 AND (last_sent_at IS NULL OR last_sent_at <= ?3)",
+            params![unix(at), account_id, unix(sent_before)],
+        )? == 1)
+    }
+
+    fn clear_digest_lines(&mut self, account_id: &str, up_to_seq: i64) -> Result<(), Error> {
+        self.0.execute(
+            "DELETE FROM digest_lines WHERE account_id = ?1 AND seq <= ?2",
+            params![account_id, up_to_seq],
         )?;
         Ok(())
     }

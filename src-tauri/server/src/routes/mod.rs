@@ -166,6 +166,16 @@ pub fn table() -> Vec<Route> {
             (403, &["forbidden"]),
             (404, &["not_found"]),
         ]),
+        r(
+            M::POST,
+            "/v1/organisations/{org}/association-requests/decisions",
+            post(requests::decide_many),
+        )
+        .refuses(&[
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+            (422, &["invalid_decisions"]),
+        ]),
         creating(
             "/v1/organisations/{org}/invitations",
             post(organisations::invite),
@@ -251,6 +261,24 @@ pub fn table() -> Vec<Route> {
             (403, &["forbidden"]),
             (404, &["not_found"]),
             (409, &["not_open"]),
+        ]),
+        creating(
+            "/v1/association-requests/{id}/ask-again",
+            post(requests::ask_again),
+        )
+        .refuses(&[
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+            (
+                409,
+                &[
+                    "not_expired",
+                    "already_member",
+                    "request_open",
+                    "recently_denied",
+                ],
+            ),
+            (429, &["rate_limited"]),
         ]),
         r(
             M::POST,

@@ -183,7 +183,7 @@ pub async fn queue(
         Some(v) => Some(RequestStatus::parse(v).ok_or_else(|| {
             ApiError::bad_request(
                 "invalid_status",
-                "Unknown status. Use pending_approval, accepted, denied, withdrawn, active or removed.",
+                "Unknown status. Use pending_approval, accepted, denied, withdrawn, active, removed or expired.",
             )
         })?),
     };

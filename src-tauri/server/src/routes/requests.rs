@@ -2,7 +2,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use membership::{AssociationRequest, NewAssociationRequest, RequestCreated, Verified};
 
-use crate::dto::{DenyBody, VerificationBody};
+use crate::dto::{DecisionsAnswer, DecisionsBody, DenyBody, VerificationBody};
 use crate::error::ApiError;
 use crate::extract::{Auth, Json, Path};
 use crate::ratelimit::Limit;
@@ -58,6 +58,44 @@ pub async fn approve(
         s.blocking(move |p, now| p.approve(&auth.caller, &id, now))
             .await?,
     ))
+}
+
+#[utoipa::path(post, path = "/v1/organisations/{org}/association-requests/decisions", operation_id = "decide_association_requests", tag = "association requests",
+    security(("bearer" = [])),
+    params(("org" = String, Path)),
+    request_body = DecisionsBody,
+    responses(
+        (status = 200, description = "One result per decision: a request someone else decided meanwhile has its error, and the others are still decided", body = DecisionsAnswer),
+    ))]
+pub async fn decide_many(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(org): Path<String>,
+    Json(body): Json<DecisionsBody>,
+) -> Result<Json<DecisionsAnswer>, ApiError> {
+    let items = s
+        .blocking(move |p, now| p.decide_requests(&auth.caller, &org, &body.decisions, now))
+        .await?;
+    Ok(Json(DecisionsAnswer { items }))
+}
+
+#[utoipa::path(post, path = "/v1/association-requests/{id}/ask-again", operation_id = "ask_again", tag = "association requests",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a repeat return the first answer")),
+    responses(
+        (status = 201, description = "A new request with the expired one's answers, decided as any new request is", body = RequestCreated),
+    ))]
+pub async fn ask_again(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<RequestCreated>), ApiError> {
+    s.limits
+        .check(Limit::RequestCreation, auth.caller.account_id())?;
+    let created = s
+        .blocking(move |p, now| p.ask_again(&auth.caller, &id, now))
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 #[utoipa::path(post, path = "/v1/association-requests/{id}/deny", tag = "association requests",

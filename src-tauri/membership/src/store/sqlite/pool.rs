@@ -27,9 +27,20 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_initial.sql"),
     include_str!("../../migrations/0002_idempotency_keys.sql"),
     include_str!("../../migrations/0003_domain_proof.sql"),
+    include_str!("../../migrations/0004_pending_work.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {
+    // A migration that rebuilds a table others refer to drops the old one, which with foreign
+    // keys on would delete (or refuse) the rows that refer to it. SQLite's own procedure: keys
+    // off outside the transaction, `foreign_key_check` before commit, keys on again.
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let migrated = migrate_unchecked(conn);
+    conn.pragma_update(None, "foreign_keys", true)?;
+    migrated
+}
+
+fn migrate_unchecked(conn: &mut Connection) -> Result<(), Error> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
     let done: usize = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
     if done > MIGRATIONS.len() {
@@ -42,6 +53,14 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    let broken: i64 = tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+        r.get(0)
+    })?;
+    if broken > 0 {
+        return Err(Error::internal(format!(
+            "a migration left {broken} row(s) referring to rows that do not exist"
+        )));
     }
     tx.commit()?;
     Ok(())
