@@ -11,6 +11,7 @@ mod journey;
 mod keys;
 mod lookup;
 mod mcp_id;
+mod pending;
 mod proof;
 mod sessions;
 mod tokens;
