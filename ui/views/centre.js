@@ -236,11 +236,13 @@ async function requestsTab(org, params, go) {
   const status = params.status ?? 'pending_approval';
   const page = await api.queue(org.organisation_id, status || null, params.cursor);
   const filter = h('select', { id: 'queue-status', testid: 'queue-status' },
-    [['pending_approval', 'Pending'], ['accepted', 'Accepted'], ['active', 'Active'], ['denied', 'Denied'], ['withdrawn', 'Withdrawn'], ['', 'All']]
+    [['pending_approval', 'Pending'], ['accepted', 'Accepted'], ['active', 'Active'], ['denied', 'Denied'], ['withdrawn', 'Withdrawn'], ['expired', 'Expired'], ['', 'All']]
       .map(([value, label]) => h('option', { value, selected: value === status }, label)));
   filter.addEventListener('change', () => go({ tab: 'requests', status: filter.value }));
 
-  const rows = page.items.map((r) => {
+  // Soonest deadline first (pending requests; the others keep the server's order).
+  const items = [...page.items].sort((a, b) => (a.expires_at && b.expires_at ? a.expires_at.localeCompare(b.expires_at) : 0));
+  const rows = items.map((r) => {
     const actions = h('div', { class: 'actions' });
     if (r.status === 'pending_approval') {
       const accept = h('button', { type: 'button', class: 'primary', testid: 'queue-accept', dataset: { requestId: r.request_id } }, 'Accept');
@@ -266,7 +268,8 @@ async function requestsTab(org, params, go) {
       h('th', { scope: 'row' }, `${r.first_name} ${r.last_name}`),
       h('td', {}, r.organisation_email),
       h('td', {}, when(r.created_at)),
-      h('td', {}, STATUS_TEXT[r.status] ?? r.status, r.decision_reason ? ` (${r.decision_reason})` : ''),
+      h('td', {}, STATUS_TEXT[r.status] ?? r.status, r.decision_reason ? ` (${r.decision_reason})` : '',
+        r.status === 'pending_approval' && r.expires_at ? h('span', { class: 'deadline', testid: 'queue-deadline' }, ` Expires ${when(r.expires_at)}.`) : null),
       h('td', {}, actions));
   });
 

@@ -9,7 +9,17 @@ export const STATUS_TEXT = {
   withdrawn: 'Withdrawn',
   active: 'Active',
   removed: 'Removed',
+  expired: 'Expired: nobody decided it before its deadline. This does not count against you; you can ask again.',
 };
+
+const WAITS_ON_TEXT = { ppc: "the Primary Program Contact", global_admin: 'the Global Administrators', delegate: 'a delegate' };
+
+/** "Waits on the Primary Program Contact until <date>" for a pending request. */
+export function deadlineText(r) {
+  if (r.status !== 'pending_approval' || !r.expires_at) return '';
+  const who = (r.waiting_on ?? []).map((w) => WAITS_ON_TEXT[w] ?? w).join(' and ');
+  return `Waits on ${who || 'the program administrator'} until ${when(r.expires_at)}.`;
+}
 
 const ROLE_TEXT = { ppc: 'Primary Program Contact', member: 'Member' };
 
@@ -73,6 +83,7 @@ export async function render(params, app) {
         { testid: 'request-status' },
         STATUS_TEXT[r.status] ?? r.status,
         r.status === 'denied' && r.decision_reason ? h('span', { class: 'reason', testid: 'denial-reason' }, `. Reason: ${r.decision_reason}`) : null,
+        deadlineText(r) ? h('span', { class: 'deadline', testid: 'request-deadline' }, ` ${deadlineText(r)}`) : null,
       ),
       h('td', { class: 'actions' }, actions),
     );
