@@ -83,6 +83,7 @@ pub struct DenyBody {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct DecisionsBody {
     /// 1 to 100 requests of the organisation.
+    #[schema(min_items = 1, max_items = 100)]
     pub decisions: Vec<membership::BulkDecision>,
 }
 
