@@ -108,8 +108,7 @@ fn a_request_carries_its_deadline_is_reminded_once_each_and_expires_exactly_at_i
 }
 
 #[test]
-fn reminders_reach_each_approver_in_one_digest_a_day_and_a_bulk_decision_answers_per_item()
-{
+fn reminders_reach_each_approver_in_one_digest_a_day_and_a_bulk_decision_answers_per_item() {
     let mut w = world();
     let fabrikam = w.fabrikam();
     let mut ids = Vec::new();
