@@ -60,6 +60,9 @@ export const requestAssociation = (request) => invoke('request_association', { r
 export const associationRequest = (request_id) => invoke('association_request', { request_id });
 export const withdraw = (request_id) => invoke('withdraw', { request_id });
 export const resendVerification = (request_id) => invoke('resend_verification', { request_id });
+export const askAgain = (request_id) => invoke('ask_again', { request_id });
+export const acceptHandover = (handover_id) => invoke('accept_handover', { handover_id });
+export const declineHandover = (handover_id) => invoke('decline_handover', { handover_id });
 export const myMail = () => invoke('my_mail');
 export const verify = (input) => invoke('verify', { input });
 export const createOrganisation = (organisation) => invoke('create_organisation', { organisation });
@@ -95,6 +98,13 @@ export const queue = (org_id, status, cursor) =>
   invoke('queue', { org_id, status, page: cursor ? { cursor } : null });
 export const approve = (request_id) => invoke('approve', { request_id });
 export const deny = (request_id, reason) => invoke('deny', { request_id, reason });
+export const decideRequests = (org_id, request_ids, approve, reason) =>
+  invoke('decide_requests', { org_id, request_ids, approve, reason: reason ?? null });
+export const delegation = (org_id) => invoke('delegation', { org_id });
+export const setDelegation = (org_id, delegate_membership_id, starts_at, ends_at) =>
+  invoke('set_delegation', { org_id, delegate_membership_id, starts_at, ends_at });
+export const endDelegation = (org_id) => invoke('end_delegation', { org_id });
+export const offerHandover = (org_id, to_membership_id) => invoke('offer_handover', { org_id, to_membership_id });
 export const invite = (org_id, emails) => invoke('invite', { org_id, emails });
 export const members = (org_id, cursor) => invoke('members', { org_id, page: cursor ? { cursor } : null });
 export const grantPrivilege = (membership_id, privilege) => invoke('grant_privilege', { membership_id, privilege });

@@ -59,6 +59,17 @@ export const app = {
     );
   },
 
+  /** Memberships whose requests the person decides: as an administrator or as a delegate. */
+  deciderMemberships() {
+    return (this.me?.memberships ?? []).filter(
+      (m) => m.status === 'active' && (m.roles.includes('ppc') || m.roles.includes('delegate') || m.privileges.includes('global_admin')),
+    );
+  },
+
+  isAdminOf(orgId) {
+    return this.adminMemberships().some((m) => m.organisation.organisation_id === orgId);
+  },
+
   activeMemberships() {
     return (this.me?.memberships ?? []).filter((m) => m.status === 'active');
   },
@@ -150,7 +161,7 @@ function navItems() {
   items.push(['join', member ? 'Associate to another organisation' : 'Join an existing organisation']);
   items.push(['mailbox', 'Mailbox'], ['verify', 'Verify']);
   if (member) items.push(['privileges', 'Review privileges']);
-  if (app.adminMemberships().length > 0) items.push(['centre', 'Membership Centre']);
+  if (app.deciderMemberships().length > 0) items.push(['centre', 'Membership Centre']);
   items.push(['help', 'Help'], ['settings', 'Settings']);
   return items;
 }

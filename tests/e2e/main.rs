@@ -846,3 +846,87 @@ fn the_ppc_proves_a_domain_by_publishing_its_dns_record_and_checking_now() {
     s.wait_for_text("#policy-result", "Accepted at once");
     s.wait_for_text("#nav-inbox", "1");
 }
+
+#[test]
+fn the_ppc_names_a_delegate_who_approves_a_new_request_from_their_inbox() {
+    let server = notification_server::NotificationServer::start();
+    let (mut s, _data) = launch("e-delegate");
+
+    // Sam joins Contoso (pre-approved) and becomes an active member.
+    sign_in(&mut s, STAFF);
+    request_to_join_contoso(&mut s, "sam@contoso.com", "accepted");
+    s.wait_for_text("#join-outcome", ACCEPTED);
+    verify_from_mailbox_and_complete_profile(&mut s);
+
+    // The PPC is away from today for a week, and names Sam.
+    switch_to(&mut s, PPC);
+    open_membership_centre(&mut s);
+    s.wait_for_text(
+        "[data-testid=lone-approver-warning]",
+        "is the only person who can approve",
+    );
+    s.click("#centre-tab-approvers");
+    s.wait_for_text("#approvers-heading", "Approvers");
+    s.script(
+        "const pick = document.getElementById('delegate-member');
+         pick.value = [...pick.options].find((o) => o.text.includes('sam@contoso.com')).value;
+         const until = new Date(); until.setDate(until.getDate() + 7);
+         const pad = (n) => String(n).padStart(2, '0');
+         document.getElementById('delegate-until').value =
+           `${until.getFullYear()}-${pad(until.getMonth() + 1)}-${pad(until.getDate())}`;",
+        serde_json::json!([]),
+    );
+    s.show("[data-testid=delegation-form]");
+    s.screenshot("delegation-form");
+    s.click("[data-testid=delegate-save]");
+    s.wait_for_text("#status", "now decides Contoso Pty Ltd\u{2019}s requests");
+    s.wait_for_text("[data-testid=delegation-current]", "decides requests for");
+    s.screenshot("delegation-set");
+
+    // A new request arrives while the PPC is away.
+    switch_to(&mut s, "ppc@fabrikam.com");
+    request_to_join_contoso(
+        &mut s,
+        "fab@partner-fabrikam.net",
+        "sent to your organisation's program administrator",
+    );
+    s.wait_for_text("#join-outcome", PENDING);
+
+    // Sam, the delegate, is told and approves it from the inbox.
+    switch_to(&mut s, STAFF);
+    s.wait_for_text(
+        "[data-testid=delegation-note]",
+        "You decide Contoso Pty Ltd\u{2019}s association requests",
+    );
+    let call = server.wait_for_notify(
+        "fab@partner-fabrikam.net",
+        std::time::Duration::from_secs(30),
+    );
+    assert_eq!(call.summary, "New request to associate");
+    s.click("#nav-inbox");
+    s.wait_for_view("inbox");
+    s.wait_for_text(
+        "[data-testid=inbox-entry][data-pending=true]",
+        "asks to associate with Contoso Pty Ltd",
+    );
+    s.screenshot("delegate-inbox");
+    s.click("[data-testid=inbox-approve]");
+    s.wait_for_text("[data-testid=inbox-outcome]", "was accepted");
+
+    // The decision records on whose behalf it was made: the PPC's audit shows who decided.
+    open_membership_centre(&mut s);
+    s.wait_for_text("[data-testid=centre-delegate-note]", "as a delegate");
+    s.click("#centre-tab-requests");
+    s.wait_for_text("[data-testid=queue-empty]", "No requests in this list.");
+    switch_to(&mut s, PPC);
+    open_membership_centre(&mut s);
+    s.click("#centre-tab-requests");
+    s.click("#queue-status");
+    s.script(
+        "const f = document.getElementById('queue-status'); f.value = 'accepted'; f.dispatchEvent(new Event('change'));",
+        serde_json::json!([]),
+    );
+    s.wait_for_text("[data-testid=queue-row]", "fab@partner-fabrikam.net");
+    s.wait_for_text("[data-testid=queue-decided-by]", "for Priya Patel");
+    s.screenshot("decided-on-behalf");
+}

@@ -263,7 +263,7 @@ fn the_ppc_grants_and_revokes_privileges_and_sees_requests_for_them() {
 }
 
 #[test]
-fn the_ppc_removes_a_member_and_cannot_remove_the_last_ppc() {
+fn the_ppc_removes_a_member_and_cannot_remove_the_last_approver() {
     let app = app();
     let membership = app.staff_member_of_contoso();
     app.sign_in(PPC);
@@ -286,5 +286,109 @@ fn the_ppc_removes_a_member_and_cannot_remove_the_last_ppc() {
         "remove_member",
         json!({"membership_id": own["membership_id"]}),
     );
-    assert_eq!(code(&e), "last_ppc");
+    assert_eq!(code(&e), "last_approver");
+}
+
+#[test]
+fn the_ppc_names_a_delegate_decides_in_bulk_and_offers_the_role_through_the_window_commands() {
+    let app = app();
+    let sam = app.staff_member_of_contoso();
+    let org = app.contoso();
+    // Two requests from outside the pre-approved domains wait for the PPC.
+    let mut ids = Vec::new();
+    for n in 0..2 {
+        app.sign_in_as_new(&format!("w{n}@example.org"), "Will Wait");
+        ids.push(
+            app.request_to_join(&org, &format!("w{n}@elsewhere-partner.net"))["request_id"].clone(),
+        );
+    }
+
+    app.sign_in(PPC);
+    assert_eq!(
+        app.ok("delegation", json!({"org_id": org})),
+        Value::Null,
+        "none yet"
+    );
+    let now = time::OffsetDateTime::now_utc();
+    let rfc = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let bad = app.refused(
+        "set_delegation",
+        json!({"org_id": org, "delegate_membership_id": sam, "starts_at": "3 March", "ends_at": rfc(now)}),
+    );
+    assert_eq!(code(&bad), "invalid_period");
+    let d = app.ok(
+        "set_delegation",
+        json!({"org_id": org, "delegate_membership_id": sam,
+               "starts_at": rfc(now - time::Duration::minutes(1)), "ends_at": rfc(now + time::Duration::days(7))}),
+    );
+    assert_eq!(d["active"], true, "{d}");
+    assert_eq!(
+        app.ok("delegation", json!({"org_id": org}))["delegate_membership_id"],
+        sam
+    );
+
+    // The delegate decides both at once, one reason for all.
+    app.sign_in(STAFF);
+    let me = app.ok("me", json!({}));
+    assert!(
+        me["memberships"][0]["roles"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("delegate")),
+        "{me}"
+    );
+    let results = app.ok(
+        "decide_requests",
+        json!({"org_id": org, "request_ids": ids, "approve": false, "reason": "Not one of ours"}),
+    );
+    let results = results.as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert!(
+        results
+            .iter()
+            .all(|r| r["status"] == "denied" && r["error"].is_null()),
+        "{results:?}"
+    );
+    let again = app.ok(
+        "decide_requests",
+        json!({"org_id": org, "request_ids": ids, "approve": true}),
+    );
+    assert_eq!(
+        again[0]["error"]["code"], "not_pending",
+        "already decided: {again}"
+    );
+
+    // The PPC ends it and offers the role; Sam accepts it from Home.
+    app.sign_in(PPC);
+    app.ok("end_delegation", json!({"org_id": org}));
+    assert_eq!(app.ok("delegation", json!({"org_id": org})), Value::Null);
+    let offer = app.ok(
+        "offer_handover",
+        json!({"org_id": org, "to_membership_id": sam}),
+    );
+    assert_eq!(offer["status"], "offered");
+    app.sign_in(STAFF);
+    let me = app.ok("me", json!({}));
+    assert_eq!(me["handovers"][0]["handover_id"], offer["handover_id"]);
+    let taken = app.ok(
+        "accept_handover",
+        json!({"handover_id": offer["handover_id"]}),
+    );
+    assert_eq!(taken["status"], "accepted");
+    let me = app.ok("me", json!({}));
+    assert!(
+        me["memberships"][0]["roles"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("ppc")),
+        "{me}"
+    );
+    let closed = app.refused(
+        "decline_handover",
+        json!({"handover_id": offer["handover_id"]}),
+    );
+    assert_eq!(code(&closed), "handover_closed");
 }

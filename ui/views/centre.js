@@ -10,6 +10,7 @@ const TABS = [
   ['requests', 'Requests'],
   ['invite', 'Invite multiple people'],
   ['members', 'Members'],
+  ['approvers', 'Approvers'],
   ['privilege-requests', 'Privilege requests'],
   ['audit', 'Audit history'],
 ];
@@ -17,14 +18,17 @@ const TABS = [
 const PRIVILEGES = ['global_admin', 'action_pack', 'competency_benefits'];
 
 export async function render(params, app) {
-  const admin = app.adminMemberships();
+  const admin = app.deciderMemberships();
   if (!admin.length) {
     return h('div', {}, h('h1', {}, 'Membership Centre'), h('p', {}, 'Only the Primary Program Contact or a Global Administrator of an organisation can open its Membership Centre.'));
   }
   const orgId = params.org_id ?? admin[0].organisation.organisation_id;
   const membership = admin.find((m) => m.organisation.organisation_id === orgId) ?? admin[0];
   const org = membership.organisation;
-  const tab = params.tab ?? 'info';
+  // A delegate decides requests while the delegation runs, and sees nothing else.
+  const isAdmin = app.isAdminOf(org.organisation_id);
+  const shown = isAdmin ? TABS : TABS.filter(([key]) => key === 'requests');
+  const tab = shown.some(([key]) => key === params.tab) ? params.tab : shown[0][0];
   const go = (next) => app.go('centre', { org_id: org.organisation_id, ...next });
 
   const orgPicker = h(
@@ -37,7 +41,7 @@ export async function render(params, app) {
   const tabs = h(
     'nav',
     { class: 'tabs', 'aria-label': 'Membership Centre' },
-    h('ul', {}, TABS.map(([key, label]) => h('li', {}, h('button', {
+    h('ul', {}, shown.map(([key, label]) => h('li', {}, h('button', {
       type: 'button',
       id: `centre-tab-${key}`,
       testid: `centre-tab-${key}`,
@@ -48,9 +52,10 @@ export async function render(params, app) {
 
   const sections = {
     info: () => infoTab(org, params, go),
-    requests: () => requestsTab(org, params, go),
+    requests: () => requestsTab(org, params, go, isAdmin),
     invite: () => inviteTab(org),
     members: () => membersTab(org, go),
+    approvers: () => approversTab(org, membership, go),
     'privilege-requests': () => privilegeRequestsTab(org, go),
     audit: () => auditTab(org, params, go),
   };
@@ -60,6 +65,9 @@ export async function render(params, app) {
     {},
     h('h1', {}, 'Membership Centre'),
     admin.length > 1 ? field('Organisation', orgPicker) : h('p', { class: 'lead' }, `${org.name} · partner ID ${org.partner_id}`),
+    isAdmin ? null : h('p', { class: 'note', role: 'note', testid: 'centre-delegate-note' },
+      `You decide ${org.name}\u2019s association requests as a delegate while its administrator is away.`),
+    isAdmin ? await loneApproverWarning(org, go) : null,
     tabs,
     await sections[tab](),
   );
@@ -159,7 +167,42 @@ function domainProof(org, d, go) {
       h('dt', {}, 'What was seen'), h('dd', { testid: 'domain-seen', dataset: { outcome: seen ? seen.outcome : '' } }, seen ? `${SEEN_TEXT[seen.outcome] ?? seen.outcome}: ${seen.detail}` : 'Nothing yet'),
       h('dt', {}, 'Next check'), h('dd', {}, d.next_check_at ? when(d.next_check_at) : 'None planned')),
     h('p', { class: 'hint' }, 'Not found? Some DNS providers add your domain to the name themselves (enter only _partner-desk-challenge if the name would end in ' + `${d.domain}.${d.domain}` + '); publish the value without quotation marks; a new record can take a while to be seen.'),
-    ended ? renew : check);
+    ended ? renew : check,
+    d.status === 'verified' ? approveFromDomain(org, d, go) : null);
+}
+
+/** Whether `email` is at `d`'s domain (or a subdomain of it, when the rule includes them). */
+function fromDomain(email, d) {
+  const at = email.toLowerCase().split('@').pop();
+  return at === d.domain || (d.include_subdomains && at.endsWith(`.${d.domain}`));
+}
+
+/** "Approve the N pending requests from this domain": requests sent before it was proven. */
+function approveFromDomain(org, d, go) {
+  const slot = h('div', { testid: 'domain-pending', dataset: { domain: d.domain } });
+  (async () => {
+    const waiting = [];
+    let cursor = null;
+    do {
+      const page = await api.queue(org.organisation_id, 'pending_approval', cursor);
+      waiting.push(...page.items.filter((r) => fromDomain(r.organisation_email, d)));
+      cursor = page.next_cursor;
+    } while (cursor && waiting.length < 100);
+    if (!waiting.length) return;
+    const n = Math.min(waiting.length, 100);
+    const button = h('button', { type: 'button', class: 'primary', testid: 'domain-approve-pending' },
+      `Approve the ${n} pending request${n === 1 ? '' : 's'} from ${d.domain}`);
+    button.addEventListener('click', async () => {
+      const ids = waiting.slice(0, n).map((r) => r.request_id);
+      const results = await act(button, () => api.decideRequests(org.organisation_id, ids, true, null));
+      if (!results) return;
+      const done = results.filter((r) => !r.error).length;
+      await go({ tab: 'info', manage: true });
+      announce(`${done} of ${ids.length} request${ids.length === 1 ? '' : 's'} from ${d.domain} approved. A verification email went to each.`);
+    });
+    slot.replaceChildren(h('p', {}, `${waiting.length} request${waiting.length === 1 ? ' was' : 's were'} sent from ${d.domain} before it was proven, and still wait for you.`), button);
+  })().catch(() => {});
+  return slot;
 }
 
 async function manageProfile(org, go) {
@@ -232,9 +275,81 @@ async function manageProfile(org, go) {
   );
 }
 
-async function requestsTab(org, params, go) {
+/** Results of a bulk decision, one line per request, in words. */
+function bulkResults(results, nameOf) {
+  const done = results.filter((r) => !r.error).length;
+  return {
+    summary: `${done} of ${results.length} request${results.length === 1 ? '' : 's'} decided.`,
+    list: h('ul', { testid: 'bulk-results' }, results.map((r) =>
+      h('li', { testid: 'bulk-result', dataset: { requestId: r.request_id, ok: String(!r.error) } },
+        `${nameOf(r.request_id)}: ${r.error ? r.error.message : STATUS_TEXT[r.status] ?? r.status}`))),
+  };
+}
+
+/** The bar above the queue: select requests, then approve or deny them together. */
+function bulkBar(org, picks, go, status) {
+  const all = h('input', { type: 'checkbox', id: 'queue-pick-all', testid: 'queue-pick-all' });
+  const count = h('span', { testid: 'bulk-count', 'aria-live': 'polite' }, 'None selected.');
+  const approve = h('button', { type: 'button', class: 'primary', testid: 'bulk-approve', disabled: true }, 'Approve selected');
+  const reason = h('input', { type: 'text', id: 'bulk-reason', testid: 'bulk-reason' });
+  const deny = h('button', { type: 'button', testid: 'bulk-deny', disabled: true }, 'Deny selected');
+  const out = h('div', { testid: 'bulk-out', 'aria-live': 'polite' });
+  const chosen = () => [...picks.values()].filter((p) => p.box.checked);
+  const update = () => {
+    const n = chosen().length;
+    count.textContent = n ? `${n} selected.` : 'None selected.';
+    approve.disabled = deny.disabled = n === 0;
+    approve.textContent = n ? `Approve ${n} selected` : 'Approve selected';
+    deny.textContent = n ? `Deny ${n} selected` : 'Deny selected';
+    all.checked = n > 0 && n === picks.size;
+    all.indeterminate = n > 0 && n < picks.size;
+  };
+  all.addEventListener('change', () => {
+    for (const p of picks.values()) p.box.checked = all.checked;
+    update();
+  });
+  const nameOf = (id) => {
+    const p = picks.get(id);
+    return p ? `${p.r.first_name} ${p.r.last_name}` : id;
+  };
+  const decide = async (button, yes) => {
+    const ids = chosen().map((p) => p.r.request_id);
+    const results = await act(button, () => api.decideRequests(org.organisation_id, ids, yes, yes ? null : reason.value));
+    if (!results) return;
+    const { summary, list } = bulkResults(results, nameOf);
+    await go({ tab: 'requests', status });
+    // The queue was drawn again: show what happened above it.
+    const again = document.querySelector('[data-testid=bulk-out]') ?? document.querySelector('#queue-heading');
+    const note = h('div', { class: 'note', role: 'status', testid: 'bulk-summary' }, h('p', {}, summary), list);
+    again.after(note);
+    announce(summary);
+  };
+  approve.addEventListener('click', () => decide(approve, true));
+  deny.addEventListener('click', () => decide(deny, false));
+  const el = h('fieldset', { class: 'bulk', testid: 'bulk' },
+    h('legend', {}, 'Decide several at once'),
+    h('div', { class: 'check' }, all, h('label', { for: all.id }, 'Select all on this page')),
+    count,
+    h('div', { class: 'actions' }, approve, field('Reason for denying (all selected)', reason, 'The requesters see it.'), deny),
+    out);
+  return { el, update };
+}
+
+async function requestsTab(org, params, go, isAdmin) {
   const status = params.status ?? 'pending_approval';
   const page = await api.queue(org.organisation_id, status || null, params.cursor);
+  // Who decided, by name (administrators see the members; a delegate sees the decision only).
+  const names = new Map();
+  if (isAdmin && page.items.some((r) => r.decided_by)) {
+    for (const m of await allMembers(org)) names.set(m.account_id, m.display_name);
+  }
+  const decidedBy = (r) => {
+    if (!r.decided_by) return null;
+    const by = names.get(r.decided_by) ?? (isAdmin ? 'a former member' : null);
+    if (!by) return null;
+    const forWhom = r.on_behalf_of ? ` for ${names.get(r.on_behalf_of) ?? 'a former member'}` : '';
+    return h('span', { class: 'decided-by', testid: 'queue-decided-by' }, ` Decided by ${by}${forWhom}.`);
+  };
   const filter = h('select', { id: 'queue-status', testid: 'queue-status' },
     [['pending_approval', 'Pending'], ['accepted', 'Accepted'], ['active', 'Active'], ['denied', 'Denied'], ['withdrawn', 'Withdrawn'], ['expired', 'Expired'], ['', 'All']]
       .map(([value, label]) => h('option', { value, selected: value === status }, label)));
@@ -242,9 +357,15 @@ async function requestsTab(org, params, go) {
 
   // Soonest deadline first (pending requests; the others keep the server's order).
   const items = [...page.items].sort((a, b) => (a.expires_at && b.expires_at ? a.expires_at.localeCompare(b.expires_at) : 0));
+  const picks = new Map();
+  const bulk = bulkBar(org, picks, go, status);
   const rows = items.map((r) => {
     const actions = h('div', { class: 'actions' });
+    let pick = null;
     if (r.status === 'pending_approval') {
+      pick = h('input', { type: 'checkbox', id: `queue-pick-${r.request_id}`, testid: 'queue-pick', 'aria-label': `Select the request from ${r.first_name} ${r.last_name}` });
+      pick.addEventListener('change', () => bulk.update());
+      picks.set(r.request_id, { box: pick, r });
       const accept = h('button', { type: 'button', class: 'primary', testid: 'queue-accept', dataset: { requestId: r.request_id } }, 'Accept');
       accept.addEventListener('click', async () => {
         const done = await act(accept, () => api.approve(r.request_id));
@@ -265,11 +386,13 @@ async function requestsTab(org, params, go) {
       actions.append(accept, field(`Reason for denying ${r.first_name} ${r.last_name}`, reason), deny);
     }
     return h('tr', { testid: 'queue-row', dataset: { requestId: r.request_id, email: r.organisation_email, status: r.status } },
+      h('td', { class: 'pick' }, pick),
       h('th', { scope: 'row' }, `${r.first_name} ${r.last_name}`),
       h('td', {}, r.organisation_email),
       h('td', {}, when(r.created_at)),
       h('td', {}, STATUS_TEXT[r.status] ?? r.status, r.decision_reason ? ` (${r.decision_reason})` : '',
-        r.status === 'pending_approval' && r.expires_at ? h('span', { class: 'deadline', testid: 'queue-deadline' }, ` Expires ${when(r.expires_at)}.`) : null),
+        r.status === 'pending_approval' && r.expires_at ? h('span', { class: 'deadline', testid: 'queue-deadline' }, ` Expires ${when(r.expires_at)}.`) : null,
+        decidedBy(r)),
       h('td', {}, actions));
   });
 
@@ -278,8 +401,9 @@ async function requestsTab(org, params, go) {
     { 'aria-labelledby': 'queue-heading' },
     h('h2', { id: 'queue-heading' }, 'Association requests'),
     field('Show', filter),
+    picks.size ? bulk.el : null,
     rows.length
-      ? table('Requests to associate with your organisation', ['Name', 'Organisation Email', 'Sent', 'State', 'Actions'], rows, { testid: 'queue' })
+      ? table('Requests to associate with your organisation', ['Select', 'Name', 'Organisation Email', 'Sent', 'State', 'Actions'], rows, { testid: 'queue' })
       : h('p', { testid: 'queue-empty' }, 'No requests in this list.'),
     page.next_cursor ? h('button', { type: 'button', testid: 'queue-more', on: { click: () => go({ tab: 'requests', status, cursor: page.next_cursor }) } }, 'Next page') : null,
   );
@@ -379,4 +503,130 @@ async function auditTab(org, params, go) {
     h('h2', { id: 'audit-heading' }, 'Audit history'),
     rows.length ? table('Changes to this organisation, newest first', ['When', 'What', 'Subject', 'Detail'], rows, { testid: 'audit' }) : h('p', {}, 'Nothing has changed yet.'),
     page.next_cursor ? h('button', { type: 'button', testid: 'audit-more', on: { click: () => go({ tab: 'audit', cursor: page.next_cursor }) } }, 'Older entries') : null);
+}
+
+const isApprover = (m) => m.roles.includes('ppc') || m.privileges.includes('global_admin');
+
+/** Every active member (all pages). */
+async function allMembers(org) {
+  const all = [];
+  let cursor = null;
+  do {
+    const page = await api.members(org.organisation_id, cursor);
+    all.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor && all.length < 2000);
+  return all;
+}
+
+/** Shown on every tab while only one person can approve the organisation's requests. */
+async function loneApproverWarning(org, go) {
+  const approvers = (await allMembers(org)).filter(isApprover);
+  if (approvers.length !== 1) return null;
+  const open = h('button', { type: 'button', testid: 'lone-approver-open', on: { click: () => go({ tab: 'approvers' }) } }, 'Add an approver');
+  return h('div', { class: 'note', role: 'note', testid: 'lone-approver-warning' },
+    h('p', {}, `${approvers[0].display_name} is the only person who can approve ${org.name}\u2019s requests. If they are away, requests wait until they expire. Grant a colleague Global Administrator, or name a delegate for an absence.`),
+    open);
+}
+
+/** A date input's value (the person's own day) as the instant it starts, in their time zone. */
+function dayStart(value, plusDays = 0) {
+  const [y, m, d] = value.split('-').map(Number);
+  return new Date(y, m - 1, d + plusDays).toISOString();
+}
+
+function dayValue(iso, minusDays = 0) {
+  const t = new Date(iso);
+  t.setDate(t.getDate() - minusDays);
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())}`;
+}
+
+async function approversTab(org, membership, go) {
+  const members = await allMembers(org);
+  const current = await api.delegation(org.organisation_id);
+  const approvers = members.filter(isApprover);
+  const others = members.filter((m) => m.membership_id !== membership.membership_id);
+  const roleOf = (m) => [m.roles.includes('ppc') ? 'Primary Program Contact' : null, m.privileges.includes('global_admin') ? 'Global Administrator' : null].filter(Boolean).join(', ');
+  const approverRows = approvers.map((m) => h('tr', { testid: 'approver-row', dataset: { membershipId: m.membership_id } },
+    h('th', { scope: 'row' }, m.display_name), h('td', {}, m.organisation_email), h('td', {}, roleOf(m))));
+
+  // Delegation: "I am away 3–17 March".
+  const pickDelegate = h('select', { id: 'delegate-member', testid: 'delegate-member' },
+    h('option', { value: '' }, 'Choose a colleague'),
+    others.map((m) => h('option', { value: m.membership_id, selected: current?.delegate_membership_id === m.membership_id }, `${m.display_name} (${m.organisation_email})`)));
+  const today = dayValue(new Date().toISOString());
+  const first = h('input', { type: 'date', id: 'delegate-from', testid: 'delegate-from', value: current ? dayValue(current.starts_at) : today, min: today });
+  const last = h('input', { type: 'date', id: 'delegate-until', testid: 'delegate-until', value: current ? dayValue(current.ends_at, 1) : '' });
+  const save = h('button', { type: 'submit', class: 'primary', testid: 'delegate-save' }, current ? 'Change the delegation' : 'Name the delegate');
+  const delegationForm = h('form', { 'aria-labelledby': 'delegation-heading', testid: 'delegation-form' },
+    h('h3', { id: 'delegation-heading' }, 'While you are away'),
+    h('p', {}, 'Name a colleague to decide association requests for you during an absence. The requests already waiting go to them at the start, new ones too, and everything comes back to you at the end. Each decision they make records that it was on your behalf.'),
+    field('Delegate', pickDelegate),
+    field('First day away', first),
+    field('Last day away', last, 'The delegation ends at the end of this day.'),
+    save);
+  delegationForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (!pickDelegate.value || !first.value || !last.value) {
+      announce('Choose a colleague, the first day and the last day of your absence.');
+      (pickDelegate.value ? (first.value ? last : first) : pickDelegate).focus();
+      return;
+    }
+    const starts = first.value === today ? new Date().toISOString() : dayStart(first.value);
+    const d = await act(save, () => api.setDelegation(org.organisation_id, pickDelegate.value, starts, dayStart(last.value, 1)));
+    if (d) {
+      await go({ tab: 'approvers' });
+      announce(d.active
+        ? `${d.delegate_name} now decides ${org.name}\u2019s requests, until ${when(d.ends_at)}. The requests already waiting went to them.`
+        : `${d.delegate_name} will decide ${org.name}\u2019s requests from ${when(d.starts_at)} until ${when(d.ends_at)}.`);
+    }
+  });
+  let currentNote = null;
+  if (current) {
+    const stop = h('button', { type: 'button', testid: 'delegate-end' }, 'End the delegation now');
+    stop.addEventListener('click', async () => {
+      if ((await act(stop, () => api.endDelegation(org.organisation_id))) !== undefined) {
+        await go({ tab: 'approvers' });
+        announce(`The delegation to ${current.delegate_name} has ended. The requests are back with ${org.name}\u2019s administrators.`);
+      }
+    });
+    currentNote = h('div', { class: 'note', role: 'note', testid: 'delegation-current', dataset: { active: String(current.active) } },
+      h('p', {}, current.active
+        ? `${current.delegate_name} decides requests for ${current.delegator_name} until ${when(current.ends_at)}.`
+        : `${current.delegate_name} will decide requests for ${current.delegator_name} from ${when(current.starts_at)} until ${when(current.ends_at)}.`),
+      stop);
+  }
+
+  // Handover of the PPC role: it moves when the colleague accepts.
+  let handover = null;
+  if (membership.roles.includes('ppc')) {
+    const pickNext = h('select', { id: 'handover-member', testid: 'handover-member' },
+      h('option', { value: '' }, 'Choose a colleague'),
+      others.filter((m) => !m.roles.includes('ppc')).map((m) => h('option', { value: m.membership_id }, `${m.display_name} (${m.organisation_email})`)));
+    const offer = h('button', { type: 'submit', testid: 'handover-offer' }, 'Offer the role');
+    handover = h('form', { 'aria-labelledby': 'handover-heading', testid: 'handover-form' },
+      h('h3', { id: 'handover-heading' }, 'Hand over the PPC role'),
+      h('p', {}, 'Offer the Primary Program Contact role to a colleague. It moves only when they accept; you then stay an approver as a Global Administrator. The only Primary Program Contact cannot leave the organisation until the role is handed over.'),
+      field('New Primary Program Contact', pickNext),
+      offer);
+    handover.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      if (!pickNext.value) {
+        announce('Choose the colleague to offer the role to.');
+        pickNext.focus();
+        return;
+      }
+      const o = await act(offer, () => api.offerHandover(org.organisation_id, pickNext.value));
+      if (o) announce(`The role was offered to ${o.to_name}. It moves when they accept it on their home screen.`);
+    });
+  }
+
+  return h('section', { 'aria-labelledby': 'approvers-heading' },
+    h('h2', { id: 'approvers-heading' }, 'Approvers'),
+    h('p', {}, 'These people can approve and deny association requests, pre-approve email domains and grant privileges.'),
+    table(`Who approves ${org.name}\u2019s requests`, ['Name', 'Organisation Email', 'Role'], approverRows, { testid: 'approvers' }),
+    currentNote,
+    delegationForm,
+    handover);
 }

@@ -1,6 +1,6 @@
 // Home: my organisations, and the state of each membership and request.
 import * as api from '../api.js';
-import { h, act, table, when } from '../dom.js';
+import { h, act, announce, table, when } from '../dom.js';
 
 export const STATUS_TEXT = {
   pending_approval: "Sent to your organisation's program administrator",
@@ -21,7 +21,7 @@ export function deadlineText(r) {
   return `Waits on ${who || 'the program administrator'} until ${when(r.expires_at)}.`;
 }
 
-const ROLE_TEXT = { ppc: 'Primary Program Contact', member: 'Member' };
+const ROLE_TEXT = { ppc: 'Primary Program Contact', member: 'Member', delegate: 'Delegate: decides requests' };
 
 export function privilegeTitle(p) {
   return { global_admin: 'Global Administrator', action_pack: 'Action Pack', competency_benefits: 'Competency benefits' }[p] ?? p;
@@ -29,7 +29,7 @@ export function privilegeTitle(p) {
 
 export async function render(params, app) {
   const me = await app.refreshMe();
-  const admin = new Set(app.adminMemberships().map((m) => m.membership_id));
+  const admin = new Set(app.deciderMemberships().map((m) => m.membership_id));
 
   const memberships = me.memberships.filter((m) => m.status === 'active');
   const membershipRows = memberships.map((m) =>
@@ -64,6 +64,17 @@ export async function render(params, app) {
       });
       actions.push(b);
     }
+    if (r.status === 'expired') {
+      const again = h('button', { type: 'button', class: 'primary', testid: 'ask-again' }, 'Ask again');
+      again.addEventListener('click', async () => {
+        const sent = await act(again, () => api.askAgain(r.request_id));
+        if (sent) {
+          await app.go('home', {}, { keepMessages: true });
+          announce(sent.message);
+        }
+      });
+      actions.push(again);
+    }
     if (r.status === 'accepted') {
       actions.push(h('button', { type: 'button', testid: 'open-mailbox', on: { click: () => app.go('mailbox') } }, 'Open Mailbox'));
       const resend = h('button', { type: 'button', testid: 'resend-verification' }, 'Resend verification email');
@@ -89,11 +100,44 @@ export async function render(params, app) {
     );
   });
 
+  // Offers of the PPC role: it moves only when the person accepts.
+  const handovers = me.handovers ?? [];
+  const handoverRows = handovers.map((o) => {
+    const accept = h('button', { type: 'button', class: 'primary', testid: 'handover-accept' }, 'Accept the role');
+    const decline = h('button', { type: 'button', testid: 'handover-decline' }, 'Decline');
+    accept.addEventListener('click', async () => {
+      if (await act(accept, () => api.acceptHandover(o.handover_id))) {
+        await app.go('home', {}, { keepMessages: true });
+        announce(`You are now the Primary Program Contact of ${o.organisation_name}. ${o.from_name} stays an approver as a Global Administrator.`);
+      }
+    });
+    decline.addEventListener('click', async () => {
+      if (await act(decline, () => api.declineHandover(o.handover_id))) {
+        await app.go('home', {}, { keepMessages: true });
+        announce(`You declined the Primary Program Contact role of ${o.organisation_name}. ${o.from_name} has been told.`);
+      }
+    });
+    return h('tr', { testid: 'handover-row', dataset: { handoverId: o.handover_id } },
+      h('th', { scope: 'row' }, o.organisation_name),
+      h('td', {}, `${o.from_name} offers you the Primary Program Contact role. You would approve requests, pre-approve email domains and grant privileges.`),
+      h('td', {}, when(o.created_at)),
+      h('td', { class: 'actions' }, accept, decline));
+  });
+  const delegations = (me.delegations ?? []).map((d) =>
+    h('p', { class: 'note', role: 'note', testid: 'delegation-note' },
+      `You decide ${d.organisation_name}’s association requests for ${d.delegator_name} until ${when(d.ends_at)}. Open the Membership Centre to see them.`));
+
   const joinLabel = memberships.length ? 'Associate to another organisation' : 'Join an existing organisation';
   return h(
     'div',
     {},
     h('h1', {}, 'Home'),
+    delegations,
+    handoverRows.length
+      ? h('section', { 'aria-labelledby': 'handovers-heading' },
+        h('h2', { id: 'handovers-heading' }, 'Offered to you'),
+        table('Roles offered to you', ['Organisation', 'Offer', 'Offered', 'Actions'], handoverRows, { testid: 'handovers' }))
+      : null,
     me.offline
       ? h('p', { class: 'note', testid: 'home-offline', role: 'note' },
         'The server cannot be reached, so this is what this computer kept from the last time it answered. You can open and edit your individual profile; your changes sync when the server is back. Requests show again then.')

@@ -57,6 +57,21 @@ export async function openTarget(app, target) {
       await app.refreshMe();
       await app.go('privileges', { membership_id: target.membership_id });
       return;
+    case 'approvers':
+      await app.refreshMe();
+      await app.go('centre', { org_id: target.organisation_id, tab: app.isAdminOf(target.organisation_id) ? 'approvers' : 'requests' });
+      return;
+    case 'handover': {
+      await app.refreshMe();
+      await app.go('home');
+      const row = document.querySelector(`[data-testid=handover-row][data-handover-id="${CSS.escape(target.handover_id)}"]`);
+      if (row) {
+        row.querySelector('button')?.focus();
+      } else {
+        announce('That offer of the Primary Program Contact role is no longer open.');
+      }
+      return;
+    }
     default:
       // Your own request: the home screen shows it and what to do next.
       await app.refreshMe();

@@ -468,7 +468,7 @@ impl Inner {
         let backend = self.backend.as_ref();
         let mut facts = Facts::default();
         match event.kind.as_str() {
-            "association_request.created" | "association_request.decided" => {
+            kind if kind.starts_with("association_request.") => {
                 if let Some(id) = field("request_id") {
                     facts.request = backend.association_request(access, &id).ok();
                 }

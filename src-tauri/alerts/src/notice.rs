@@ -7,8 +7,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The event kinds that become notices; every other kind only moves the cursor.
-pub const NOTIFIED_KINDS: [&str; 10] = [
+pub const NOTIFIED_KINDS: [&str; 20] = [
     "association_request.created",
+    "association_request.delegated",
+    "association_request.expiring",
+    "association_request.escalated",
+    "association_request.expired",
+    "association_request.resolved",
+    "delegation.started",
+    "delegation.ended",
+    "ppc_handover.offered",
+    "ppc_handover.accepted",
+    "ppc_handover.declined",
     "privilege_request.created",
     "association_request.decided",
     "membership.privileges_changed",
@@ -82,6 +92,13 @@ pub enum Target {
     Domains {
         organisation_id: String,
         domain: String,
+    },
+    /// Membership Centre → Approvers of the organisation: who decides, delegation, handover.
+    Approvers { organisation_id: String },
+    /// Home: an offer of the PPC role, with Accept and Decline.
+    Handover {
+        organisation_id: String,
+        handover_id: String,
     },
 }
 
@@ -217,7 +234,10 @@ pub fn describe(event: &Event, facts: &Facts) -> Option<Notice> {
                 notice(
                     "New request to associate",
                     format!("{name} asks to associate with {org_name}"),
-                    format!("{who} asked to associate with {org_name}. Their email domain is not pre-approved, so the request was sent to you, the program administrator."),
+                    match text(data, "on_behalf_of_name") {
+                        Some(away) => format!("{who} asked to associate with {org_name}. Their email domain is not pre-approved, so the request came to you: you decide for {away} while they are away."),
+                        None => format!("{who} asked to associate with {org_name}. Their email domain is not pre-approved, so the request was sent to you, the program administrator."),
+                    },
                     vec![Action::Approve, Action::Deny, Action::Open],
                     target,
                     false,
@@ -279,6 +299,184 @@ pub fn describe(event: &Event, facts: &Facts) -> Option<Notice> {
                     true,
                 )
             })
+        }
+        "association_request.delegated"
+        | "association_request.expiring"
+        | "association_request.escalated" => {
+            let request_id = text(data, "request_id")?.to_owned();
+            let r = facts.request.as_ref();
+            let name = person(data, r);
+            let who = match r
+                .map(|r| r.organisation_email.as_str())
+                .or_else(|| text(data, "organisation_email"))
+            {
+                Some(e) => format!("{name} ({e})"),
+                None => name.clone(),
+            };
+            let until = r
+                .and_then(|r| r.expires_at)
+                .or_else(|| text(data, "expires_at").and_then(parse_time))
+                .map(|t| format!(" It expires on {}.", in_words(t)))
+                .unwrap_or_default();
+            let open = r.is_none_or(|r| r.status == RequestStatus::PendingApproval);
+            let target = Target::AssociationRequest {
+                organisation_id: org_id,
+                request_id,
+            };
+            let (headline, title, body) = match event.kind.as_str() {
+                "association_request.delegated" => (
+                    "A request was handed to you",
+                    format!("{name} asks to associate with {org_name}"),
+                    format!(
+                        "You decide {org_name}\u{2019}s requests for {} while they are away. {who} is waiting.{until}",
+                        text(data, "on_behalf_of_name").unwrap_or("its program administrator")
+                    ),
+                ),
+                "association_request.expiring" => (
+                    "A request is waiting for your decision",
+                    format!("{name} is still waiting to associate with {org_name}"),
+                    format!("{who} asked to associate with {org_name} and nobody has decided yet. If nobody does, the request expires.{until}"),
+                ),
+                _ => (
+                    "You are asked to decide a request",
+                    format!("{name} asks to associate with {org_name}"),
+                    format!("{who} asked to associate with {org_name} and the Primary Program Contact has not decided yet, so you, a Global Administrator, are asked too.{until}"),
+                ),
+            };
+            Some(if open {
+                notice(
+                    headline,
+                    title,
+                    body,
+                    vec![Action::Approve, Action::Deny, Action::Open],
+                    target,
+                    false,
+                )
+            } else {
+                notice(
+                    "A request to associate was already dealt with",
+                    title,
+                    format!(
+                        "{who} asked to associate with {org_name}. The request is no longer waiting: it is {}.",
+                        status_words(r.map(|r| r.status.as_str()).unwrap_or(""))
+                    ),
+                    vec![Action::Open],
+                    target,
+                    true,
+                )
+            })
+        }
+        "association_request.expired" => {
+            // The requester's copy says so; the approvers' copy only refreshes their screens.
+            if data.get("yours").and_then(Value::as_bool) != Some(true) {
+                return None;
+            }
+            let request_id = text(data, "request_id")?.to_owned();
+            Some(notice(
+                "Your request to associate expired",
+                format!("Your request to associate with {org_name} expired"),
+                format!("Nobody at {org_name} decided your request before its deadline. This does not count against you: choose Ask again on your home screen to send it again with the same details."),
+                vec![Action::Open],
+                Target::OwnRequest {
+                    organisation_id: org_id,
+                    request_id,
+                },
+                false,
+            ))
+        }
+        "association_request.resolved" => {
+            let request_id = text(data, "request_id")?.to_owned();
+            let name = person(data, facts.request.as_ref());
+            let by = text(data, "decided_by_name").unwrap_or("Another approver");
+            let verdict = status_words(text(data, "status").unwrap_or(""));
+            Some(notice(
+                "A request you were asked about was decided",
+                format!("{by} decided the request from {name}"),
+                format!("{by} decided {name}\u{2019}s request to associate with {org_name}: it is {verdict}. Nothing is left for you to do."),
+                vec![Action::Open],
+                Target::AssociationRequest {
+                    organisation_id: org_id,
+                    request_id,
+                },
+                false,
+            ))
+        }
+        "delegation.started" | "delegation.ended" => {
+            let delegate = text(data, "delegate_name").unwrap_or("A colleague");
+            let delegator = text(data, "delegator_name").unwrap_or("its program administrator");
+            let (headline, title, body) = if event.kind == "delegation.started" {
+                (
+                    "A delegation started",
+                    format!("{delegate} decides {org_name}\u{2019}s requests"),
+                    format!(
+                        "{delegate} decides {org_name}\u{2019}s association requests for {delegator} until {}. The requests already waiting went to {delegate} too.",
+                        text(data, "ends_at")
+                            .and_then(parse_time)
+                            .map(in_words)
+                            .unwrap_or_else(|| "the end of the period".to_owned())
+                    ),
+                )
+            } else {
+                (
+                    "A delegation ended",
+                    format!("{delegate} no longer decides {org_name}\u{2019}s requests"),
+                    format!("The delegation from {delegator} to {delegate} has ended, so {org_name}\u{2019}s requests are back with its Primary Program Contact and Global Administrators."),
+                )
+            };
+            Some(notice(
+                headline,
+                title,
+                body,
+                vec![Action::Open],
+                Target::Approvers {
+                    organisation_id: org_id,
+                },
+                false,
+            ))
+        }
+        "ppc_handover.offered" => {
+            let handover_id = text(data, "handover_id")?.to_owned();
+            let from = text(data, "from_name").unwrap_or("The Primary Program Contact");
+            Some(notice(
+                "You are offered the Primary Program Contact role",
+                format!("{from} offers you the Primary Program Contact role of {org_name}"),
+                format!("{from} asked you to become the Primary Program Contact of {org_name}. The role moves only if you accept: open your home screen to accept or decline."),
+                vec![Action::Open],
+                Target::Handover {
+                    organisation_id: org_id,
+                    handover_id,
+                },
+                false,
+            ))
+        }
+        "ppc_handover.accepted" | "ppc_handover.declined" => {
+            let to = text(data, "to_name").unwrap_or("The member");
+            let (headline, title, body) = if event.kind == "ppc_handover.accepted" {
+                (
+                    "The Primary Program Contact role was handed over",
+                    format!("{to} is now the Primary Program Contact of {org_name}"),
+                    format!(
+                        "{to} accepted the Primary Program Contact role of {org_name}. {} stays an approver as a Global Administrator.",
+                        text(data, "from_name").unwrap_or("The previous one")
+                    ),
+                )
+            } else {
+                (
+                    "The Primary Program Contact role was declined",
+                    format!("{to} declined the Primary Program Contact role"),
+                    format!("{to} declined to become the Primary Program Contact of {org_name}. You are still its Primary Program Contact; you can offer the role to someone else."),
+                )
+            };
+            Some(notice(
+                headline,
+                title,
+                body,
+                vec![Action::Open],
+                Target::Approvers {
+                    organisation_id: org_id,
+                },
+                false,
+            ))
         }
         "association_request.decided" => {
             let request_id = text(data, "request_id")?.to_owned();
@@ -396,8 +594,38 @@ pub fn describe(event: &Event, facts: &Facts) -> Option<Notice> {
     }
 }
 
+/// The requester's name, as the request says it now or as the event said it.
+fn person(data: &Value, r: Option<&AssociationRequest>) -> String {
+    let name = r
+        .map(|r| format!("{} {}", r.first_name, r.last_name))
+        .unwrap_or_else(|| {
+            format!(
+                "{} {}",
+                text(data, "first_name").unwrap_or(""),
+                text(data, "last_name").unwrap_or("")
+            )
+        });
+    match name.trim() {
+        "" => "Someone".to_owned(),
+        n => n.to_owned(),
+    }
+}
+
+fn parse_time(s: &str) -> Option<Timestamp> {
+    Timestamp::parse(s, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// "3 March 2026 at 14:05 UTC": a notice is read later and elsewhere, so it says UTC.
+fn in_words(t: Timestamp) -> String {
+    let f = time::macros::format_description!(
+        "[day padding:none] [month repr:long] [year] at [hour]:[minute] UTC"
+    );
+    t.format(&f).unwrap_or_default()
+}
+
 fn status_words(status: &str) -> &'static str {
     match status {
+        "expired" => "expired",
         "accepted" => "accepted",
         "active" => "accepted and verified",
         "denied" => "denied",

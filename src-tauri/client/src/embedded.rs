@@ -5,10 +5,10 @@ use std::sync::Arc;
 use membership::mail::StoredMail;
 use membership::{
     AssociationRequest, AuditEntry, BulkDecision, BulkResult, Caller, Config, CreatedOrganisation,
-    DomainRule, Error, Event, InvitationResult, LookupQuery, Mailbox, Me, Member,
-    NewAssociationRequest, NewOrganisation, OrganisationSummary, Page, PageRequest, Preview,
-    PrivilegeRequest, Profile, ProfilePatch, Programme, RequestCreated, RequestStatus, Secret,
-    SessionTokens, Timestamp, Verified,
+    Delegation, DelegationInput, DomainRule, Error, Event, Handover, InvitationResult, LookupQuery,
+    Mailbox, Me, Member, NewAssociationRequest, NewOrganisation, OrganisationSummary, Page,
+    PageRequest, Preview, PrivilegeRequest, Profile, ProfilePatch, Programme, RequestCreated,
+    RequestStatus, Secret, SessionTokens, Timestamp, Verified,
 };
 
 use crate::follow::{self, Changes, Heard, OnChange, Stop};
@@ -295,6 +295,57 @@ impl Backend for Embedded {
             decisions,
             self.now(),
         ))
+    }
+
+    fn delegation(&self, access: &Secret, org: &str) -> Result<Delegation, Error> {
+        self.programme.delegation(&self.caller(access)?, org)
+    }
+
+    fn set_delegation(
+        &self,
+        access: &Secret,
+        org: &str,
+        input: &DelegationInput,
+    ) -> Result<Delegation, Error> {
+        self.wrote(
+            self.programme
+                .set_delegation(&self.caller(access)?, org, input, self.now()),
+        )
+    }
+
+    fn end_delegation(&self, access: &Secret, org: &str) -> Result<(), Error> {
+        self.wrote(
+            self.programme
+                .end_delegation(&self.caller(access)?, org, self.now()),
+        )
+    }
+
+    fn offer_handover(
+        &self,
+        access: &Secret,
+        org: &str,
+        to_membership: &str,
+    ) -> Result<Handover, Error> {
+        self.wrote(self.programme.offer_handover(
+            &self.caller(access)?,
+            org,
+            to_membership,
+            self.now(),
+        ))
+    }
+
+    fn accept_handover(&self, access: &Secret, id: &str) -> Result<Handover, Error> {
+        self.wrote(
+            self.programme
+                .accept_handover(&self.caller(access)?, id, self.now()),
+        )
+    }
+
+    fn decline_handover(&self, access: &Secret, id: &str) -> Result<Handover, Error> {
+        self.wrote(
+            self.programme
+                .decline_handover(&self.caller(access)?, id, self.now()),
+        )
     }
 
     fn ask_again(&self, access: &Secret, id: &str) -> Result<RequestCreated, Error> {

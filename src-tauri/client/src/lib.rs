@@ -16,10 +16,11 @@ mod remote;
 
 use membership::mail::StoredMail;
 use membership::{
-    AssociationRequest, AuditEntry, BulkDecision, BulkResult, CreatedOrganisation, DomainRule,
-    Error, Event, InvitationResult, LookupQuery, Me, Member, NewAssociationRequest,
-    NewOrganisation, OrganisationSummary, Page, PageRequest, Preview, PrivilegeRequest, Profile,
-    ProfilePatch, RequestCreated, RequestStatus, Secret, SessionTokens, Verified,
+    AssociationRequest, AuditEntry, BulkDecision, BulkResult, CreatedOrganisation, Delegation,
+    DelegationInput, DomainRule, Error, Event, Handover, InvitationResult, LookupQuery, Me, Member,
+    NewAssociationRequest, NewOrganisation, OrganisationSummary, Page, PageRequest, Preview,
+    PrivilegeRequest, Profile, ProfilePatch, RequestCreated, RequestStatus, Secret, SessionTokens,
+    Verified,
 };
 
 pub use embedded::{Clock, Embedded};
@@ -104,6 +105,25 @@ pub trait Backend: Send + Sync {
     ) -> Result<Vec<BulkResult>, Error>;
     /// Sends an expired request again with its answers.
     fn ask_again(&self, access: &Secret, id: &str) -> Result<RequestCreated, Error>;
+    /// The organisation's delegation; `not_found` when it has none.
+    fn delegation(&self, access: &Secret, org: &str) -> Result<Delegation, Error>;
+    /// Names a colleague to decide `org`'s requests for a period (replacing any delegation).
+    fn set_delegation(
+        &self,
+        access: &Secret,
+        org: &str,
+        input: &DelegationInput,
+    ) -> Result<Delegation, Error>;
+    fn end_delegation(&self, access: &Secret, org: &str) -> Result<(), Error>;
+    /// Offers `org`'s PPC role to the member `to_membership`.
+    fn offer_handover(
+        &self,
+        access: &Secret,
+        org: &str,
+        to_membership: &str,
+    ) -> Result<Handover, Error>;
+    fn accept_handover(&self, access: &Secret, id: &str) -> Result<Handover, Error>;
+    fn decline_handover(&self, access: &Secret, id: &str) -> Result<Handover, Error>;
     fn resend_verification(&self, access: &Secret, id: &str) -> Result<(), Error>;
     fn verify(&self, access: &Secret, token: &Secret) -> Result<Verified, Error>;
     fn invite(

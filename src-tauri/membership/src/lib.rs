@@ -27,7 +27,7 @@ pub use model::*;
 pub use programme::{
     Caller, Config, DueWork, ImportedOrganisation, PendingSettings, Programme, ProofSettings,
     SessionTokens, ACCEPTED_MESSAGE, CURSOR_PATTERN, LOOKUP_MAX_CHARS, MAX_BULK_DECISIONS,
-    MAX_INVITATIONS, PENDING_MESSAGE,
+    MAX_DELEGATION_DAYS, MAX_INVITATIONS, PENDING_MESSAGE,
 };
 pub use secret::Secret;
 pub use store::sqlite::SqliteStore;

@@ -47,6 +47,8 @@ pub struct OrganisationRef {
 pub enum Role {
     Ppc,
     Member,
+    /// Decides the organisation's requests for a period, for an administrator who is away.
+    Delegate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +78,107 @@ pub struct Me {
     pub account: Account,
     pub memberships: Vec<MembershipSummary>,
     pub requests: Vec<AssociationRequest>,
+    /// Addition to API.md: offers of an organisation's PPC role to the caller, still open.
+    #[serde(default)]
+    pub handovers: Vec<Handover>,
+    /// Addition to API.md: the delegations under way in which the caller decides for someone.
+    #[serde(default)]
+    pub delegations: Vec<Delegation>,
+}
+
+/// `PUT /v1/organisations/{org}/delegation`: who decides the organisation's requests, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DelegationInput {
+    /// An active member of the organisation, not the caller.
+    pub delegate_membership_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub starts_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub ends_at: Timestamp,
+}
+
+/// An organisation's delegation: `active` once its period began.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Delegation {
+    pub organisation_id: String,
+    pub organisation_name: String,
+    pub delegate_membership_id: String,
+    pub delegate_name: String,
+    /// The administrator the delegate decides for.
+    pub delegator_membership_id: String,
+    pub delegator_name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub starts_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub ends_at: Timestamp,
+    pub active: bool,
+}
+
+/// `POST /v1/organisations/{org}/ppc-handover`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HandoverOffer {
+    /// An active member of the organisation who is not its PPC.
+    pub to_membership_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum HandoverStatus {
+    Offered,
+    Accepted,
+    Declined,
+    /// A newer offer of the same organisation took its place.
+    Replaced,
+}
+
+impl HandoverStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Offered => "offered",
+            Self::Accepted => "accepted",
+            Self::Declined => "declined",
+            Self::Replaced => "replaced",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "offered" => Self::Offered,
+            "accepted" => Self::Accepted,
+            "declined" => Self::Declined,
+            "replaced" => Self::Replaced,
+            _ => return None,
+        })
+    }
+}
+
+/// An offer of an organisation's PPC role to one of its members, who must accept it before the
+/// role moves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Handover {
+    pub handover_id: String,
+    pub status: HandoverStatus,
+    pub organisation_id: String,
+    pub organisation_name: String,
+    pub from_membership_id: String,
+    pub from_name: String,
+    pub to_membership_id: String,
+    pub to_name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub decided_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

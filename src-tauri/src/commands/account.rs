@@ -214,6 +214,8 @@ pub async fn me(shell: State<'_, Shell>, sync: State<'_, OfflineSync>) -> Result
                         account,
                         memberships,
                         requests: Vec::new(),
+                        handovers: Vec::new(),
+                        delegations: Vec::new(),
                     },
                     offline: true,
                 })

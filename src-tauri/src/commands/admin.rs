@@ -1,8 +1,9 @@
 //! The Membership Centre: what the PPC and Global Administrators of an organisation may do. The
 //! membership service decides who may; these commands only pass the calls on.
 use membership::{
-    AssociationRequest, AuditEntry, DomainRule, InvitationResult, Member, Page, PageRequest,
-    Preview, PrivilegeRequest, RequestStatus,
+    AssociationRequest, AuditEntry, BulkDecision, BulkResult, BulkVerdict, Delegation,
+    DelegationInput, DomainRule, Handover, InvitationResult, Member, Page, PageRequest, Preview,
+    PrivilegeRequest, RequestStatus,
 };
 use tauri::State;
 
@@ -109,6 +110,105 @@ pub async fn deny(
 ) -> Result<AssociationRequest, UiError> {
     signed_in(&shell, move |api, access| {
         api.deny(access, &request_id, &reason)
+    })
+    .await
+}
+
+/// Decides several requests at once (one reason for all denials): one result per request, so
+/// one that someone else decided meanwhile does not fail the rest.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn decide_requests(
+    shell: State<'_, Shell>,
+    org_id: String,
+    request_ids: Vec<String>,
+    approve: bool,
+    reason: Option<String>,
+) -> Result<Vec<BulkResult>, UiError> {
+    let decisions: Vec<BulkDecision> = request_ids
+        .into_iter()
+        .map(|request_id| BulkDecision {
+            request_id,
+            decision: if approve {
+                BulkVerdict::Approve
+            } else {
+                BulkVerdict::Deny
+            },
+            reason: if approve { None } else { reason.clone() },
+        })
+        .collect();
+    signed_in(&shell, move |api, access| {
+        api.decide_requests(access, &org_id, &decisions)
+    })
+    .await
+}
+
+/// The organisation's delegation, or `None` when it has none.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn delegation(
+    shell: State<'_, Shell>,
+    org_id: String,
+) -> Result<Option<Delegation>, UiError> {
+    signed_in(&shell, move |api, access| {
+        match api.delegation(access, &org_id) {
+            Ok(d) => Ok(Some(d)),
+            Err(e) if e.kind() == membership::ErrorKind::NotFound && e.code() == "not_found" => {
+                // No delegation, unless the organisation itself is unknown: ask it to tell.
+                api.organisation(access, &org_id).map(|_| None)
+            }
+            Err(e) => Err(e),
+        }
+    })
+    .await
+}
+
+/// Names a colleague to decide the organisation's requests from `starts_at` to `ends_at`
+/// (RFC 3339 instants; the window sends the person's local days).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_delegation(
+    shell: State<'_, Shell>,
+    org_id: String,
+    delegate_membership_id: String,
+    starts_at: String,
+    ends_at: String,
+) -> Result<Delegation, UiError> {
+    let instant = |s: &str| {
+        time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339)
+            .map_err(|_| {
+                membership::Error::new(
+                    membership::ErrorKind::Invalid,
+                    "invalid_period",
+                    "Choose the first and the last day of the period.",
+                )
+            })
+    };
+    let input = DelegationInput {
+        delegate_membership_id,
+        starts_at: instant(&starts_at)?,
+        ends_at: instant(&ends_at)?,
+    };
+    signed_in(&shell, move |api, access| {
+        api.set_delegation(access, &org_id, &input)
+    })
+    .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn end_delegation(shell: State<'_, Shell>, org_id: String) -> Result<(), UiError> {
+    signed_in(&shell, move |api, access| {
+        api.end_delegation(access, &org_id)
+    })
+    .await
+}
+
+/// Offers the PPC role to a member, who must accept it before it moves.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn offer_handover(
+    shell: State<'_, Shell>,
+    org_id: String,
+    to_membership_id: String,
+) -> Result<Handover, UiError> {
+    signed_in(&shell, move |api, access| {
+        api.offer_handover(access, &org_id, &to_membership_id)
     })
     .await
 }

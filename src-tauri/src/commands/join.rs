@@ -2,7 +2,7 @@
 //! verification that activates the membership.
 use membership::mail::StoredMail;
 use membership::{
-    AssociationRequest, CreatedOrganisation, Event, LookupQuery, NewAssociationRequest,
+    AssociationRequest, CreatedOrganisation, Event, Handover, LookupQuery, NewAssociationRequest,
     NewOrganisation, OrganisationSummary, Page, Preview, RequestCreated, Secret, Verified,
 };
 use tauri::State;
@@ -80,6 +80,41 @@ pub async fn withdraw(
     request_id: String,
 ) -> Result<AssociationRequest, UiError> {
     signed_in(&shell, move |api, access| api.withdraw(access, &request_id)).await
+}
+
+/// Ask again: sends an expired request again with the answers it had.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn ask_again(
+    shell: State<'_, Shell>,
+    request_id: String,
+) -> Result<RequestCreated, UiError> {
+    signed_in(&shell, move |api, access| {
+        api.ask_again(access, &request_id)
+    })
+    .await
+}
+
+/// Takes the PPC role offered to the caller.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn accept_handover(
+    shell: State<'_, Shell>,
+    handover_id: String,
+) -> Result<Handover, UiError> {
+    signed_in(&shell, move |api, access| {
+        api.accept_handover(access, &handover_id)
+    })
+    .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn decline_handover(
+    shell: State<'_, Shell>,
+    handover_id: String,
+) -> Result<Handover, UiError> {
+    signed_in(&shell, move |api, access| {
+        api.decline_handover(access, &handover_id)
+    })
+    .await
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -11,11 +11,12 @@ use std::collections::{BTreeSet, HashMap};
 use membership::domain::{directory_words, Privilege};
 use membership::store::keys::{KeyGuard, KeyRecord, NewKey, StoredAnswer};
 use membership::store::{
-    Approver, Audience, AuditRecord, Credentials, Decision, DigestLine, DirectoryQuery,
-    DomainProof, DomainRow, DuePrivilegeRequest, Insert, Keyed, McpHolder, MembershipFacts,
-    NewAccount, NewEvent, NewGrant, NewInvitation, NewMembership, NewOrganisation,
-    NewPrivilegeRequest, NewRequest, NewToken, PendingRow, PendingStep, ProfileChanges, ReadTx,
-    RequestContact, SessionByAccess, SessionHashes, TokenRecord, WriteTx,
+    Approver, Audience, AuditRecord, Credentials, Decision, DelegationRow, DigestLine,
+    DirectoryQuery, DomainProof, DomainRow, DuePrivilegeRequest, HandoverRow, Insert, Keyed,
+    McpHolder, MembershipFacts, NewAccount, NewDelegation, NewEvent, NewGrant, NewHandover,
+    NewInvitation, NewMembership, NewOrganisation, NewPrivilegeRequest, NewRequest, NewToken,
+    PendingRow, PendingStep, ProfileChanges, ReadTx, RequestContact, SessionByAccess,
+    SessionHashes, TokenRecord, WriteTx,
 };
 use membership::{
     Account, ApproverRole, AssociationRequest, AuditEntry, DomainStatus, Error, Event, LastSeen,
@@ -724,6 +725,52 @@ impl ReadTx for Tx<'_, '_> {
                 line: get(r, 1)?,
             })
         })
+        .collect()
+    }
+
+    fn delegation(&mut self, organisation_id: &str) -> Result<Option<DelegationRow>, Error> {
+        self.opt(
+            &format!("{DELEGATION_SELECT} WHERE d.organisation_id = $1"),
+            &[&organisation_id],
+        )?
+        .as_ref()
+        .map(delegation_row)
+        .transpose()
+    }
+
+    fn due_delegations(&mut self, now: Timestamp, limit: u32) -> Result<Vec<DelegationRow>, Error> {
+        self.rows(
+            &format!(
+                "{DELEGATION_SELECT} WHERE (NOT d.started AND d.starts_at <= $1) OR d.ends_at <= $1
+                 ORDER BY d.starts_at, d.organisation_id COLLATE \"C\" LIMIT $2"
+            ),
+            &[&unix(now), &i64::from(limit)],
+        )?
+        .iter()
+        .map(delegation_row)
+        .collect()
+    }
+
+    fn handover(&mut self, handover_id: &str) -> Result<Option<HandoverRow>, Error> {
+        self.opt(
+            &format!("{HANDOVER_SELECT} WHERE h.id = $1"),
+            &[&handover_id],
+        )?
+        .as_ref()
+        .map(handover_row)
+        .transpose()
+    }
+
+    fn handovers_offered_to(&mut self, account_id: &str) -> Result<Vec<HandoverRow>, Error> {
+        self.rows(
+            &format!(
+                "{HANDOVER_SELECT} WHERE h.status = 'offered' AND tm.account_id = $1 AND tm.status = 'active'
+                 ORDER BY h.created_at, h.id COLLATE \"C\" LIMIT 100"
+            ),
+            &[&account_id],
+        )?
+        .iter()
+        .map(handover_row)
         .collect()
     }
 
@@ -1577,6 +1624,76 @@ impl WriteTx for Tx<'_, '_> {
         Ok(())
     }
 
+    fn put_delegation(&mut self, d: &NewDelegation<'_>) -> Result<(), Error> {
+        self.exec(
+            "INSERT INTO delegations(organisation_id, delegator_membership_id, delegate_membership_id, starts_at, ends_at, started, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, false, $6, $7)
+             ON CONFLICT (organisation_id) DO UPDATE SET delegator_membership_id = excluded.delegator_membership_id,
+                delegate_membership_id = excluded.delegate_membership_id, starts_at = excluded.starts_at,
+                ends_at = excluded.ends_at, started = false, created_by = excluded.created_by, created_at = excluded.created_at",
+            &[&d.organisation_id, &d.delegator_membership_id, &d.delegate_membership_id, &unix(d.starts_at), &unix(d.ends_at), &d.created_by, &unix(d.created_at)],
+        )?;
+        Ok(())
+    }
+
+    fn start_delegation(
+        &mut self,
+        organisation_id: &str,
+        delegate_membership_id: &str,
+        starts_at: Timestamp,
+    ) -> Result<bool, Error> {
+        Ok(self.exec(
+            "UPDATE delegations SET started = true
+             WHERE organisation_id = $1 AND delegate_membership_id = $2 AND starts_at = $3 AND NOT started",
+            &[&organisation_id, &delegate_membership_id, &unix(starts_at)],
+        )? == 1)
+    }
+
+    fn end_delegation(
+        &mut self,
+        organisation_id: &str,
+        delegate_membership_id: &str,
+        starts_at: Timestamp,
+    ) -> Result<bool, Error> {
+        Ok(self.exec(
+            "DELETE FROM delegations WHERE organisation_id = $1 AND delegate_membership_id = $2 AND starts_at = $3",
+            &[&organisation_id, &delegate_membership_id, &unix(starts_at)],
+        )? == 1)
+    }
+
+    fn insert_handover(&mut self, h: &NewHandover<'_>) -> Result<(), Error> {
+        self.exec(
+            "UPDATE ppc_handovers SET status = 'replaced', decided_at = $2 WHERE organisation_id = $1 AND status = 'offered'",
+            &[&h.organisation_id, &unix(h.created_at)],
+        )?;
+        self.exec(
+            "INSERT INTO ppc_handovers(id, organisation_id, from_membership_id, to_membership_id, status, created_at)
+             VALUES ($1, $2, $3, $4, 'offered', $5)",
+            &[&h.id, &h.organisation_id, &h.from_membership_id, &h.to_membership_id, &unix(h.created_at)],
+        )?;
+        Ok(())
+    }
+
+    fn close_handover(
+        &mut self,
+        handover_id: &str,
+        status: membership::HandoverStatus,
+        at: Timestamp,
+    ) -> Result<bool, Error> {
+        Ok(self.exec(
+            "UPDATE ppc_handovers SET status = $2, decided_at = $3 WHERE id = $1 AND status = 'offered'",
+            &[&handover_id, &status.as_str(), &unix(at)],
+        )? == 1)
+    }
+
+    fn set_ppc(&mut self, membership_id: &str, is_ppc: bool) -> Result<(), Error> {
+        self.exec(
+            "UPDATE memberships SET is_ppc = $2 WHERE id = $1",
+            &[&membership_id, &is_ppc],
+        )?;
+        Ok(())
+    }
+
     fn append_audit(&mut self, e: &AuditRecord<'_>) -> Result<(), Error> {
         self.exec(
             "INSERT INTO audit_log(at, organisation_id, actor_account_id, action, subject, detail) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -1722,6 +1839,55 @@ impl WriteTx for Tx<'_, '_> {
             &[&g.scope, &g.key, &g.holder],
         )? == 1)
     }
+}
+
+/// A delegation with its organisation and both people's names.
+const DELEGATION_SELECT: &str = "SELECT d.organisation_id, o.name, d.delegator_membership_id, fa.id, fa.display_name,
+        d.delegate_membership_id, ta.id, ta.display_name, d.starts_at, d.ends_at, d.started
+    FROM delegations d JOIN organisations o ON o.id = d.organisation_id
+    JOIN memberships fm ON fm.id = d.delegator_membership_id JOIN accounts fa ON fa.id = fm.account_id
+    JOIN memberships tm ON tm.id = d.delegate_membership_id JOIN accounts ta ON ta.id = tm.account_id";
+
+fn delegation_row(r: &Row) -> Result<DelegationRow, Error> {
+    Ok(DelegationRow {
+        organisation_id: get(r, 0)?,
+        organisation_name: get(r, 1)?,
+        delegator_membership_id: get(r, 2)?,
+        delegator_account_id: get(r, 3)?,
+        delegator_name: get(r, 4)?,
+        delegate_membership_id: get(r, 5)?,
+        delegate_account_id: get(r, 6)?,
+        delegate_name: get(r, 7)?,
+        starts_at: from_unix(get(r, 8)?),
+        ends_at: from_unix(get(r, 9)?),
+        started: get(r, 10)?,
+    })
+}
+
+/// A handover with its organisation and both people's names.
+const HANDOVER_SELECT: &str =
+    "SELECT h.id, h.organisation_id, o.name, h.from_membership_id, fa.id, fa.display_name,
+        h.to_membership_id, ta.id, ta.display_name, h.status, h.created_at, h.decided_at
+    FROM ppc_handovers h JOIN organisations o ON o.id = h.organisation_id
+    JOIN memberships fm ON fm.id = h.from_membership_id JOIN accounts fa ON fa.id = fm.account_id
+    JOIN memberships tm ON tm.id = h.to_membership_id JOIN accounts ta ON ta.id = tm.account_id";
+
+fn handover_row(r: &Row) -> Result<HandoverRow, Error> {
+    Ok(HandoverRow {
+        handover_id: get(r, 0)?,
+        organisation_id: get(r, 1)?,
+        organisation_name: get(r, 2)?,
+        from_membership_id: get(r, 3)?,
+        from_account_id: get(r, 4)?,
+        from_name: get(r, 5)?,
+        to_membership_id: get(r, 6)?,
+        to_account_id: get(r, 7)?,
+        to_name: get(r, 8)?,
+        status: membership::HandoverStatus::parse(&get::<String>(r, 9)?)
+            .unwrap_or(membership::HandoverStatus::Replaced),
+        created_at: from_unix(get(r, 10)?),
+        decided_at: get::<Option<i64>>(r, 11)?.map(from_unix),
+    })
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ mod common;
 mod authorisation;
 #[path = "../../membership/tests/service/concurrency.rs"]
 mod concurrency;
+#[path = "../../membership/tests/service/delegation.rs"]
+mod delegation;
 #[path = "../../membership/tests/service/journey.rs"]
 mod journey;
 #[path = "../../membership/tests/service/keys.rs"]

@@ -2,9 +2,10 @@
 use membership::mail::StoredMail;
 use membership::{
     Account, AssociationRequest, AuditEntry, BulkDecision, BulkResult, CreatedOrganisation,
-    DomainRule, Error, Event, InvitationResult, LookupQuery, Me, Member, NewAssociationRequest,
-    NewOrganisation, OrganisationSummary, Page, PageRequest, Preview, PrivilegeRequest, Profile,
-    ProfilePatch, RequestCreated, RequestStatus, Secret, SessionTokens, Verified,
+    Delegation, DelegationInput, DomainRule, Error, Event, Handover, InvitationResult, LookupQuery,
+    Me, Member, NewAssociationRequest, NewOrganisation, OrganisationSummary, Page, PageRequest,
+    Preview, PrivilegeRequest, Profile, ProfilePatch, RequestCreated, RequestStatus, Secret,
+    SessionTokens, Verified,
 };
 use reqwest::Method;
 use serde::Deserialize;
@@ -320,6 +321,81 @@ impl Backend for Remote {
             .json(json!({ "decisions": decisions })),
         )
         .map(|p| p.items)
+    }
+
+    fn delegation(&self, access: &Secret, org: &str) -> Result<Delegation, Error> {
+        self.run(
+            Call::get(
+                "/v1/organisations/{org}/delegation",
+                vec!["v1", "organisations", org, "delegation"],
+            )
+            .by(access),
+        )
+    }
+
+    fn set_delegation(
+        &self,
+        access: &Secret,
+        org: &str,
+        input: &DelegationInput,
+    ) -> Result<Delegation, Error> {
+        self.run(
+            Call::new(
+                Method::PUT,
+                "/v1/organisations/{org}/delegation",
+                vec!["v1", "organisations", org, "delegation"],
+            )
+            .by(access)
+            .json(serde_json::to_value(input).map_err(Error::internal)?),
+        )
+    }
+
+    fn end_delegation(&self, access: &Secret, org: &str) -> Result<(), Error> {
+        self.run_empty(
+            Call::new(
+                Method::DELETE,
+                "/v1/organisations/{org}/delegation",
+                vec!["v1", "organisations", org, "delegation"],
+            )
+            .by(access),
+        )
+    }
+
+    fn offer_handover(
+        &self,
+        access: &Secret,
+        org: &str,
+        to_membership: &str,
+    ) -> Result<Handover, Error> {
+        self.run(
+            Call::post(
+                "/v1/organisations/{org}/ppc-handover",
+                vec!["v1", "organisations", org, "ppc-handover"],
+            )
+            .by(access)
+            .json(json!({ "to_membership_id": to_membership }))
+            .creating(),
+        )
+    }
+
+    fn accept_handover(&self, access: &Secret, id: &str) -> Result<Handover, Error> {
+        self.run(
+            Call::post(
+                "/v1/ppc-handovers/{id}/accept",
+                vec!["v1", "ppc-handovers", id, "accept"],
+            )
+            .by(access),
+        )
+    }
+
+    fn decline_handover(&self, access: &Secret, id: &str) -> Result<Handover, Error> {
+        self.run(
+            Call::post(
+                "/v1/ppc-handovers/{id}/decline",
+                vec!["v1", "ppc-handovers", id, "decline"],
+            )
+            .by(access),
+        )
     }
 
     fn ask_again(&self, access: &Secret, id: &str) -> Result<RequestCreated, Error> {

@@ -126,12 +126,33 @@ impl<S: Store> Programme<S> {
             let account = tx
                 .account(&caller.account_id)?
                 .ok_or_else(|| Error::internal("the signed-in account is missing"))?;
-            let memberships = tx.active_memberships_of(&caller.account_id)?;
-            let requests = tx.requests_of(&caller.account_id)?;
+            let mut memberships = tx.active_memberships_of(&caller.account_id)?;
+            let mut delegations = Vec::new();
+            for m in &mut memberships {
+                if let Some(d) = super::delegation::delegated_to(
+                    tx,
+                    &caller.account_id,
+                    &m.organisation.organisation_id,
+                )? {
+                    m.roles.push(crate::model::Role::Delegate);
+                    delegations.push(super::delegation::delegation_of(d));
+                }
+            }
+            let mut requests = tx.requests_of(&caller.account_id)?;
+            for r in &mut requests {
+                super::delegation::mark_waiting(tx, r)?;
+            }
+            let handovers = tx
+                .handovers_offered_to(&caller.account_id)?
+                .into_iter()
+                .map(super::delegation::handover_of)
+                .collect();
             Ok(Me {
                 account,
                 memberships,
                 requests,
+                handovers,
+                delegations,
             })
         })
     }

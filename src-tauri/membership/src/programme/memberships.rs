@@ -85,6 +85,11 @@ fn profile_event(
     )
 }
 
+/// Refuses a change that would leave the organisation with no one able to approve its requests.
+fn last_approver(message: &str) -> Error {
+    Error::conflict("last_approver", message)
+}
+
 fn privileges_changed(
     tx: &mut dyn WriteTx,
     now: Timestamp,
@@ -308,7 +313,7 @@ impl<S: Store> Programme<S> {
             let m = administered_membership(tx, caller, membership)?;
             if tx.revoke_privilege(membership, privilege)? {
                 if privilege == Privilege::GlobalAdmin && !m.is_ppc && !tx.has_admin(&m.organisation_id)? {
-                    return Err(Error::conflict("last_admin", "This is the organisation's last administrator, so the right cannot be removed."));
+                    return Err(last_approver("This is the last person who can approve requests for the organisation, so the right cannot be removed. Make someone else an approver first."));
                 }
                 audit(tx, now, Some(&m.organisation_id), Some(caller.account_id()), "privilege.revoked", membership, privilege.as_str())?;
                 privileges_changed(tx, now, &m, membership, privilege, false)?;
@@ -390,7 +395,9 @@ impl<S: Store> Programme<S> {
         })
     }
 
-    /// The member leaves, or an administrator removes them. The last PPC cannot be removed.
+    /// The member leaves, or an administrator removes them. The only PPC, and the last person who
+    /// can approve, cannot go (`last_approver`) until the role is handed over. A delegation they
+    /// are part of ends.
     /// The MCP ID is released and any unused verification links of this person for the
     /// organisation die.
     pub fn remove_membership(
@@ -409,12 +416,17 @@ impl<S: Store> Programme<S> {
                 return Err(Error::gone("membership_removed", "This membership has already ended."));
             }
             if m.is_ppc && tx.active_ppc_count(&m.organisation_id)? <= 1 {
-                return Err(Error::conflict(
-                    "last_ppc",
-                    "This is the organisation's only Primary Program Contact, so the membership cannot end. Contact the Regional Service Centre to hand the role over first.",
-                ));
+                return Err(last_approver(if own {
+                    "You are the organisation's only Primary Program Contact, so you cannot leave yet. Hand the role over first: Membership Centre, Members, Hand over the PPC role."
+                } else {
+                    "This is the organisation's only Primary Program Contact, so the membership cannot end. They can hand the role over first from the Membership Centre."
+                }));
             }
             tx.end_membership(membership, now)?;
+            if !tx.has_admin(&m.organisation_id)? {
+                return Err(last_approver("This is the last person who can approve requests for the organisation, so the membership cannot end. Make someone else an approver first."));
+            }
+            super::delegation::end_for_member(tx, &m.organisation_id, membership, caller.account_id(), now)?;
             tx.revoke_tokens_of_account_at(&m.account_id, &m.organisation_id, now)?;
             let action = if own { "membership.left" } else { "membership.removed" };
             audit(tx, now, Some(&m.organisation_id), Some(caller.account_id()), action, membership, "")?;

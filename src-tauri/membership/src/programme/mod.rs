@@ -4,6 +4,7 @@
 //! `ReadTx` and `WriteTx`; they hold no SQL.
 
 mod accounts;
+mod delegation;
 mod feed;
 mod memberships;
 mod organisations;
@@ -21,6 +22,7 @@ use crate::store::{Audience, AuditRecord, NewEvent, ReadTx, Store, WriteTx};
 use crate::{Error, Timestamp};
 
 pub use accounts::SessionTokens;
+pub use delegation::MAX_DELEGATION_DAYS;
 pub use organisations::{ImportedOrganisation, LOOKUP_MAX_CHARS};
 pub use pending::{DueWork, PendingSettings};
 pub use proof::ProofSettings;

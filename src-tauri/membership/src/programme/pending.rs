@@ -190,6 +190,8 @@ pub struct DueWork {
     pub privilege_requests: usize,
     /// Digest mails sent.
     pub digests: usize,
+    /// Delegations that started or ended.
+    pub delegations: usize,
 }
 
 impl DueWork {
@@ -199,7 +201,7 @@ impl DueWork {
     }
 }
 
-fn rfc3339(t: Timestamp) -> String {
+pub(super) fn rfc3339(t: Timestamp) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
@@ -218,14 +220,15 @@ fn name_of(row: &PendingRow) -> String {
 
 impl<S: Store> Programme<S> {
     /// The time-driven work of the whole programme, for everything due by `now`: domain proof's
-    /// checks, then pending requests' reminders, escalations and expiry, privilege requests'
-    /// expiry, and the approvers' digest mails. Safe to run often, twice, or on several instances
+    /// checks, delegations that start or end, then pending requests' reminders, escalations and
+    /// expiry, privilege requests' expiry, and the approvers' digest mails. Safe to run often, twice, or on several instances
     /// at once: each step is claimed in the store, so it happens once.
     pub fn run_due_work(&self, now: Timestamp, limit: u32) -> Result<DueWork, Error> {
         let mut work = DueWork {
             domains: self.run_domain_checks(now, limit)?,
             ..DueWork::default()
         };
+        self.run_delegations(now, limit, &mut work)?;
         self.run_pending_requests(now, limit, &mut work)?;
         self.run_privilege_requests(now, limit, &mut work)?;
         self.send_digests(now, limit, &mut work)?;
@@ -256,8 +259,11 @@ impl<S: Store> Programme<S> {
                 }
                 let expires = plan.to.expires_at.unwrap_or(now);
                 if let Some(reminder) = plan.remind {
-                    let asked =
-                        tx.approvers(&seen.organisation_id, plan.to.escalated_at.is_some())?;
+                    let asked = super::delegation::approvers_now(
+                        tx,
+                        &seen.organisation_id,
+                        plan.to.escalated_at.is_some(),
+                    )?;
                     remind(tx, &seen, reminder, expires, &asked, now)?;
                     work.reminders += 1;
                 }
@@ -444,12 +450,14 @@ fn expired(
     let data = json!({"request_id": row.request_id, "organisation_id": row.organisation_id,
                       "organisation_name": row.organisation_name, "first_name": row.first_name,
                       "last_name": row.last_name, "status": "expired"});
+    let mut yours = data.clone();
+    yours["yours"] = json!(true);
     emit(
         tx,
         now,
         "association_request.expired",
         Audience::Account(&row.account_id),
-        data.clone(),
+        yours,
     )?;
     emit(
         tx,

@@ -1,6 +1,9 @@
 use serde_json::json;
 
 use super::accounts::after;
+use super::delegation::{
+    active_delegation, approvers_now, delegated_to, mark_waiting, require_decider,
+};
 use super::organisations::page;
 use super::{
     audit, emit, optional, organisation_name, parse_cursor, require_admin, Caller, Programme,
@@ -184,6 +187,19 @@ impl<S: Store> Programme<S> {
                        "first_name": first.as_str(), "last_name": last.as_str(), "organisation_email": email.as_str(),
                        "status": status.as_str()}),
             )?;
+            if let Some(d) = active_delegation(tx, org)? {
+                if !accepted && d.delegate_account_id != caller.account_id && !tx.is_admin(&d.delegate_account_id, org)? {
+                    emit(
+                        tx,
+                        now,
+                        "association_request.created",
+                        Audience::Account(&d.delegate_account_id),
+                        json!({"request_id": id, "organisation_id": org, "organisation_name": org_name,
+                               "first_name": first.as_str(), "last_name": last.as_str(), "organisation_email": email.as_str(),
+                               "status": status.as_str(), "on_behalf_of_name": d.delegator_name}),
+                    )?;
+                }
+            }
             if accepted {
                 issue_token(tx, &cfg, &id, &caller.account_id, email.as_str(), &org_name, now, outbox)?;
             }
@@ -211,11 +227,12 @@ impl<S: Store> Programme<S> {
         let limit = page_req.limit();
         let after = parse_cursor(page_req.cursor.as_deref())?.unwrap_or(0);
         self.read(|tx| {
-            require_admin(tx, caller, org)?;
-            Ok(page(
-                tx.request_queue(org, status, after, limit + 1)?,
-                limit,
-            ))
+            require_decider(tx, caller, org)?;
+            let mut items = tx.request_queue(org, status, after, limit + 1)?;
+            for (_, r) in &mut items {
+                mark_waiting(tx, r)?;
+            }
+            Ok(page(items, limit))
         })
     }
 
@@ -229,9 +246,9 @@ impl<S: Store> Programme<S> {
     ) -> Result<AssociationRequest, Error> {
         let cfg = self.config.clone();
         self.write(now, |tx, outbox| {
-            let req = pending_for_admin(tx, caller, id)?;
+            let (req, for_whom) = pending_for_decider(tx, caller, id)?;
             let asked = asked_before_deciding(tx, &req)?;
-            let decision = store::Decision { status: RequestStatus::Accepted, at: now, by: &caller.account_id, on_behalf_of: None, reason: None };
+            let decision = store::Decision { status: RequestStatus::Accepted, at: now, by: &caller.account_id, on_behalf_of: for_whom.as_deref(), reason: None };
             tx.record_decision(id, &decision)?;
             tell_who_decided(tx, &req, &asked, caller, RequestStatus::Accepted, now)?;
             audit(tx, now, Some(&req.organisation_id), Some(&caller.account_id), "association_request.approved", id, "")?;
@@ -265,9 +282,9 @@ impl<S: Store> Programme<S> {
             })?;
         let reason = reason.as_str();
         self.write(now, |tx, outbox| {
-            let req = pending_for_admin(tx, caller, id)?;
+            let (req, for_whom) = pending_for_decider(tx, caller, id)?;
             let asked = asked_before_deciding(tx, &req)?;
-            let decision = store::Decision { status: RequestStatus::Denied, at: now, by: &caller.account_id, on_behalf_of: None, reason: Some(reason) };
+            let decision = store::Decision { status: RequestStatus::Denied, at: now, by: &caller.account_id, on_behalf_of: for_whom.as_deref(), reason: Some(reason) };
             tx.record_decision(id, &decision)?;
             tell_who_decided(tx, &req, &asked, caller, RequestStatus::Denied, now)?;
             audit(tx, now, Some(&req.organisation_id), Some(&caller.account_id), "association_request.denied", id, reason)?;
@@ -308,7 +325,7 @@ impl<S: Store> Programme<S> {
                 format!("Choose between 1 and {MAX_BULK_DECISIONS} requests to decide at once."),
             ));
         }
-        self.read(|tx| require_admin(tx, caller, org))?;
+        self.read(|tx| require_decider(tx, caller, org))?;
         let mut results = Vec::with_capacity(decisions.len());
         for d in decisions {
             let in_org = self.read(|tx| {
@@ -584,8 +601,8 @@ impl<S: Store> Programme<S> {
 /// How many requests one bulk decision may hold.
 pub const MAX_BULK_DECISIONS: usize = 100;
 
-/// Who was asked to decide a pending request: its organisation's PPCs, and its Global
-/// Administrators once it was escalated.
+/// Who was asked to decide a pending request: its organisation's PPCs (or their delegate), and
+/// its Global Administrators once it was escalated.
 fn asked_before_deciding(
     tx: &mut dyn ReadTx,
     req: &AssociationRequest,
@@ -593,7 +610,7 @@ fn asked_before_deciding(
     let escalated = tx
         .pending_request(&req.request_id)?
         .is_some_and(|p| p.step.escalated_at.is_some());
-    tx.approvers(&req.organisation_id, escalated)
+    approvers_now(tx, &req.organisation_id, escalated)
 }
 
 /// The first decision wins; everyone else who was asked hears who decided.
@@ -624,16 +641,19 @@ fn tell_who_decided(
     Ok(())
 }
 
-/// A request the caller may see: their own, or one of an organisation they administer.
+/// A request the caller may see: their own, or one of an organisation they administer or decide
+/// for as a delegate.
 fn visible_request(
     tx: &mut dyn ReadTx,
     caller: &Caller,
     id: &str,
 ) -> Result<AssociationRequest, Error> {
-    let req = tx.request(id)?.ok_or_else(|| Error::not_found("request"))?;
+    let mut req = tx.request(id)?.ok_or_else(|| Error::not_found("request"))?;
     if req.account_id == caller.account_id
         || tx.is_admin(&caller.account_id, &req.organisation_id)?
+        || delegated_to(tx, &caller.account_id, &req.organisation_id)?.is_some()
     {
+        mark_waiting(tx, &mut req)?;
         Ok(req)
     } else {
         Err(Error::not_found("request"))
@@ -654,16 +674,21 @@ fn own_request(
     Ok(req)
 }
 
-/// A pending request that the caller may decide: an administrator of its organisation who is not
-/// the requester.
-fn pending_for_admin(
+/// A pending request that the caller may decide: an administrator of its organisation, or its
+/// delegate, who is not the requester. With it, the account a delegate decides for.
+fn pending_for_decider(
     tx: &mut dyn ReadTx,
     caller: &Caller,
     id: &str,
-) -> Result<AssociationRequest, Error> {
+) -> Result<(AssociationRequest, Option<String>), Error> {
     let req = tx.request(id)?.ok_or_else(|| Error::not_found("request"))?;
     let admin = tx.is_admin(&caller.account_id, &req.organisation_id)?;
-    if !admin {
+    let for_whom = if admin {
+        None
+    } else {
+        delegated_to(tx, &caller.account_id, &req.organisation_id)?.map(|d| d.delegator_account_id)
+    };
+    if !admin && for_whom.is_none() {
         return Err(if req.account_id == caller.account_id {
             Error::forbidden("You cannot decide your own request. Your organisation's program administrator will decide it.")
         } else {
@@ -684,7 +709,7 @@ fn pending_for_admin(
             ),
         ));
     }
-    Ok(req)
+    Ok((req, for_whom))
 }
 
 /// Revokes the request's earlier tokens, stores the hash of a new one and queues its mail.

@@ -235,6 +235,59 @@ pub struct DigestLine {
     pub line: String,
 }
 
+/// An organisation's delegation: a colleague who decides its requests for a period, standing in
+/// for the administrator who named them. `started` once the period began and the delegate was
+/// handed the waiting queue; the row goes when the period ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DelegationRow {
+    pub organisation_id: String,
+    pub organisation_name: String,
+    pub delegator_membership_id: String,
+    pub delegator_account_id: String,
+    pub delegator_name: String,
+    pub delegate_membership_id: String,
+    pub delegate_account_id: String,
+    pub delegate_name: String,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub started: bool,
+}
+
+pub struct NewDelegation<'a> {
+    pub organisation_id: &'a str,
+    pub delegator_membership_id: &'a str,
+    pub delegate_membership_id: &'a str,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub created_by: &'a str,
+    pub created_at: Timestamp,
+}
+
+/// An offer of an organisation's PPC role to another of its members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandoverRow {
+    pub handover_id: String,
+    pub organisation_id: String,
+    pub organisation_name: String,
+    pub from_membership_id: String,
+    pub from_account_id: String,
+    pub from_name: String,
+    pub to_membership_id: String,
+    pub to_account_id: String,
+    pub to_name: String,
+    pub status: crate::model::HandoverStatus,
+    pub created_at: Timestamp,
+    pub decided_at: Option<Timestamp>,
+}
+
+pub struct NewHandover<'a> {
+    pub id: &'a str,
+    pub organisation_id: &'a str,
+    pub from_membership_id: &'a str,
+    pub to_membership_id: &'a str,
+    pub created_at: Timestamp,
+}
+
 /// An administrator's decision on a pending request.
 pub struct Decision<'a> {
     pub status: RequestStatus,
@@ -395,6 +448,14 @@ pub trait ReadTx {
     /// (or never).
     fn due_digests(&mut self, sent_before: Timestamp, limit: u32) -> Result<Vec<String>, Error>;
     fn digest_lines(&mut self, account_id: &str) -> Result<Vec<DigestLine>, Error>;
+    /// The organisation's delegation, started or not.
+    fn delegation(&mut self, organisation_id: &str) -> Result<Option<DelegationRow>, Error>;
+    /// Delegations whose period has begun but that have not started yet, or whose period has
+    /// ended, by `now`.
+    fn due_delegations(&mut self, now: Timestamp, limit: u32) -> Result<Vec<DelegationRow>, Error>;
+    fn handover(&mut self, handover_id: &str) -> Result<Option<HandoverRow>, Error>;
+    /// Offers of a PPC role to the account that are still open, oldest first.
+    fn handovers_offered_to(&mut self, account_id: &str) -> Result<Vec<HandoverRow>, Error>;
     /// Is the account the PPC or a Global Administrator of the organisation, with an active
     /// membership?
     fn is_admin(&mut self, account_id: &str, organisation_id: &str) -> Result<bool, Error>;
@@ -596,6 +657,35 @@ pub trait WriteTx: ReadTx {
     ) -> Result<bool, Error>;
     /// Forgets the account's digest lines up to `seq`, once they are in a mail.
     fn clear_digest_lines(&mut self, account_id: &str, up_to_seq: i64) -> Result<(), Error>;
+    /// Sets the organisation's delegation (replacing any), not started.
+    fn put_delegation(&mut self, delegation: &NewDelegation<'_>) -> Result<(), Error>;
+    /// Marks the organisation's delegation to `delegate_membership_id` from `starts_at` started,
+    /// if it is still that one and not started yet: true when this call started it.
+    fn start_delegation(
+        &mut self,
+        organisation_id: &str,
+        delegate_membership_id: &str,
+        starts_at: Timestamp,
+    ) -> Result<bool, Error>;
+    /// Removes the organisation's delegation to `delegate_membership_id` from `starts_at`, if it
+    /// is still that one: true when this call removed it.
+    fn end_delegation(
+        &mut self,
+        organisation_id: &str,
+        delegate_membership_id: &str,
+        starts_at: Timestamp,
+    ) -> Result<bool, Error>;
+    /// Offers the PPC role; an open offer of the organisation is `replaced` by it.
+    fn insert_handover(&mut self, handover: &NewHandover<'_>) -> Result<(), Error>;
+    /// Closes an open offer as `status` at `at`: true when this call closed it.
+    fn close_handover(
+        &mut self,
+        handover_id: &str,
+        status: crate::model::HandoverStatus,
+        at: Timestamp,
+    ) -> Result<bool, Error>;
+    /// Makes the membership a PPC of its organisation, or no longer one.
+    fn set_ppc(&mut self, membership_id: &str, is_ppc: bool) -> Result<(), Error>;
 
     // Audit history and events.
     /// Appends to the audit log, which is append-only.

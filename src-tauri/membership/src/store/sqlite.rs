@@ -9,11 +9,12 @@ use rusqlite::{params, Connection, OptionalExtension, ToSql, TransactionBehavior
 
 use super::keys::{consume_key_guard, KeyGuard, KeyRecord, NewKey, StoredAnswer};
 use super::{
-    Approver, Audience, AuditRecord, Credentials, Decision, DigestLine, DirectoryQuery,
-    DomainProof, DomainRow, DuePrivilegeRequest, Insert, Keyed, McpHolder, MembershipFacts,
-    NewAccount, NewEvent, NewGrant, NewInvitation, NewMembership, NewOrganisation,
-    NewPrivilegeRequest, NewRequest, NewToken, PendingRow, PendingStep, ProfileChanges, ReadTx,
-    RequestContact, SessionByAccess, SessionHashes, Store, TokenRecord, WriteTx,
+    Approver, Audience, AuditRecord, Credentials, Decision, DelegationRow, DigestLine,
+    DirectoryQuery, DomainProof, DomainRow, DuePrivilegeRequest, HandoverRow, Insert, Keyed,
+    McpHolder, MembershipFacts, NewAccount, NewDelegation, NewEvent, NewGrant, NewHandover,
+    NewInvitation, NewMembership, NewOrganisation, NewPrivilegeRequest, NewRequest, NewToken,
+    PendingRow, PendingStep, ProfileChanges, ReadTx, RequestContact, SessionByAccess,
+    SessionHashes, Store, TokenRecord, WriteTx,
 };
 use crate::domain::Privilege;
 use crate::model::{
@@ -672,6 +673,50 @@ impl ReadTx for Tx<'_> {
                     line: r.get(1)?,
                 })
             })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn delegation(&mut self, organisation_id: &str) -> Result<Option<DelegationRow>, Error> {
+        Ok(self
+            .0
+            .query_row(
+                &format!("{DELEGATION_SELECT} WHERE d.organisation_id = ?1"),
+                [organisation_id],
+                delegation_row,
+            )
+            .optional()?)
+    }
+
+    fn due_delegations(&mut self, now: Timestamp, limit: u32) -> Result<Vec<DelegationRow>, Error> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "{DELEGATION_SELECT} WHERE (d.started = 0 AND d.starts_at <= ?1) OR d.ends_at <= ?1
+             ORDER BY d.starts_at, d.organisation_id LIMIT ?2"
+        ))?;
+        let rows = stmt
+            .query_map(params![unix(now), limit], delegation_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn handover(&mut self, handover_id: &str) -> Result<Option<HandoverRow>, Error> {
+        Ok(self
+            .0
+            .query_row(
+                &format!("{HANDOVER_SELECT} WHERE h.id = ?1"),
+                [handover_id],
+                handover_row,
+            )
+            .optional()?)
+    }
+
+    fn handovers_offered_to(&mut self, account_id: &str) -> Result<Vec<HandoverRow>, Error> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "{HANDOVER_SELECT} WHERE h.status = 'offered' AND tm.account_id = ?1 AND tm.status = 'active'
+             ORDER BY h.created_at, h.id LIMIT 100"
+        ))?;
+        let rows = stmt
+            .query_map([account_id], handover_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
@@ -1475,6 +1520,76 @@ impl WriteTx for Tx<'_> {
         Ok(())
     }
 
+    fn put_delegation(&mut self, d: &NewDelegation<'_>) -> Result<(), Error> {
+        self.0.execute(
+            "INSERT INTO delegations(organisation_id, delegator_membership_id, delegate_membership_id, starts_at, ends_at, started, created_by, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)
+             ON CONFLICT(organisation_id) DO UPDATE SET delegator_membership_id = excluded.delegator_membership_id,
+                delegate_membership_id = excluded.delegate_membership_id, starts_at = excluded.starts_at,
+                ends_at = excluded.ends_at, started = 0, created_by = excluded.created_by, created_at = excluded.created_at",
+            params![d.organisation_id, d.delegator_membership_id, d.delegate_membership_id, unix(d.starts_at), unix(d.ends_at), d.created_by, unix(d.created_at)],
+        )?;
+        Ok(())
+    }
+
+    fn start_delegation(
+        &mut self,
+        organisation_id: &str,
+        delegate_membership_id: &str,
+        starts_at: Timestamp,
+    ) -> Result<bool, Error> {
+        Ok(self.0.execute(
+            "UPDATE delegations SET started = 1
+             WHERE organisation_id = ?1 AND delegate_membership_id = ?2 AND starts_at = ?3 AND started = 0",
+            params![organisation_id, delegate_membership_id, unix(starts_at)],
+        )? == 1)
+    }
+
+    fn end_delegation(
+        &mut self,
+        organisation_id: &str,
+        delegate_membership_id: &str,
+        starts_at: Timestamp,
+    ) -> Result<bool, Error> {
+        Ok(self.0.execute(
+            "DELETE FROM delegations WHERE organisation_id = ?1 AND delegate_membership_id = ?2 AND starts_at = ?3",
+            params![organisation_id, delegate_membership_id, unix(starts_at)],
+        )? == 1)
+    }
+
+    fn insert_handover(&mut self, h: &NewHandover<'_>) -> Result<(), Error> {
+        self.0.execute(
+            "UPDATE ppc_handovers SET status = 'replaced', decided_at = ?2 WHERE organisation_id = ?1 AND status = 'offered'",
+            params![h.organisation_id, unix(h.created_at)],
+        )?;
+        self.0.execute(
+            "INSERT INTO ppc_handovers(id, organisation_id, from_membership_id, to_membership_id, status, created_at)
+             VALUES (?1, ?2, ?3, ?4, 'offered', ?5)",
+            params![h.id, h.organisation_id, h.from_membership_id, h.to_membership_id, unix(h.created_at)],
+        )?;
+        Ok(())
+    }
+
+    fn close_handover(
+        &mut self,
+        handover_id: &str,
+        status: crate::model::HandoverStatus,
+        at: Timestamp,
+    ) -> Result<bool, Error> {
+        Ok(self.0.execute(
+            "UPDATE ppc_handovers SET status = ?2, decided_at = ?3 WHERE id = ?1 AND status = 'offered'",
+            params![handover_id, status.as_str(), unix(at)],
+        )? == 1)
+    }
+
+    fn set_ppc(&mut self, membership_id: &str, is_ppc: bool) -> Result<(), Error> {
+        self.0.execute(
+            "UPDATE memberships SET is_ppc = ?2 WHERE id = ?1",
+            params![membership_id, is_ppc],
+        )?;
+        Ok(())
+    }
+
     fn append_audit(&mut self, e: &AuditRecord<'_>) -> Result<(), Error> {
         self.0.execute(
             "INSERT INTO audit_log(at, organisation_id, actor_account_id, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -1586,6 +1701,55 @@ impl WriteTx for Tx<'_> {
             params![g.scope, g.key, g.holder],
         )? == 1)
     }
+}
+
+/// A delegation with its organisation and both people's names.
+const DELEGATION_SELECT: &str = "SELECT d.organisation_id, o.name, d.delegator_membership_id, fa.id, fa.display_name,
+        d.delegate_membership_id, ta.id, ta.display_name, d.starts_at, d.ends_at, d.started
+    FROM delegations d JOIN organisations o ON o.id = d.organisation_id
+    JOIN memberships fm ON fm.id = d.delegator_membership_id JOIN accounts fa ON fa.id = fm.account_id
+    JOIN memberships tm ON tm.id = d.delegate_membership_id JOIN accounts ta ON ta.id = tm.account_id";
+
+fn delegation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DelegationRow> {
+    Ok(DelegationRow {
+        organisation_id: r.get(0)?,
+        organisation_name: r.get(1)?,
+        delegator_membership_id: r.get(2)?,
+        delegator_account_id: r.get(3)?,
+        delegator_name: r.get(4)?,
+        delegate_membership_id: r.get(5)?,
+        delegate_account_id: r.get(6)?,
+        delegate_name: r.get(7)?,
+        starts_at: from_unix(r.get(8)?),
+        ends_at: from_unix(r.get(9)?),
+        started: r.get(10)?,
+    })
+}
+
+/// A handover with its organisation and both people's names.
+const HANDOVER_SELECT: &str =
+    "SELECT h.id, h.organisation_id, o.name, h.from_membership_id, fa.id, fa.display_name,
+        h.to_membership_id, ta.id, ta.display_name, h.status, h.created_at, h.decided_at
+    FROM ppc_handovers h JOIN organisations o ON o.id = h.organisation_id
+    JOIN memberships fm ON fm.id = h.from_membership_id JOIN accounts fa ON fa.id = fm.account_id
+    JOIN memberships tm ON tm.id = h.to_membership_id JOIN accounts ta ON ta.id = tm.account_id";
+
+fn handover_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HandoverRow> {
+    Ok(HandoverRow {
+        handover_id: r.get(0)?,
+        organisation_id: r.get(1)?,
+        organisation_name: r.get(2)?,
+        from_membership_id: r.get(3)?,
+        from_account_id: r.get(4)?,
+        from_name: r.get(5)?,
+        to_membership_id: r.get(6)?,
+        to_account_id: r.get(7)?,
+        to_name: r.get(8)?,
+        status: crate::model::HandoverStatus::parse(&r.get::<_, String>(9)?)
+            .unwrap_or(crate::model::HandoverStatus::Replaced),
+        created_at: from_unix(r.get(10)?),
+        decided_at: r.get::<_, Option<i64>>(11)?.map(from_unix),
+    })
 }
 
 #[cfg(test)]

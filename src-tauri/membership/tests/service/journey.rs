@@ -304,7 +304,7 @@ fn privileges_requested_granted_and_revoked_reach_the_member() {
 }
 
 #[test]
-fn leaving_and_removal_end_membership_and_the_last_ppc_stays() {
+fn leaving_and_removal_end_membership_and_the_last_approver_stays() {
     let w = world();
     let contoso = w.contoso();
     let staff = w.sign_in("staff@example.net");
@@ -324,7 +324,7 @@ fn leaving_and_removal_end_membership_and_the_last_ppc_stays() {
     let ppc_membership = w.p.me(&ppc).unwrap().memberships[0].membership_id.clone();
     assert_eq!(
         code(w.p.remove_membership(&ppc, &ppc_membership, w.now)),
-        "last_ppc"
+        "last_approver"
     );
 }
 

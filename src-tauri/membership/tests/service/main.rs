@@ -7,6 +7,7 @@ mod authorisation;
 mod backend;
 mod common;
 mod concurrency;
+mod delegation;
 mod journey;
 mod keys;
 mod lookup;

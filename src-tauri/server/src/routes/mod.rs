@@ -176,6 +176,61 @@ pub fn table() -> Vec<Route> {
             (404, &["not_found"]),
             (422, &["invalid_decisions"]),
         ]),
+        r(
+            M::GET,
+            "/v1/organisations/{org}/delegation",
+            get(organisations::delegation),
+        )
+        .refuses(&[(403, &["forbidden"]), (404, &["not_found"])]),
+        r(
+            M::PUT,
+            "/v1/organisations/{org}/delegation",
+            put(organisations::set_delegation),
+        )
+        .refuses(&[
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+            (409, &["not_active_member", "delegate_is_you"]),
+            (422, &["invalid_period"]),
+        ]),
+        r(
+            M::DELETE,
+            "/v1/organisations/{org}/delegation",
+            delete(organisations::end_delegation),
+        )
+        .refuses(&[(403, &["forbidden"]), (404, &["not_found"])]),
+        creating(
+            "/v1/organisations/{org}/ppc-handover",
+            post(organisations::offer_handover),
+        )
+        .refuses(&[
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+            (409, &["not_active_member", "already_ppc"]),
+        ]),
+        r(
+            M::POST,
+            "/v1/ppc-handovers/{id}/accept",
+            post(requests::accept_handover),
+        )
+        .refuses(&[
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+            (
+                409,
+                &["handover_closed", "handover_stale", "not_active_member"],
+            ),
+        ]),
+        r(
+            M::POST,
+            "/v1/ppc-handovers/{id}/decline",
+            post(requests::decline_handover),
+        )
+        .refuses(&[
+            (403, &["forbidden"]),
+            (404, &["not_found"]),
+            (409, &["handover_closed"]),
+        ]),
         creating(
             "/v1/organisations/{org}/invitations",
             post(organisations::invite),
@@ -371,7 +426,7 @@ pub fn table() -> Vec<Route> {
             (422, &["invalid_privilege"]),
             (403, &["forbidden"]),
             (404, &["not_found"]),
-            (409, &["last_admin"]),
+            (409, &["last_approver"]),
             (410, &["membership_removed"]),
         ]),
         creating(
@@ -392,7 +447,7 @@ pub fn table() -> Vec<Route> {
         )
         .refuses(&[
             (404, &["not_found"]),
-            (409, &["last_ppc"]),
+            (409, &["last_approver"]),
             (410, &["membership_removed"]),
         ]),
         r(M::GET, "/v1/events", get(events::events)).refuses(&[(400, &["invalid_cursor"])]),

@@ -1,9 +1,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use membership::{
-    AssociationRequest, AuditEntry, CreatedOrganisation, DomainRule, InvitationResult, LookupQuery,
-    Member, NewOrganisation, OrganisationSummary, Page, PageRequest, Preview, PrivilegeRequest,
-    RequestStatus,
+    AssociationRequest, AuditEntry, CreatedOrganisation, Delegation, DelegationInput, DomainRule,
+    Handover, HandoverOffer, InvitationResult, LookupQuery, Member, NewOrganisation,
+    OrganisationSummary, Page, PageRequest, Preview, PrivilegeRequest, RequestStatus,
 };
 
 use crate::dto::{InvitationBody, LookupParams, NewDomain, PageParams, PreviewBody, QueueParams};
@@ -261,4 +261,73 @@ pub async fn audit(
         s.blocking(move |p, _| p.audit(&auth.caller, &org, &page))
             .await?,
     ))
+}
+
+#[utoipa::path(get, path = "/v1/organisations/{org}/delegation", operation_id = "get_delegation", tag = "pending work",
+    security(("bearer" = [])),
+    params(("org" = String, Path)),
+    responses(
+        (status = 200, description = "The organisation's delegation, to its administrators and its delegate", body = Delegation),
+    ))]
+pub async fn delegation(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(org): Path<String>,
+) -> Result<Json<Delegation>, ApiError> {
+    Ok(Json(
+        s.blocking(move |p, _| p.delegation(&auth.caller, &org))
+            .await?,
+    ))
+}
+
+#[utoipa::path(put, path = "/v1/organisations/{org}/delegation", operation_id = "set_delegation", tag = "pending work",
+    security(("bearer" = [])),
+    params(("org" = String, Path)),
+    request_body = DelegationInput,
+    responses(
+        (status = 200, description = "The delegation, replacing any the organisation had; a period that has begun is active at once and the waiting queue is the delegate's", body = Delegation),
+    ))]
+pub async fn set_delegation(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(org): Path<String>,
+    Json(body): Json<DelegationInput>,
+) -> Result<Json<Delegation>, ApiError> {
+    Ok(Json(
+        s.blocking(move |p, now| p.set_delegation(&auth.caller, &org, &body, now))
+            .await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/v1/organisations/{org}/delegation", operation_id = "end_delegation", tag = "pending work",
+    security(("bearer" = [])),
+    params(("org" = String, Path)),
+    responses((status = 204, description = "Ended: the queue is back with the organisation's administrators")))]
+pub async fn end_delegation(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(org): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    s.blocking(move |p, now| p.end_delegation(&auth.caller, &org, now))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/v1/organisations/{org}/ppc-handover", operation_id = "offer_handover", tag = "pending work",
+    security(("bearer" = [])),
+    params(("org" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a repeat return the first answer")),
+    request_body = HandoverOffer,
+    responses(
+        (status = 201, description = "Offered: the role moves when the member accepts; an open offer is replaced", body = Handover),
+    ))]
+pub async fn offer_handover(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(org): Path<String>,
+    Json(body): Json<HandoverOffer>,
+) -> Result<(StatusCode, Json<Handover>), ApiError> {
+    let h = s
+        .blocking(move |p, now| p.offer_handover(&auth.caller, &org, &body.to_membership_id, now))
+        .await?;
+    Ok((StatusCode::CREATED, Json(h)))
 }

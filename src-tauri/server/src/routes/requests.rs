@@ -1,6 +1,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
-use membership::{AssociationRequest, NewAssociationRequest, RequestCreated, Verified};
+use membership::{AssociationRequest, Handover, NewAssociationRequest, RequestCreated, Verified};
 
 use crate::dto::{DecisionsAnswer, DecisionsBody, DenyBody, VerificationBody};
 use crate::error::ApiError;
@@ -160,6 +160,38 @@ pub async fn verify(
 ) -> Result<Json<Verified>, ApiError> {
     Ok(Json(
         s.blocking(move |p, now| p.verify(&auth.caller, &body.token, now))
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/ppc-handovers/{id}/accept", operation_id = "accept_handover", tag = "pending work",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The caller is the Primary Program Contact; the one who offered it keeps Global Administrator", body = Handover),
+    ))]
+pub async fn accept_handover(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Handover>, ApiError> {
+    Ok(Json(
+        s.blocking(move |p, now| p.accept_handover(&auth.caller, &id, now))
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/ppc-handovers/{id}/decline", operation_id = "decline_handover", tag = "pending work",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Declined; the one who offered it hears it", body = Handover)))]
+pub async fn decline_handover(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Handover>, ApiError> {
+    Ok(Json(
+        s.blocking(move |p, now| p.decline_handover(&auth.caller, &id, now))
             .await?,
     ))
 }

@@ -993,7 +993,10 @@ async fn the_ppc_runs_the_organisation_profile_over_http() {
             None,
         )
         .await;
-    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "last_ppc"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "last_approver")
+    );
 }
 
 #[tokio::test]

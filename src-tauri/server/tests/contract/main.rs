@@ -47,6 +47,7 @@ against_both_backends!(
     a_stale_profile_edit_gets_412_with_the_current_profile,
     sessions_privileges_and_audit_behave_the_same,
     typed_text_keeps_markup_as_text_and_refuses_hidden_characters,
+    a_delegate_decides_for_the_ppc_and_the_role_moves_only_when_accepted,
 );
 
 /// Domain proof through both backends, each asking a real DNS server on loopback whose records

@@ -656,3 +656,152 @@ pub fn a_domain_accepts_at_once_only_once_its_dns_record_is_seen(
         refusal(403, "forbidden")
     );
 }
+
+/// `email` joins Fabrikam (its PPC approves the request) and verifies: the member's token and
+/// membership id.
+fn fabrikam_member(b: &Subject, personal: &str, work: &str) -> (Secret, String) {
+    let who = newcomer(b, personal, "Dana Delegate");
+    let ppc = demo(b, "ppc@fabrikam.com");
+    let fabrikam = org(b, &who, "4598765");
+    let id = ask(b, &who, &fabrikam, "Dana", work)
+        .expect("request")
+        .request_id;
+    b.approve(&ppc, &id).expect("approved");
+    let mail = b.mail_to(&who, work, 1);
+    let token = Secret::new(token_in(&mail.last().expect("verification mail").1));
+    let membership = b.verify(&who, &token).expect("verified").membership_id;
+    (who, membership)
+}
+
+/// Delegation and handover: the delegate decides for the PPC while the period runs (and the
+/// decision says so), then the queue is back; the PPC role moves only when accepted, and the last
+/// approver cannot leave.
+pub fn a_delegate_decides_for_the_ppc_and_the_role_moves_only_when_accepted(b: &Subject) {
+    let ppc = demo(b, "ppc@fabrikam.com");
+    let ppc_account = b.me(&ppc).expect("me").account.account_id;
+    let fabrikam = org(b, &ppc, "4598765");
+    let (dana, dana_m) = fabrikam_member(b, "dana.personal@example.org", "dana@fabrikam.com");
+
+    let now = time::OffsetDateTime::now_utc();
+    let away = membership::DelegationInput {
+        delegate_membership_id: dana_m.clone(),
+        starts_at: now - time::Duration::minutes(1),
+        ends_at: now + time::Duration::days(7),
+    };
+    assert_eq!(
+        refused(b.set_delegation(&dana, &fabrikam, &away)),
+        refusal(403, "forbidden")
+    );
+    assert_eq!(
+        refused(b.set_delegation(
+            &ppc,
+            &fabrikam,
+            &membership::DelegationInput {
+                ends_at: now - time::Duration::days(1),
+                ..away.clone()
+            }
+        )),
+        refusal(422, "invalid_period")
+    );
+    assert_eq!(
+        refused(b.delegation(&ppc, &fabrikam)),
+        refusal(404, "not_found")
+    );
+    let d = b.set_delegation(&ppc, &fabrikam, &away).expect("delegated");
+    assert!(d.active, "a period that has begun starts at once: {d:?}");
+    assert_eq!(d.delegate_membership_id, dana_m);
+    assert_eq!(b.delegation(&ppc, &fabrikam).expect("read"), d);
+
+    // A new request while the PPC is away: Dana sees it, decides it, and it says for whom.
+    let lou = newcomer(b, "lou.personal@example.org", "Lou Late");
+    let id = ask(b, &lou, &fabrikam, "Lou", "lou@fabrikam.com")
+        .expect("request")
+        .request_id;
+    let mine = b.association_request(&lou, &id).expect("own");
+    assert_eq!(
+        mine.waiting_on,
+        vec![
+            membership::ApproverRole::Ppc,
+            membership::ApproverRole::Delegate
+        ]
+    );
+    let queue = b
+        .association_queue(
+            &dana,
+            &fabrikam,
+            Some(RequestStatus::PendingApproval),
+            &PageRequest::default(),
+        )
+        .expect("the delegate's queue");
+    assert!(queue.items.iter().any(|r| r.request_id == id), "{queue:?}");
+    assert!(b
+        .me(&dana)
+        .expect("me")
+        .memberships
+        .iter()
+        .any(|m| m.roles.contains(&membership::Role::Delegate)));
+    let decided = b.approve(&dana, &id).expect("the delegate approves");
+    assert_eq!(decided.on_behalf_of.as_deref(), Some(ppc_account.as_str()));
+    assert_eq!(
+        refused(b.members(&dana, &fabrikam, &PageRequest::default())),
+        refusal(403, "forbidden"),
+        "a delegate decides requests, nothing else"
+    );
+
+    b.end_delegation(&ppc, &fabrikam).expect("ended");
+    assert_eq!(
+        refused(b.delegation(&ppc, &fabrikam)),
+        refusal(404, "not_found")
+    );
+    assert_eq!(
+        refused(b.association_queue(&dana, &fabrikam, None, &PageRequest::default())),
+        refusal(403, "forbidden")
+    );
+
+    // Handover: declined, then accepted.
+    let in_fabrikam = |who: &Secret| {
+        b.me(who)
+            .expect("me")
+            .memberships
+            .into_iter()
+            .find(|m| m.organisation.organisation_id == fabrikam)
+            .expect("a member of Fabrikam")
+    };
+    let ppc_m = in_fabrikam(&ppc).membership_id;
+    assert_eq!(
+        refused(b.remove_membership(&ppc, &ppc_m)),
+        refusal(409, "last_approver")
+    );
+    let offer = b.offer_handover(&ppc, &fabrikam, &dana_m).expect("offered");
+    assert_eq!(offer.status, membership::HandoverStatus::Offered);
+    assert_eq!(b.me(&dana).expect("me").handovers.len(), 1);
+    assert_eq!(
+        refused(b.accept_handover(&ppc, &offer.handover_id)),
+        refusal(403, "forbidden")
+    );
+    let no = b
+        .decline_handover(&dana, &offer.handover_id)
+        .expect("declined");
+    assert_eq!(no.status, membership::HandoverStatus::Declined);
+    assert_eq!(
+        refused(b.accept_handover(&dana, &offer.handover_id)),
+        refusal(409, "handover_closed")
+    );
+    let again = b
+        .offer_handover(&ppc, &fabrikam, &dana_m)
+        .expect("offered again");
+    let yes = b
+        .accept_handover(&dana, &again.handover_id)
+        .expect("accepted");
+    assert_eq!(yes.status, membership::HandoverStatus::Accepted);
+    assert!(in_fabrikam(&dana).roles.contains(&membership::Role::Ppc));
+    assert!(in_fabrikam(&ppc)
+        .privileges
+        .contains(&Privilege::GlobalAdmin));
+    b.remove_membership(&ppc, &ppc_m)
+        .expect("the old PPC may leave now");
+    assert_eq!(
+        refused(b.remove_membership(&dana, &dana_m)),
+        refusal(409, "last_approver")
+    );
+}
