@@ -173,9 +173,23 @@ impl Failure {
     }
 }
 
-/// A driver error as the caller sees it: `internal`, with what failed kept for the log.
+/// A driver error as the caller sees it: `internal`, with what failed kept for the log. One
+/// exception: PostgreSQL's text cannot hold U+0000, which SQLite's can; every text the rules
+/// store is checked before (names refuse control characters), so such a value is an identifier
+/// or a key that was asked for, and nothing has it: "not found", as SQLite answers.
 pub(crate) fn driver_error(e: postgres::Error) -> Error {
-    Error::internal(describe(&e))
+    driver_error_ref(&e)
+}
+
+pub(crate) fn driver_error_ref(e: &postgres::Error) -> Error {
+    if e.code() == Some(&SqlState::CHARACTER_NOT_IN_REPERTOIRE) {
+        return Error::new(
+            membership::ErrorKind::NotFound,
+            "not_found",
+            "Nothing was found with that identifier: it holds a character no identifier has.",
+        );
+    }
+    Error::internal(describe(e))
 }
 
 /// What failed, for the operator's log: the server's message and SQLSTATE, never its `DETAIL`

@@ -27,7 +27,7 @@ use postgres::error::SqlState;
 use postgres::types::{FromSql, ToSql};
 use postgres::{Row, Statement, Transaction};
 
-use crate::{driver_error, Failure};
+use crate::{driver_error, driver_error_ref, Failure};
 
 /// The advisory lock key that orders event ids (any fixed number; this one spells "pdevents").
 const EVENTS_LOCK: i64 = 0x7064_6576_656e_7473;
@@ -132,9 +132,7 @@ fn record(failure: &mut Option<Failure>, e: postgres::Error) -> Error {
     error
 }
 
-fn driver_error_ref(e: &postgres::Error) -> Error {
-    Error::internal(crate::describe(e))
-}
+
 
 fn get<T: for<'r> FromSql<'r>>(row: &Row, i: usize) -> Result<T, Error> {
     row.try_get(i).map_err(driver_error)

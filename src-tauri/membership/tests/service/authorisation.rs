@@ -3,7 +3,7 @@
 //! and nothing changed.
 use membership::{Caller, Error, ErrorKind, PageRequest, RequestStatus, Timestamp};
 
-use crate::common::{world, P};
+use crate::common::{code, world, P};
 
 type Op = Box<dyn Fn(&P, &Caller, Timestamp) -> Result<(), Error>>;
 
@@ -70,6 +70,41 @@ fn admin_operations(org: String, request: String, member: String) -> Vec<(&'stat
             Box::new({
                 let o = o.clone();
                 move |p, c, _| p.members(c, &o, &PageRequest::default()).map(drop)
+            }),
+        ),
+        (
+            "set_delegation",
+            Box::new({
+                let (o, m) = (o.clone(), m.clone());
+                move |p, c, t| {
+                    let input = membership::DelegationInput {
+                        delegate_membership_id: m.clone(),
+                        starts_at: t,
+                        ends_at: t + time::Duration::days(3),
+                    };
+                    p.set_delegation(c, &o, &input, t).map(drop)
+                }
+            }),
+        ),
+        (
+            "delegation",
+            Box::new({
+                let o = o.clone();
+                move |p, c, _| p.delegation(c, &o).map(drop)
+            }),
+        ),
+        (
+            "end_delegation",
+            Box::new({
+                let o = o.clone();
+                move |p, c, t| p.end_delegation(c, &o, t)
+            }),
+        ),
+        (
+            "offer_handover",
+            Box::new({
+                let (o, m) = (o.clone(), m.clone());
+                move |p, c, t| p.offer_handover(c, &o, &m, t).map(drop)
             }),
         ),
         (
@@ -184,6 +219,7 @@ fn every_admin_operation_is_refused_to_everyone_but_the_organisations_admins() {
         }
     }
     // Nothing changed.
+    assert_eq!(code(w.p.delegation(&ppc, &contoso)), "not_found", "no delegation was set");
     assert_eq!(
         w.p.association_request(&ppc, &pending.request_id)
             .unwrap()
@@ -301,4 +337,16 @@ fn a_member_cannot_edit_someone_elses_profile_and_events_stay_private() {
         .unwrap()
         .iter()
         .all(|e| e.data["organisation_id"] != contoso.as_str()));
+}
+
+#[test]
+fn an_identifier_holding_a_nul_character_is_not_found_on_every_store() {
+    let w = world();
+    let sam = w.new_account("sam@example.org", "Sam Taylor");
+    let nul = format!("{}\u{0}", w.fabrikam());
+    assert_eq!(code(w.request(&sam, &nul, "sam@fabrikam.com")), "not_found");
+    assert_eq!(code(w.p.association_request(&sam, "req\u{0}x")), "not_found");
+    let ppc = w.sign_in("ppc@fabrikam.com");
+    assert_eq!(code(w.p.approve(&ppc, "req\u{0}x", w.now)), "not_found");
+    assert_eq!(code(w.p.delegation(&ppc, &nul)), "not_found");
 }
