@@ -500,6 +500,11 @@ impl ApproverRole {
             _ => Vec::new(),
         }
     }
+
+    /// Who an open privilege request waits on: the PPC and the Global Administrators.
+    pub fn for_privilege_request() -> Vec<Self> {
+        vec![Self::Ppc, Self::GlobalAdmin]
+    }
 }
 
 /// One item of a bulk decision: approve, or deny with a reason.

@@ -132,8 +132,6 @@ fn record(failure: &mut Option<Failure>, e: postgres::Error) -> Error {
     error
 }
 
-
-
 fn get<T: for<'r> FromSql<'r>>(row: &Row, i: usize) -> Result<T, Error> {
     row.try_get(i).map_err(driver_error)
 }
@@ -1058,7 +1056,7 @@ impl ReadTx for Tx<'_, '_> {
                 note: get(r, 3)?,
                 created_at: from_unix(get(r, 4)?),
                 expires_at: get::<Option<i64>>(r, 5)?.map(from_unix),
-                waiting_on: vec![ApproverRole::Ppc, ApproverRole::GlobalAdmin],
+                waiting_on: ApproverRole::for_privilege_request(),
             })
         })
         .collect()

@@ -378,7 +378,7 @@ impl<S: Store> Programme<S> {
                 note: note.clone(),
                 created_at: now,
                 expires_at: Some(expires_at),
-                waiting_on: vec![crate::model::ApproverRole::Ppc, crate::model::ApproverRole::GlobalAdmin],
+                waiting_on: crate::model::ApproverRole::for_privilege_request(),
             })
         })
     }

@@ -387,7 +387,7 @@ impl<S: Store> Programme<S> {
             if req.status != RequestStatus::Expired {
                 return Err(Error::conflict(
                     "not_expired",
-                    "Only a request that expired can be sent again. This one is still open or was decided.",
+                    "Only a request that expired can be sent again. This one is still open or was decided; to ask an organisation again after it was withdrawn or denied, use Join an existing organisation.",
                 ));
             }
             let contact = tx.request_contact(id)?.ok_or_else(|| Error::not_found("request"))?;

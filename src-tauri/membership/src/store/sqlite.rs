@@ -1009,7 +1009,7 @@ impl ReadTx for Tx<'_> {
                     note: r.get(3)?,
                     created_at: from_unix(r.get(4)?),
                     expires_at: r.get::<_, Option<i64>>(5)?.map(from_unix),
-                    waiting_on: vec![ApproverRole::Ppc, ApproverRole::GlobalAdmin],
+                    waiting_on: ApproverRole::for_privilege_request(),
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;

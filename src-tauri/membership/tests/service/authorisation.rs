@@ -219,7 +219,11 @@ fn every_admin_operation_is_refused_to_everyone_but_the_organisations_admins() {
         }
     }
     // Nothing changed.
-    assert_eq!(code(w.p.delegation(&ppc, &contoso)), "not_found", "no delegation was set");
+    assert_eq!(
+        code(w.p.delegation(&ppc, &contoso)),
+        "not_found",
+        "no delegation was set"
+    );
     assert_eq!(
         w.p.association_request(&ppc, &pending.request_id)
             .unwrap()
@@ -345,7 +349,10 @@ fn an_identifier_holding_a_nul_character_is_not_found_on_every_store() {
     let sam = w.new_account("sam@example.org", "Sam Taylor");
     let nul = format!("{}\u{0}", w.fabrikam());
     assert_eq!(code(w.request(&sam, &nul, "sam@fabrikam.com")), "not_found");
-    assert_eq!(code(w.p.association_request(&sam, "req\u{0}x")), "not_found");
+    assert_eq!(
+        code(w.p.association_request(&sam, "req\u{0}x")),
+        "not_found"
+    );
     let ppc = w.sign_in("ppc@fabrikam.com");
     assert_eq!(code(w.p.approve(&ppc, "req\u{0}x", w.now)), "not_found");
     assert_eq!(code(w.p.delegation(&ppc, &nul)), "not_found");
