@@ -359,6 +359,8 @@ async function requestsTab(org, params, go, isAdmin) {
   const items = [...page.items].sort((a, b) => (a.expires_at && b.expires_at ? a.expires_at.localeCompare(b.expires_at) : 0));
   const picks = new Map();
   const bulk = bulkBar(org, picks, go, status);
+  // The selection column shows when something on the page can be decided.
+  const selectable = items.some((r) => r.status === 'pending_approval');
   const rows = items.map((r) => {
     const actions = h('div', { class: 'actions' });
     let pick = null;
@@ -386,7 +388,7 @@ async function requestsTab(org, params, go, isAdmin) {
       actions.append(accept, field(`Reason for denying ${r.first_name} ${r.last_name}`, reason), deny);
     }
     return h('tr', { testid: 'queue-row', dataset: { requestId: r.request_id, email: r.organisation_email, status: r.status } },
-      h('td', { class: 'pick' }, pick),
+      selectable ? h('td', { class: 'pick' }, pick) : null,
       h('th', { scope: 'row' }, `${r.first_name} ${r.last_name}`),
       h('td', {}, r.organisation_email),
       h('td', {}, when(r.created_at)),
@@ -403,7 +405,7 @@ async function requestsTab(org, params, go, isAdmin) {
     field('Show', filter),
     picks.size ? bulk.el : null,
     rows.length
-      ? table('Requests to associate with your organisation', ['Select', 'Name', 'Organisation Email', 'Sent', 'State', 'Actions'], rows, { testid: 'queue' })
+      ? table('Requests to associate with your organisation', [...(selectable ? ['Select'] : []), 'Name', 'Organisation Email', 'Sent', 'State', 'Actions'], rows, { testid: 'queue' })
       : h('p', { testid: 'queue-empty' }, 'No requests in this list.'),
     page.next_cursor ? h('button', { type: 'button', testid: 'queue-more', on: { click: () => go({ tab: 'requests', status, cursor: page.next_cursor }) } }, 'Next page') : null,
   );

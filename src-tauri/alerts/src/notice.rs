@@ -680,6 +680,131 @@ mod tests {
     }
 
     #[test]
+    fn handed_over_reminded_and_escalated_requests_wait_for_a_decision_until_someone_decides() {
+        for kind in [
+            "association_request.delegated",
+            "association_request.expiring",
+            "association_request.escalated",
+        ] {
+            let e = event(
+                9,
+                kind,
+                json!({"request_id": "r1", "organisation_id": "o1", "organisation_name": "Fabrikam Consulting",
+                       "first_name": "Ada", "last_name": "Lovelace", "organisation_email": "ada@fabrikam.com",
+                       "expires_at": "2026-03-17T09:00:00Z", "on_behalf_of_name": "Felix Fabre"}),
+            );
+            let n = describe(&e, &Facts::default()).expect("notified");
+            assert_eq!(
+                n.actions,
+                [Action::Approve, Action::Deny, Action::Open],
+                "{kind}"
+            );
+            assert!(
+                n.body.contains("17 March 2026 at 09:00 UTC"),
+                "{kind}: {}",
+                n.body
+            );
+            assert!(
+                !n.headline.contains("Ada"),
+                "the headline is the app's own words"
+            );
+            let decided = Facts {
+                request: Some(request(RequestStatus::Accepted, None)),
+                ..Facts::default()
+            };
+            let stale = describe(&e, &decided).expect("notified");
+            assert!(
+                stale.stale && stale.actions == [Action::Open],
+                "{kind}: {stale:?}"
+            );
+        }
+        let delegated = event(
+            9,
+            "association_request.delegated",
+            json!({"request_id": "r1", "organisation_id": "o1", "organisation_name": "Fabrikam Consulting",
+                   "first_name": "Ada", "last_name": "Lovelace", "on_behalf_of_name": "Felix Fabre"}),
+        );
+        assert!(describe(&delegated, &Facts::default())
+            .expect("notified")
+            .body
+            .contains("for Felix Fabre while they are away"));
+    }
+
+    #[test]
+    fn an_expired_request_is_news_for_its_requester_only_and_a_handover_offer_opens_home() {
+        let data = json!({"request_id": "r1", "organisation_id": "o1", "organisation_name": "Fabrikam Consulting",
+                          "first_name": "Ada", "last_name": "Lovelace", "status": "expired"});
+        assert!(
+            describe(
+                &event(3, "association_request.expired", data.clone()),
+                &Facts::default()
+            )
+            .is_none(),
+            "the approvers' copy only refreshes their screens"
+        );
+        let mut yours = data;
+        yours["yours"] = json!(true);
+        let n = describe(
+            &event(3, "association_request.expired", yours),
+            &Facts::default(),
+        )
+        .expect("told");
+        assert!(n.body.contains("Ask again"), "{}", n.body);
+        assert!(matches!(n.target, Target::OwnRequest { .. }));
+
+        let offer = describe(
+            &event(
+                4,
+                "ppc_handover.offered",
+                json!({"handover_id": "h1", "organisation_id": "o1",
+                   "organisation_name": "Fabrikam Consulting", "from_name": "Felix Fabre"}),
+            ),
+            &Facts::default(),
+        )
+        .expect("told");
+        assert_eq!(
+            offer.target,
+            Target::Handover {
+                organisation_id: "o1".into(),
+                handover_id: "h1".into()
+            }
+        );
+        assert!(
+            !offer.pending(),
+            "accepting the role is done on Home, never from a notification"
+        );
+        for kind in [
+            "delegation.started",
+            "delegation.ended",
+            "ppc_handover.accepted",
+            "ppc_handover.declined",
+        ] {
+            let n = describe(
+                &event(5, kind, json!({"organisation_id": "o1", "organisation_name": "Fabrikam Consulting",
+                       "delegate_name": "Dana", "delegator_name": "Felix", "to_name": "Dana", "from_name": "Felix",
+                       "ends_at": "2026-03-17T09:00:00Z"})),
+                &Facts::default(),
+            )
+            .unwrap_or_else(|| panic!("{kind} is told"));
+            assert_eq!(
+                n.target,
+                Target::Approvers {
+                    organisation_id: "o1".into()
+                },
+                "{kind}"
+            );
+            assert!(n.title.contains("Dana"), "{kind}: {}", n.title);
+        }
+        for kind in NOTIFIED_KINDS {
+            assert_eq!(
+                NOTIFIED_KINDS.iter().filter(|k| **k == kind).count(),
+                1,
+                "{kind} once"
+            );
+        }
+    }
+
+    #[test]
     fn a_pending_association_request_names_who_and_which_organisation_and_offers_every_action() {
         let n = describe(&created("pending_approval"), &Facts::default()).unwrap();
         assert_eq!(n.id, 7);
