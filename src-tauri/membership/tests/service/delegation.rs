@@ -376,3 +376,25 @@ fn the_ppc_role_moves_only_when_accepted_and_the_last_approver_cannot_go() {
     w.p.revoke_privilege(&ana_c, &bo, "global_admin", w.now)
         .expect("revoked: Ana remains");
 }
+
+#[test]
+fn invitations_sent_by_an_administrator_who_leaves_stay_valid() {
+    let w = world();
+    let fabrikam = w.fabrikam();
+    let ppc = w.sign_in("ppc@fabrikam.com");
+    let gia = join_fabrikam(&w, "gia@fabrikam.com", "Gia Admin");
+    w.p.grant_privilege(&ppc, &gia, "global_admin", w.now)
+        .expect("granted");
+    let gia_c = w.sign_in("gia@example.org");
+    w.p.invite(&gia_c, &fabrikam, &["ivy@fabrikam.com".into()], w.now)
+        .expect("invited");
+    w.p.remove_membership(&gia_c, &gia, w.now).expect("left");
+    let ivy = w.new_account("ivy@example.org", "Ivy Invited");
+    assert_eq!(
+        w.request(&ivy, &fabrikam, "ivy@fabrikam.com")
+            .expect("sent")
+            .status,
+        RequestStatus::Accepted,
+        "the invitation outlived its sender's membership"
+    );
+}
