@@ -422,8 +422,12 @@ impl<S: Store> Programme<S> {
                     "This is the organisation's only Primary Program Contact, so the membership cannot end. They can hand the role over first from the Membership Centre."
                 }));
             }
+            // Only an approver's leaving can leave the organisation without one; asking for
+            // anyone else would make every leave read (and, on PostgreSQL, conflict with) the
+            // whole organisation's memberships.
+            let approver = m.is_ppc || tx.has_privilege(membership, Privilege::GlobalAdmin)?;
             tx.end_membership(membership, now)?;
-            if !tx.has_admin(&m.organisation_id)? {
+            if approver && !tx.has_admin(&m.organisation_id)? {
                 return Err(last_approver("This is the last person who can approve requests for the organisation, so the membership cannot end. Make someone else an approver first."));
             }
             super::delegation::end_for_member(tx, &m.organisation_id, membership, caller.account_id(), now)?;
