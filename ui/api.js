@@ -118,6 +118,8 @@ export const audit = (org_id, cursor) => invoke('audit', { org_id, page: cursor 
 export const helpContacts = () => invoke('help_contacts');
 export const settings = () => invoke('settings');
 export const saveSettings = (settings) => invoke('save_settings', { settings });
+export const setTheme = (theme) => invoke('set_theme', { theme });
+export const zoom = (step) => invoke('zoom', { step });
 export const backendStatus = () => invoke('backend_status');
 export const appReady = () => invoke('app_ready');
 

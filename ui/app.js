@@ -14,6 +14,8 @@ import * as settings from './views/settings.js';
 import * as organisationNew from './views/organisation-new.js';
 import * as inbox from './views/inbox.js';
 import * as syncStatus from './sync-status.js';
+// The zoom keys work on every screen.
+import './appearance.js';
 
 const views = {
   signin, home, join, mailbox, verify, profile, privileges, centre, help, settings,

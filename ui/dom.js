@@ -66,20 +66,33 @@ export async function busy(button, fn) {
   }
 }
 
+/**
+ * A message sits in its own place above the screen and never covers it; when the screen is
+ * scrolled past it, it is brought back into sight (and nothing moves when it is in sight).
+ */
+function inSight(el) {
+  el.scrollIntoView({ block: 'nearest' });
+}
+
 /** Polite announcements (aria-live) of what just happened. */
 export function announce(message) {
   const status = document.getElementById('status');
   status.textContent = '';
   // A fresh text node makes screen readers read the same sentence again.
-  if (message) status.append(document.createTextNode(message));
+  if (message) {
+    status.append(document.createTextNode(message));
+    inSight(status);
+  }
 }
 
 /** Shows an error sentence in the alert region (and nowhere else, so it is read once). */
 export function showError(error) {
   const alert = document.getElementById('alert');
   alert.textContent = error ? error.message || String(error) : '';
-  if (error) alert.dataset.code = error.code || 'error';
-  else delete alert.dataset.code;
+  if (error) {
+    alert.dataset.code = error.code || 'error';
+    inSight(alert);
+  } else delete alert.dataset.code;
 }
 
 export function clearMessages() {

@@ -4,6 +4,7 @@
 //! tests on Tauri's mock runtime exercise exactly the same commands.
 #![forbid(unsafe_code)]
 
+pub mod appearance;
 pub mod backend;
 pub mod commands;
 pub mod deeplink;
@@ -105,6 +106,8 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, dirs: DataDirs) -> taur
         commands::app::settings,
         commands::app::save_settings,
         commands::app::backend_status,
+        commands::app::set_theme,
+        commands::app::zoom,
         startup::app_ready,
         commands::inbox::inbox,
         commands::inbox::inbox_act,
@@ -120,6 +123,7 @@ pub fn context<R: Runtime>() -> tauri::Context<R> {
 }
 
 pub fn run() {
+    let dirs = DataDirs::from_env();
     // Single-instance first: a second start hands its arguments (a deep link) to the running app
     // and exits before anything else starts.
     let builder = tauri::Builder::default()
@@ -129,6 +133,8 @@ pub fn run() {
         .plugin(tauri_plugin_deep_link::init())
         .plugin(deeplink::init())
         .plugin(tauri_plugin_window_state::Builder::new().build())
+        // The chosen theme and zoom are in place before the first paint.
+        .plugin(appearance::init(dirs.clone()))
         // The tray icon, and closing the window to it while signed in.
         .plugin(tray::init())
         // Notices are shown on the desktop too (never in the tests on the mock runtime).
@@ -137,7 +143,7 @@ pub fn run() {
     // itself (alerts::DbusNotifier). The window is granted none of the plugin's commands.
     #[cfg(not(target_os = "linux"))]
     let builder = builder.plugin(tauri_plugin_notification::init());
-    build_app(builder, DataDirs::from_env())
+    build_app(builder, dirs)
         .run(context())
         .expect("the Partner Desk window could not start");
 }

@@ -16,6 +16,90 @@ pub enum BackendKind {
     Remote,
 }
 
+/// Light or dark: as the desktop says (`system`), or always one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+/// One press of Ctrl +, Ctrl − or Ctrl 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ZoomStep {
+    In,
+    Out,
+    Reset,
+}
+
+/// The zoom levels Ctrl + and Ctrl − step through, in percent (as browsers do), up to the 400 %
+/// at which a 1280-pixel window shows 320 CSS pixels.
+pub const ZOOM_LEVELS: [u16; 13] = [50, 67, 80, 90, 100, 110, 125, 150, 175, 200, 250, 300, 400];
+
+/// How the window looks, kept by the window itself (Settings, Appearance; the zoom keys) rather
+/// than by the settings form, and applied before the first paint at the next start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Appearance {
+    pub theme: Theme,
+    pub zoom_percent: u16,
+}
+
+impl Default for Appearance {
+    fn default() -> Self {
+        Self {
+            theme: Theme::System,
+            zoom_percent: 100,
+        }
+    }
+}
+
+impl Appearance {
+    /// The level after one zoom key; a level edited by hand into the file snaps to the range.
+    pub fn zoomed(self, step: ZoomStep) -> Self {
+        let now = self.zoom_percent;
+        let (lowest, highest) = (ZOOM_LEVELS[0], ZOOM_LEVELS[ZOOM_LEVELS.len() - 1]);
+        let zoom_percent = match step {
+            ZoomStep::Reset => 100,
+            ZoomStep::In => ZOOM_LEVELS
+                .into_iter()
+                .find(|&z| z > now)
+                .unwrap_or(highest),
+            ZoomStep::Out => ZOOM_LEVELS
+                .into_iter()
+                .rev()
+                .find(|&z| z < now)
+                .unwrap_or(lowest),
+        };
+        Self {
+            zoom_percent,
+            ..self
+        }
+    }
+
+    /// The webview's zoom factor (1.0 is 100 %).
+    pub fn zoom_factor(self) -> f64 {
+        let (low, high) = (ZOOM_LEVELS[0], ZOOM_LEVELS[ZOOM_LEVELS.len() - 1]);
+        f64::from(self.zoom_percent.clamp(low, high)) / 100.0
+    }
+
+    /// What runs in the page before anything else, so the first paint is already in the chosen
+    /// theme: `data-theme` on `<html>` for Light or Dark; none for System.
+    pub fn page_script(self) -> String {
+        let theme = match self.theme {
+            Theme::System => "",
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        };
+        format!(
+            "(function(){{var t='{theme}';var r=document.documentElement;if(r&&t)r.dataset.theme=t;}})();"
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HelpContact {
     pub region: String,
@@ -46,6 +130,9 @@ pub struct Settings {
     /// The DNS server (IP:PORT) that the embedded backend's domain proof asks; `None`: this
     /// computer's DNS settings.
     pub dns_resolver: Option<String>,
+    /// Light, dark or the desktop's choice, and the zoom level. Kept by the window (like
+    /// `accounts`); saving the settings form leaves it as it is.
+    pub appearance: Appearance,
 }
 
 impl Default for Settings {
@@ -63,6 +150,7 @@ impl Default for Settings {
             offline_accounts: Default::default(),
             alerts: alerts::Settings::default(),
             dns_resolver: None,
+            appearance: Appearance::default(),
         }
     }
 }
@@ -154,5 +242,68 @@ impl Settings {
             }
         }
         Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(zoom_percent: u16) -> Appearance {
+        Appearance {
+            zoom_percent,
+            ..Appearance::default()
+        }
+    }
+
+    #[test]
+    fn zoom_steps_through_the_levels_and_stops_at_both_ends() {
+        let mut a = Appearance::default();
+        let mut seen = vec![a.zoom_percent];
+        while a.zoomed(ZoomStep::In) != a {
+            a = a.zoomed(ZoomStep::In);
+            seen.push(a.zoom_percent);
+        }
+        assert_eq!(seen, [100, 110, 125, 150, 175, 200, 250, 300, 400]);
+        assert_eq!(a.zoom_factor(), 4.0);
+        assert_eq!(at(67).zoomed(ZoomStep::Out).zoom_percent, 50);
+        assert_eq!(at(50).zoomed(ZoomStep::Out).zoom_percent, 50);
+        assert_eq!(at(300).zoomed(ZoomStep::Reset).zoom_percent, 100);
+    }
+
+    #[test]
+    fn a_level_edited_by_hand_snaps_into_the_range() {
+        assert_eq!(at(105).zoomed(ZoomStep::In).zoom_percent, 110);
+        assert_eq!(at(105).zoomed(ZoomStep::Out).zoom_percent, 100);
+        assert_eq!(at(9_000).zoomed(ZoomStep::In).zoom_percent, 400);
+        assert_eq!(at(9_000).zoomed(ZoomStep::Out).zoom_percent, 400);
+        assert_eq!(at(0).zoomed(ZoomStep::In).zoom_percent, 50);
+        assert_eq!(at(9_000).zoom_factor(), 4.0);
+        assert_eq!(at(1).zoom_factor(), 0.5);
+    }
+
+    #[test]
+    fn the_page_starts_in_the_chosen_theme() {
+        let script = |theme| {
+            Appearance {
+                theme,
+                zoom_percent: 100,
+            }
+            .page_script()
+        };
+        assert!(script(Theme::Dark).contains("var t='dark'"));
+        assert!(script(Theme::Light).contains("var t='light'"));
+        assert!(script(Theme::System).contains("var t=''"));
+    }
+
+    #[test]
+    fn settings_from_before_appearance_existed_read_as_the_default() {
+        let old: Settings = serde_json::from_str(r#"{"backend":"embedded","help_contacts":[]}"#)
+            .expect("an older settings file still reads");
+        assert_eq!(old.appearance, Appearance::default());
+        let dark: Settings =
+            serde_json::from_str(r#"{"appearance":{"theme":"dark"}}"#).expect("reads");
+        assert_eq!(dark.appearance.theme, Theme::Dark);
+        assert_eq!(dark.appearance.zoom_percent, 100);
     }
 }

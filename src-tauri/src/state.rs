@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::backend::Backend;
 use crate::error::UiError;
 use crate::keychain::{KeyStore, StoredTokens, Unavailable};
-use crate::settings::{BackendKind, Settings, SETTINGS_FILE};
+use crate::settings::{Appearance, BackendKind, Settings, SETTINGS_FILE};
 
 /// How many accounts the app remembers for "Switch account" (as email addresses; their tokens in
 /// the keychain). The oldest beyond this is forgotten, keychain entry included.
@@ -598,6 +598,19 @@ impl Core {
         let _ = settings.save(&self.settings_path);
     }
 
+    /// Changes how the window looks and keeps it: if it cannot be saved nothing changes.
+    pub fn set_appearance(
+        &self,
+        change: impl FnOnce(Appearance) -> Appearance,
+    ) -> Result<Appearance, UiError> {
+        let mut settings = lock(&self.settings);
+        let mut next = settings.clone();
+        next.appearance = change(next.appearance);
+        next.save(&self.settings_path)?;
+        *settings = next;
+        Ok(settings.appearance)
+    }
+
     pub fn settings(&self) -> Settings {
         lock(&self.settings).clone()
     }
@@ -610,6 +623,7 @@ impl Core {
             settings.accounts = current.accounts.clone();
             settings.last_account = current.last_account.clone();
             settings.offline_accounts = current.offline_accounts.clone();
+            settings.appearance = current.appearance;
         }
         let previous = lock(&self.settings).clone();
         let switching = (settings.backend, settings.effective_url())

@@ -43,13 +43,19 @@ fn launch_with(journey: &str, extra: &[String]) -> (Session, tempfile::TempDir) 
         .prefix("partner-desk-e2e-")
         .tempdir()
         .expect("a temp folder");
+    let session = launch_in(journey, data.path(), extra);
+    (session, data)
+}
+
+/// The app on the data folder `data` (a second start on the same folder sees what the first kept).
+fn launch_in(journey: &str, data: &std::path::Path, extra: &[String]) -> Session {
     let app = PathBuf::from(env("PARTNER_DESK_E2E_APP"));
     assert!(
         app.exists(),
         "the app binary {} is missing: build it with cargo build --bin partner-desk",
         app.display()
     );
-    let mut args = vec![format!("--data-dir={}", data.path().display())];
+    let mut args = vec![format!("--data-dir={}", data.display())];
     args.extend_from_slice(extra);
     let session = Session::start(
         &env("PARTNER_DESK_E2E_DRIVER_URL"),
@@ -59,7 +65,7 @@ fn launch_with(journey: &str, extra: &[String]) -> (Session, tempfile::TempDir) 
     );
     // Journeys run at the window's configured size (1100x760); the tour tries the others.
     session.wait_for_view("signin");
-    (session, data)
+    session
 }
 
 fn sign_in(s: &mut Session, email: &str) {
@@ -344,6 +350,168 @@ fn every_screen_opens_at_both_window_sizes() {
             s.screenshot(&format!("centre-{tab}-{size}"));
         }
     }
+}
+
+/// The dark theme's background (`--bg`), as the page computes it.
+const DARK_BG: &str = "rgb(21, 23, 26)";
+const LIGHT_BG: &str = "rgb(246, 247, 249)";
+
+fn page_background(s: &Session) -> String {
+    s.script(
+        "return getComputedStyle(document.documentElement).backgroundColor;",
+        serde_json::json!([]),
+    )
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+fn css_width(s: &Session) -> f64 {
+    s.script("return window.innerWidth;", serde_json::json!([]))
+        .as_f64()
+        .expect("a width")
+}
+
+/// Waits until the page is `expected` CSS pixels wide (give or take 3): the zoom has applied.
+fn wait_for_css_width(s: &Session, expected: f64) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let now = css_width(s);
+        if (now - expected).abs() <= 3.0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "the page stayed {now} CSS pixels wide, not {expected}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Nothing on the screen reaches past the window's right edge: no scrolling sideways.
+fn assert_reflows(s: &Session, screen: &str) {
+    let found = s.script(
+        "const w = document.documentElement.clientWidth;
+         const wide = [...document.querySelectorAll('body *')].filter((el) => {
+           const r = el.getBoundingClientRect();
+           return r.width > 0 && r.right > w + 1 && el.closest('.skip-link, .visually-hidden') === null;
+         }).slice(0, 5).map((el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${el.className} (${Math.round(el.getBoundingClientRect().right)} px)`);
+         return {scroll: document.documentElement.scrollWidth, width: w, wide};",
+        serde_json::json!([]),
+    );
+    let (scroll, width) = (
+        found["scroll"].as_f64().unwrap(),
+        found["width"].as_f64().unwrap(),
+    );
+    assert!(
+        scroll <= width + 1.0 && found["wide"].as_array().is_some_and(Vec::is_empty),
+        "{screen} scrolls sideways at 400 %: {scroll} CSS pixels of content in {width}; too wide: {}",
+        found["wide"]
+    );
+}
+
+/// Settings, Appearance: Dark applies at once and the next start paints dark from its first
+/// frame; Ctrl + / Ctrl − / Ctrl 0 zoom the window and the level is kept; at 400 % (a 1280-pixel
+/// window showing 320 CSS pixels) every screen reflows without scrolling sideways.
+#[test]
+fn the_theme_and_the_zoom_apply_at_once_are_kept_and_every_screen_reflows_at_400_percent() {
+    let data = tempfile::Builder::new()
+        .prefix("partner-desk-e2e-")
+        .tempdir()
+        .expect("a temp folder");
+    let mut s = launch_in("appearance", data.path(), &[]);
+    let desktop_dark = s.script(
+        "return matchMedia('(prefers-color-scheme: dark)').matches;",
+        serde_json::json!([]),
+    );
+    assert_eq!(
+        page_background(&s),
+        if desktop_dark == true {
+            DARK_BG
+        } else {
+            LIGHT_BG
+        },
+        "System follows the desktop's light or dark setting"
+    );
+    s.click("#nav-settings");
+    s.wait_for_view("settings");
+    s.click("#theme-dark");
+    s.find("html[data-theme=dark]");
+    assert_eq!(page_background(&s), DARK_BG, "Dark applies at once");
+    s.wait_for_text("#status", "Dark theme.");
+    s.screenshot("settings-dark");
+
+    s.set_window_size(1280, 800);
+    let full = css_width(&s);
+    s.keys("\u{E009}=\u{E000}");
+    s.wait_for_text("#zoom-level", "110 %");
+    wait_for_css_width(&s, full / 1.1);
+    s.keys("\u{E009}-\u{E000}");
+    s.wait_for_text("#zoom-level", "100 %");
+    wait_for_css_width(&s, full);
+    for level in ["110", "125", "150", "175", "200", "250", "300", "400"] {
+        s.click("#zoom-in");
+        s.wait_for_text("#zoom-level", &format!("{level} %"));
+    }
+    wait_for_css_width(&s, full / 4.0);
+    s.screenshot("settings-400-percent");
+    assert_reflows(&s, "settings");
+    s.click("#nav-signin");
+    sign_in(&mut s, PPC);
+    for (nav, view) in [
+        ("home", "home"),
+        ("join", "join"),
+        ("mailbox", "mailbox"),
+        ("verify", "verify"),
+        ("privileges", "privileges"),
+        ("inbox", "inbox"),
+        ("help", "help"),
+        ("settings", "settings"),
+    ] {
+        s.click(&format!("#nav-{nav}"));
+        s.wait_for_view(view);
+        assert_reflows(&s, view);
+        s.screenshot(&format!("{view}-400-percent"));
+    }
+    open_membership_centre(&mut s);
+    for tab in [
+        "info",
+        "requests",
+        "invite",
+        "members",
+        "approvers",
+        "privilege-requests",
+        "audit",
+    ] {
+        s.click(&format!("#centre-tab-{tab}"));
+        s.wait_for_text(&format!("#centre-tab-{tab}[aria-current=page]"), "");
+        s.wait_for_view("centre");
+        assert_reflows(&s, &format!("centre {tab}"));
+        s.screenshot(&format!("centre-{tab}-400-percent"));
+    }
+
+    // Ctrl 0, then Ctrl + twice: 125 % is what the next start opens at.
+    s.keys("\u{E009}0\u{E000}");
+    wait_for_css_width(&s, full);
+    s.keys("\u{E009}=\u{E000}");
+    s.keys("\u{E009}=\u{E000}");
+    wait_for_css_width(&s, full / 1.25);
+    s.click("#sign-out");
+    s.wait_for_view("signin");
+    drop(s);
+
+    let s = launch_in("appearance-again", data.path(), &[]);
+    assert_eq!(
+        s.script(
+            "return document.documentElement.dataset.theme ?? null;",
+            serde_json::json!([])
+        ),
+        "dark",
+        "the next start is dark before its first screen"
+    );
+    assert_eq!(page_background(&s), DARK_BG);
+    s.set_window_size(1280, 800);
+    wait_for_css_width(&s, full / 1.25);
 }
 
 fn assert_no_error_and_a_heading(s: &Session, screen: &str) {

@@ -90,6 +90,60 @@ fn settings_switch_to_a_server_say_whether_it_answers_and_survive_a_restart() {
     app.sign_in(PPC);
 }
 
+/// The theme and the zoom keys are kept at once, in the settings file the next start reads, and
+/// saving the settings form leaves them as they are.
+#[test]
+fn the_theme_and_the_zoom_level_are_kept_and_the_settings_form_leaves_them_alone() {
+    let app = app();
+    let view = app.ok("settings", json!({}));
+    assert_eq!(
+        view["settings"]["appearance"],
+        json!({"theme": "system", "zoom_percent": 100})
+    );
+    let dark = app.ok("set_theme", json!({"theme": "dark"}));
+    assert_eq!(dark["theme"], "dark");
+    let bad = app.call("set_theme", json!({"theme": "sepia"}));
+    assert!(bad.is_err(), "an unknown theme is refused: {bad:?}");
+
+    for expected in [110, 125] {
+        let zoomed = app.ok("zoom", json!({"step": "in"}));
+        assert_eq!(zoomed["zoom_percent"], expected);
+        assert_eq!(zoomed["theme"], "dark", "zooming keeps the theme");
+    }
+    assert_eq!(app.ok("zoom", json!({"step": "out"}))["zoom_percent"], 110);
+
+    let on_disk = || -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(app.dir.path().join("settings.json")).expect("saved"),
+        )
+        .expect("JSON")
+    };
+    assert_eq!(
+        on_disk()["appearance"],
+        json!({"theme": "dark", "zoom_percent": 110})
+    );
+
+    // The form sends what it shows, without the appearance (or with an old copy of it).
+    let mut form = view["settings"].clone();
+    form["appearance"] = json!({"theme": "light", "zoom_percent": 400});
+    let saved = app.ok("save_settings", json!({"settings": form}));
+    assert_eq!(
+        saved["settings"]["appearance"],
+        json!({"theme": "dark", "zoom_percent": 110})
+    );
+    assert_eq!(on_disk()["appearance"]["theme"], "dark");
+
+    assert_eq!(
+        app.ok("zoom", json!({"step": "reset"}))["zoom_percent"],
+        100
+    );
+    app.ok("set_theme", json!({"theme": "system"}));
+    assert_eq!(
+        app.ok("settings", json!({}))["settings"]["appearance"],
+        json!({"theme": "system", "zoom_percent": 100})
+    );
+}
+
 #[test]
 fn session_tokens_are_never_written_to_the_data_folder_outside_the_database() {
     let app = app();

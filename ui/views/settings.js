@@ -1,6 +1,51 @@
-// Settings: which backend to use, the help contacts per region, and desktop notifications.
+// Settings: how the window looks, which backend to use, the help contacts per region, and
+// desktop notifications.
 import * as api from '../api.js';
+import * as appearance from '../appearance.js';
 import { h, field, checkbox, act, announce, showError } from '../dom.js';
+
+/** Light, dark or the desktop's choice, and the zoom level: each applies at once. */
+function appearanceSection(current) {
+  const choices = [
+    ['system', 'System: follow the desktop\u2019s light or dark setting'],
+    ['light', 'Light'],
+    ['dark', 'Dark'],
+  ];
+  const radios = choices.map(([value, label]) => {
+    const input = h('input', { type: 'radio', name: 'theme', id: `theme-${value}`, testid: `theme-${value}`, value, checked: current.theme === value });
+    input.addEventListener('change', async () => {
+      if (!input.checked) return;
+      try {
+        await appearance.chooseTheme(value);
+        announce(`${label.split(':')[0]} theme.`);
+      } catch (e) {
+        showError(e);
+        const before = document.documentElement.dataset.theme ?? 'system';
+        radios.find((r) => r.value === before).checked = true;
+      }
+    });
+    return input;
+  });
+  const level = h('p', { id: 'zoom-level', testid: 'zoom-level' });
+  const showLevel = (a) => { level.textContent = `Zoom: ${a.zoom_percent} %. Ctrl + and Ctrl \u2212 change it anywhere in the window; Ctrl 0 goes back to 100 %.`; };
+  showLevel(current);
+  // Changes come after the screen is shown; once it has gone, the listener goes too.
+  const stop = appearance.onChange((a) => (level.isConnected ? showLevel(a) : stop()));
+  const step = (id, text, which) => {
+    const b = h('button', { type: 'button', id, testid: id }, text);
+    b.addEventListener('click', () => act(b, () => appearance.zoom(which)));
+    return b;
+  };
+  const section = h('section', { testid: 'settings-appearance', 'aria-labelledby': 'appearance-heading' },
+    h('h2', { id: 'appearance-heading' }, 'Appearance'),
+    h('fieldset', {},
+      h('legend', {}, 'Theme'),
+      ...radios.map((r, i) => h('div', { class: 'check' }, r, h('label', { for: r.id }, choices[i][1])))),
+    level,
+    h('p', { class: 'button-row' }, step('zoom-out', 'Smaller', 'out'), step('zoom-reset', 'Actual size', 'reset'), step('zoom-in', 'Larger', 'in')),
+    h('p', { class: 'hint' }, 'These apply at once and are kept for next time; Save settings is not needed.'));
+  return section;
+}
 
 export async function render(params, app) {
   const view = await api.settings();
@@ -130,6 +175,7 @@ export async function render(params, app) {
     inUse,
     h('p', { class: 'button-row' }, check),
     reach,
+    appearanceSection(s.appearance ?? { theme: 'system', zoom_percent: 100 }),
     form,
   );
 }

@@ -5,7 +5,7 @@ use tauri::State;
 use super::blocking;
 use crate::error::UiError;
 use crate::notifications::Notifications;
-use crate::settings::{HelpContact, Settings};
+use crate::settings::{Appearance, HelpContact, Settings, Theme, ZoomStep};
 use crate::state::Shell;
 
 /// The Regional Service Centre per region. Needs no sign-in.
@@ -76,4 +76,31 @@ pub async fn backend_status(shell: State<'_, Shell>) -> Result<BackendStatus, Ui
         })
     })
     .await
+}
+
+/// Light, dark, or as the desktop says: kept at once (the window has already applied it) and used
+/// before the first paint from the next start.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_theme(shell: State<'_, Shell>, theme: Theme) -> Result<Appearance, UiError> {
+    blocking(&shell, move |core| {
+        core.set_appearance(|a| Appearance { theme, ..a })
+    })
+    .await
+}
+
+/// Ctrl +, Ctrl − and Ctrl 0: zooms the window that asked one step and remembers the level.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn zoom<R: tauri::Runtime>(
+    shell: State<'_, Shell>,
+    webview: tauri::Webview<R>,
+    step: ZoomStep,
+) -> Result<Appearance, UiError> {
+    let appearance = blocking(&shell, move |core| core.set_appearance(|a| a.zoomed(step))).await?;
+    webview.set_zoom(appearance.zoom_factor()).map_err(|_| {
+        UiError::new(
+            "zoom_failed",
+            "The window could not change its size. Try again, or restart Partner Desk.",
+        )
+    })?;
+    Ok(appearance)
 }
