@@ -27,12 +27,19 @@ export async function chooseTheme(theme) {
   }
 }
 
+// Steps run one after another, so a key held down ends at the level it says.
+let steps = Promise.resolve();
+
 /** One zoom step ('in', 'out' or 'reset'), said aloud with the new level. */
-export async function zoom(step) {
-  const appearance = await api.zoom(step);
-  announce(`Zoom ${appearance.zoom_percent} %.`);
-  listeners.forEach((fn) => fn(appearance));
-  return appearance;
+export function zoom(step) {
+  const done = steps.then(async () => {
+    const appearance = await api.zoom(step);
+    announce(`Zoom ${appearance.zoom_percent} %.`);
+    listeners.forEach((fn) => fn(appearance));
+    return appearance;
+  });
+  steps = done.catch(() => {});
+  return done;
 }
 
 /** Calls `fn` with the appearance after each change (the Settings screen shows the level). */

@@ -388,6 +388,17 @@ fn wait_for_css_width(s: &Session, expected: f64) {
     }
 }
 
+const CTRL_PLUS: &str = "\u{E009}=\u{E000}";
+
+/// Activates the control matching `css` from the page itself.
+fn press(s: &Session, css: &str) {
+    s.find(css);
+    s.script(
+        "document.querySelector(arguments[0]).click(); return null;",
+        serde_json::json!([css]),
+    );
+}
+
 /// Nothing on the screen reaches past the window's right edge: no scrolling sideways.
 fn assert_reflows(s: &Session, screen: &str) {
     let found = s.script(
@@ -443,21 +454,21 @@ fn the_theme_and_the_zoom_apply_at_once_are_kept_and_every_screen_reflows_at_400
 
     s.set_window_size(1280, 800);
     let full = css_width(&s);
-    s.keys("\u{E009}=\u{E000}");
+    s.keys(CTRL_PLUS);
     s.wait_for_text("#zoom-level", "110 %");
     wait_for_css_width(&s, full / 1.1);
     s.keys("\u{E009}-\u{E000}");
     s.wait_for_text("#zoom-level", "100 %");
     wait_for_css_width(&s, full);
-    for level in ["110", "125", "150", "175", "200", "250", "300", "400"] {
-        s.click("#zoom-in");
-        s.wait_for_text("#zoom-level", &format!("{level} %"));
-    }
-    wait_for_css_width(&s, full / 4.0);
-    s.screenshot("settings-400-percent");
-    assert_reflows(&s, "settings");
+
     s.click("#nav-signin");
     sign_in(&mut s, PPC);
+    for level in ["110", "125", "150", "175", "200", "250", "300", "400"] {
+        s.keys(CTRL_PLUS);
+        s.wait_for_text("#status", &format!("Zoom {level} %."));
+    }
+    wait_for_css_width(&s, full / 4.0);
+    // WebKitWebDriver aims its clicks as if the page were not zoomed: the page clicks for it.
     for (nav, view) in [
         ("home", "home"),
         ("join", "join"),
@@ -468,12 +479,13 @@ fn the_theme_and_the_zoom_apply_at_once_are_kept_and_every_screen_reflows_at_400
         ("help", "help"),
         ("settings", "settings"),
     ] {
-        s.click(&format!("#nav-{nav}"));
+        press(&s, &format!("#nav-{nav}"));
         s.wait_for_view(view);
         assert_reflows(&s, view);
         s.screenshot(&format!("{view}-400-percent"));
     }
-    open_membership_centre(&mut s);
+    press(&s, "#nav-centre");
+    s.wait_for_view("centre");
     for tab in [
         "info",
         "requests",
@@ -483,7 +495,7 @@ fn the_theme_and_the_zoom_apply_at_once_are_kept_and_every_screen_reflows_at_400
         "privilege-requests",
         "audit",
     ] {
-        s.click(&format!("#centre-tab-{tab}"));
+        press(&s, &format!("#centre-tab-{tab}"));
         s.wait_for_text(&format!("#centre-tab-{tab}[aria-current=page]"), "");
         s.wait_for_view("centre");
         assert_reflows(&s, &format!("centre {tab}"));
@@ -492,11 +504,13 @@ fn the_theme_and_the_zoom_apply_at_once_are_kept_and_every_screen_reflows_at_400
 
     // Ctrl 0, then Ctrl + twice: 125 % is what the next start opens at.
     s.keys("\u{E009}0\u{E000}");
+    s.wait_for_text("#status", "Zoom 100 %.");
     wait_for_css_width(&s, full);
-    s.keys("\u{E009}=\u{E000}");
-    s.keys("\u{E009}=\u{E000}");
+    s.keys(CTRL_PLUS);
+    s.keys(CTRL_PLUS);
+    s.wait_for_text("#status", "Zoom 125 %.");
     wait_for_css_width(&s, full / 1.25);
-    s.click("#sign-out");
+    press(&s, "#sign-out");
     s.wait_for_view("signin");
     drop(s);
 
