@@ -306,6 +306,27 @@ fn readme_screenshots_of_the_main_screens() {
     s.screenshot("home-800x600");
 }
 
+/// Every screen of the navigation (its button, its view) and every tab of the Membership Centre.
+const SCREENS: &[(&str, &str)] = &[
+    ("home", "home"),
+    ("join", "join"),
+    ("mailbox", "mailbox"),
+    ("verify", "verify"),
+    ("privileges", "privileges"),
+    ("inbox", "inbox"),
+    ("help", "help"),
+    ("settings", "settings"),
+];
+const CENTRE_TABS: &[&str] = &[
+    "info",
+    "requests",
+    "invite",
+    "members",
+    "approvers",
+    "privilege-requests",
+    "audit",
+];
+
 /// Every screen opens without an error and has its heading, at 1280x800 and at 800x600.
 #[test]
 fn every_screen_opens_at_both_window_sizes() {
@@ -314,15 +335,7 @@ fn every_screen_opens_at_both_window_sizes() {
     for (width, height) in [(1280, 800), (800, 600)] {
         s.set_window_size(width, height);
         let size = format!("{width}x{height}");
-        for (nav, view) in [
-            ("home", "home"),
-            ("join", "join"),
-            ("mailbox", "mailbox"),
-            ("verify", "verify"),
-            ("privileges", "privileges"),
-            ("help", "help"),
-            ("settings", "settings"),
-        ] {
+        for &(nav, view) in SCREENS {
             s.click(&format!("#nav-{nav}"));
             s.wait_for_view(view);
             assert_no_error_and_a_heading(&s, view);
@@ -335,14 +348,7 @@ fn every_screen_opens_at_both_window_sizes() {
         assert_no_error_and_a_heading(&s, "profile");
         s.screenshot(&format!("profile-{size}"));
         open_membership_centre(&mut s);
-        for tab in [
-            "info",
-            "requests",
-            "invite",
-            "members",
-            "privilege-requests",
-            "audit",
-        ] {
+        for tab in CENTRE_TABS {
             s.click(&format!("#centre-tab-{tab}"));
             s.wait_for_text(&format!("#centre-tab-{tab}[aria-current=page]"), "");
             s.wait_for_view("centre");
@@ -469,16 +475,7 @@ fn the_theme_and_the_zoom_apply_at_once_are_kept_and_every_screen_reflows_at_400
     }
     wait_for_css_width(&s, full / 4.0);
     // WebKitWebDriver aims its clicks as if the page were not zoomed: the page clicks for it.
-    for (nav, view) in [
-        ("home", "home"),
-        ("join", "join"),
-        ("mailbox", "mailbox"),
-        ("verify", "verify"),
-        ("privileges", "privileges"),
-        ("inbox", "inbox"),
-        ("help", "help"),
-        ("settings", "settings"),
-    ] {
+    for &(nav, view) in SCREENS {
         press(&s, &format!("#nav-{nav}"));
         s.wait_for_view(view);
         assert_reflows(&s, view);
@@ -486,15 +483,7 @@ fn the_theme_and_the_zoom_apply_at_once_are_kept_and_every_screen_reflows_at_400
     }
     press(&s, "#nav-centre");
     s.wait_for_view("centre");
-    for tab in [
-        "info",
-        "requests",
-        "invite",
-        "members",
-        "approvers",
-        "privilege-requests",
-        "audit",
-    ] {
+    for tab in CENTRE_TABS {
         press(&s, &format!("#centre-tab-{tab}"));
         s.wait_for_text(&format!("#centre-tab-{tab}[aria-current=page]"), "");
         s.wait_for_view("centre");
