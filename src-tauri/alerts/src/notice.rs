@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The event kinds that become notices; every other kind only moves the cursor.
-pub const NOTIFIED_KINDS: [&str; 20] = [
+pub const NOTIFIED_KINDS: [&str; 21] = [
     "association_request.created",
     "association_request.delegated",
     "association_request.expiring",
@@ -20,6 +20,7 @@ pub const NOTIFIED_KINDS: [&str; 20] = [
     "ppc_handover.accepted",
     "ppc_handover.declined",
     "privilege_request.created",
+    "privilege_request.expired",
     "association_request.decided",
     "membership.privileges_changed",
     "domain.verified",
@@ -526,6 +527,24 @@ pub fn describe(event: &Event, facts: &Facts) -> Option<Notice> {
                 _ => None,
             }
         }
+        "privilege_request.expired" => {
+            let membership_id = text(data, "membership_id")?.to_owned();
+            let privilege = Privilege::parse(text(data, "privilege")?).ok()?;
+            Some(notice(
+                "Your privilege request expired",
+                format!("Your request for {} expired", privilege.title()),
+                format!(
+                    "Nobody at {org_name} decided your request for {} before its deadline. This does not count against you: ask for it again under Review privileges.",
+                    privilege.title()
+                ),
+                vec![Action::Open],
+                Target::Privileges {
+                    organisation_id: org_id,
+                    membership_id,
+                },
+                false,
+            ))
+        }
         "membership.privileges_changed" => {
             if data.get("granted").and_then(Value::as_bool) != Some(true) {
                 return None;
@@ -751,6 +770,32 @@ mod tests {
         .expect("told");
         assert!(n.body.contains("Ask again"), "{}", n.body);
         assert!(matches!(n.target, Target::OwnRequest { .. }));
+
+        // A privilege request that expired is told to the member who asked (it goes to them only).
+        let lapsed = describe(
+            &event(
+                5,
+                "privilege_request.expired",
+                json!({"privilege_request_id": "prq1", "membership_id": "m1", "organisation_id": "o1",
+                       "organisation_name": "Fabrikam Consulting", "privilege": "global_admin"}),
+            ),
+            &Facts::default(),
+        )
+        .expect("the member is told");
+        assert!(
+            lapsed.body.contains("Fabrikam Consulting")
+                && lapsed.body.contains("Review privileges"),
+            "{}",
+            lapsed.body
+        );
+        assert_eq!(
+            lapsed.target,
+            Target::Privileges {
+                organisation_id: "o1".into(),
+                membership_id: "m1".into()
+            }
+        );
+        assert!(lapsed.actions == [Action::Open]);
 
         let offer = describe(
             &event(
