@@ -473,7 +473,7 @@ impl Inner {
                     facts.request = backend.association_request(access, &id).ok();
                 }
             }
-            "privilege_request.created" => {
+            "privilege_request.created" | "privilege_request.expiring" => {
                 if let Some(org) = field("organisation_id") {
                     facts.organisation_name =
                         backend.organisation(access, &org).ok().map(|o| o.name);

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The event kinds that become notices; every other kind only moves the cursor.
-pub const NOTIFIED_KINDS: [&str; 21] = [
+pub const NOTIFIED_KINDS: [&str; 22] = [
     "association_request.created",
     "association_request.delegated",
     "association_request.expiring",
@@ -20,6 +20,7 @@ pub const NOTIFIED_KINDS: [&str; 21] = [
     "ppc_handover.accepted",
     "ppc_handover.declined",
     "privilege_request.created",
+    "privilege_request.expiring",
     "privilege_request.expired",
     "association_request.decided",
     "membership.privileges_changed",
@@ -257,7 +258,7 @@ pub fn describe(event: &Event, facts: &Facts) -> Option<Notice> {
                 )
             })
         }
-        "privilege_request.created" => {
+        "privilege_request.created" | "privilege_request.expiring" => {
             let membership_id = text(data, "membership_id")?.to_owned();
             let privilege = Privilege::parse(text(data, "privilege")?).ok()?;
             let member = text(data, "member_name").unwrap_or("A member").to_owned();
@@ -275,14 +276,32 @@ pub fn describe(event: &Event, facts: &Facts) -> Option<Notice> {
                 privilege,
             };
             let title = format!("{member} asks for {}", privilege.title());
-            Some(if open {
-                notice(
+            let (headline, body) = if event.kind == "privilege_request.expiring" {
+                let until = text(data, "expires_at")
+                    .and_then(parse_time)
+                    .map(|t| format!(" It expires on {}.", in_words(t)))
+                    .unwrap_or_default();
+                (
+                    "A privilege request is waiting for your decision",
+                    format!(
+                        "{member} of {org_name} asked for {} and nobody has decided yet. If nobody does, the request expires.{until}{note}",
+                        privilege.title()
+                    ),
+                )
+            } else {
+                (
                     "New privilege request",
-                    title,
                     format!(
                         "{member} of {org_name} asked you to grant them {}.{note}",
                         privilege.title()
                     ),
+                )
+            };
+            Some(if open {
+                notice(
+                    headline,
+                    title,
+                    body,
                     vec![Action::Approve, Action::Open],
                     target,
                     false,
@@ -770,6 +789,38 @@ mod tests {
         .expect("told");
         assert!(n.body.contains("Ask again"), "{}", n.body);
         assert!(matches!(n.target, Target::OwnRequest { .. }));
+
+        // Its approvers are reminded while it waits, with its deadline; once granted, it says so.
+        let waiting = json!({"privilege_request_id": "prq1", "membership_id": "m1", "organisation_id": "o1",
+                             "organisation_name": "Fabrikam Consulting", "privilege": "action_pack",
+                             "member_name": "Sam Taylor", "expires_at": "2026-03-17T09:00:00Z", "reminder": "halfway"});
+        let reminded = describe(
+            &event(6, "privilege_request.expiring", waiting.clone()),
+            &Facts::default(),
+        )
+        .expect("the approver is reminded");
+        assert_eq!(
+            reminded.headline,
+            "A privilege request is waiting for your decision"
+        );
+        assert!(
+            reminded.body.contains("Sam Taylor") && reminded.body.contains("17 March 2026"),
+            "{}",
+            reminded.body
+        );
+        assert_eq!(reminded.actions, [Action::Approve, Action::Open]);
+        let granted = describe(
+            &event(6, "privilege_request.expiring", waiting),
+            &Facts {
+                privilege_request: Some(PrivilegeRequestState {
+                    open: false,
+                    note: None,
+                }),
+                ..Facts::default()
+            },
+        )
+        .expect("told");
+        assert_eq!(granted.actions, [Action::Open], "nothing is left to decide");
 
         // A privilege request that expired is told to the member who asked (it goes to them only).
         let lapsed = describe(

@@ -672,11 +672,12 @@ impl ReadTx for Tx<'_, '_> {
     ) -> Result<Vec<DuePrivilegeRequest>, Error> {
         let limit = i64::from(limit);
         self.rows(
-            "SELECT q.id, q.membership_id, m.account_id, m.organisation_id, o.name, q.privilege, q.created_at, q.expires_at
+            "SELECT q.id, q.membership_id, m.account_id, m.organisation_id, o.name, q.privilege, q.created_at, q.expires_at,
+                    q.reminders_sent, q.next_step_at, trim(m.first_name || ' ' || m.last_name)
              FROM privilege_requests q JOIN memberships m ON m.id = q.membership_id JOIN organisations o ON o.id = m.organisation_id
-             WHERE q.ended_at IS NULL AND (q.expires_at IS NULL OR q.expires_at <= $1)
+             WHERE q.ended_at IS NULL AND (q.expires_at IS NULL OR coalesce(q.next_step_at, q.expires_at) <= $1)
                AND NOT EXISTS (SELECT 1 FROM membership_privileges p WHERE p.membership_id = q.membership_id AND p.privilege = q.privilege)
-             ORDER BY q.expires_at NULLS FIRST, q.created_at, q.id COLLATE \"C\" LIMIT $2",
+             ORDER BY coalesce(q.next_step_at, q.expires_at) NULLS FIRST, q.created_at, q.id COLLATE \"C\" LIMIT $2",
             &[&unix(now), &limit],
         )?
         .iter()
@@ -690,6 +691,9 @@ impl ReadTx for Tx<'_, '_> {
                 privilege: Privilege::parse(&get::<String>(r, 5)?).unwrap_or(Privilege::ActionPack),
                 created_at: from_unix(get(r, 6)?),
                 expires_at: get::<Option<i64>>(r, 7)?.map(from_unix),
+                reminders_sent: get::<i32>(r, 8)?.clamp(0, 2) as u8,
+                next_step_at: get::<Option<i64>>(r, 9)?.map(from_unix),
+                member_name: get(r, 10)?,
             })
         })
         .collect()
@@ -1550,7 +1554,7 @@ impl WriteTx for Tx<'_, '_> {
 
     fn insert_privilege_request(&mut self, q: &NewPrivilegeRequest<'_>) -> Result<(), Error> {
         self.exec(
-            "INSERT INTO privilege_requests(id, membership_id, privilege, note, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO privilege_requests(id, membership_id, privilege, note, created_at, expires_at, next_step_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             &[
                 &q.id,
                 &q.membership_id,
@@ -1558,17 +1562,30 @@ impl WriteTx for Tx<'_, '_> {
                 &q.note,
                 &unix(q.created_at),
                 &unix(q.expires_at),
+                &q.next_step_at.map(unix),
             ],
         )?;
         Ok(())
     }
 
-    fn set_privilege_deadline(&mut self, id: &str, expires_at: Timestamp) -> Result<(), Error> {
-        self.exec(
-            "UPDATE privilege_requests SET expires_at = $1 WHERE id = $2 AND ended_at IS NULL",
-            &[&unix(expires_at), &id],
-        )?;
-        Ok(())
+    fn advance_privilege_request(
+        &mut self,
+        id: &str,
+        seen: &PendingStep,
+        to: &PendingStep,
+    ) -> Result<bool, Error> {
+        Ok(self.exec(
+            "UPDATE privilege_requests SET expires_at = $1, reminders_sent = $2, next_step_at = $3
+             WHERE id = $4 AND ended_at IS NULL AND expires_at IS NOT DISTINCT FROM $5 AND reminders_sent = $6",
+            &[
+                &to.expires_at.map(unix),
+                &i32::from(to.reminders_sent),
+                &to.next_step_at.map(unix),
+                &id,
+                &seen.expires_at.map(unix),
+                &i32::from(seen.reminders_sent),
+            ],
+        )? == 1)
     }
 
     fn end_privilege_request(

@@ -351,7 +351,8 @@ impl<S: Store> Programme<S> {
                 return Err(Error::conflict("already_granted", format!("You already have {}.", privilege.title())));
             }
             let id = new_id("prq");
-            let expires_at = super::accounts::after(now, self.config.pending.request_ttl_secs);
+            let step = super::pending::first_privilege_step(now, &self.config.pending);
+            let expires_at = step.expires_at.unwrap_or(now);
             tx.insert_privilege_request(&NewPrivilegeRequest {
                 id: &id,
                 membership_id: membership,
@@ -359,6 +360,7 @@ impl<S: Store> Programme<S> {
                 note: note.as_deref(),
                 created_at: now,
                 expires_at,
+                next_step_at: step.next_step_at,
             })?;
             let profile = load_profile(tx, membership)?;
             let name = format!("{} {}", profile.first_name, profile.last_name);

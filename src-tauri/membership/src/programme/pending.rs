@@ -1,7 +1,9 @@
 //! Pending work never rots: every pending request has a deadline; its approvers are reminded
 //! halfway and one day before it; the organisation's Global Administrators are asked too once the
 //! PPC has not acted for a while; at the deadline the request expires and its requester is told.
-//! Reminders and escalations reach each approver's mail as one digest a day at most.
+//! A privilege request keeps the same pace, without the escalation (its Global Administrators are
+//! asked from the start). Reminders and escalations reach each approver's mail as one digest a
+//! day at most.
 //!
 //! The pace is [`PendingSettings`]; where a request stands is its [`PendingStep`], moved along by
 //! the pure [`on_time`] and stored with a condition on the step it was read at, so a step runs
@@ -77,6 +79,33 @@ pub(crate) fn first_step(created: Timestamp, s: &PendingSettings) -> PendingStep
         escalated_at: None,
         next_step_at: Some(next_at(created, expires, 0, false, s)),
     }
+}
+
+/// A privilege request's step: reminders and its deadline, never an escalation (its Global
+/// Administrators are asked from the start), so it reads as escalated when it was made.
+pub(crate) fn privilege_step(
+    created: Timestamp,
+    expires_at: Option<Timestamp>,
+    reminders_sent: u8,
+    next_step_at: Option<Timestamp>,
+) -> PendingStep {
+    PendingStep {
+        expires_at,
+        reminders_sent,
+        escalated_at: Some(created),
+        next_step_at,
+    }
+}
+
+/// The first step of a privilege request made at `created`.
+pub(crate) fn first_privilege_step(created: Timestamp, s: &PendingSettings) -> PendingStep {
+    let expires = at(created, s.request_ttl_secs);
+    privilege_step(
+        created,
+        Some(expires),
+        0,
+        Some(next_at(created, expires, 0, true, s)),
+    )
 }
 
 /// When each step falls: the halfway reminder (none when it would not come before the last one),
@@ -182,7 +211,7 @@ pub(crate) fn on_time(
 pub struct DueWork {
     /// Domains whose proof moved along or was looked up.
     pub domains: usize,
-    /// Reminders sent (one per request; each reaches every approver).
+    /// Reminders sent (one per association or privilege request; each reaches every approver).
     pub reminders: usize,
     pub escalations: usize,
     pub expired: usize,
@@ -221,7 +250,7 @@ fn name_of(row: &PendingRow) -> String {
 impl<S: Store> Programme<S> {
     /// The time-driven work of the whole programme, for everything due by `now`: domain proof's
     /// checks, delegations that start or end, then pending requests' reminders, escalations and
-    /// expiry, privilege requests' expiry, and the approvers' digest mails. Safe to run often, twice, or on several instances
+    /// expiry, privilege requests' reminders and expiry, and the approvers' digest mails. Safe to run often, twice, or on several instances
     /// at once: each step is claimed in the store, so it happens once.
     pub fn run_due_work(&self, now: Timestamp, limit: u32) -> Result<DueWork, Error> {
         let mut work = DueWork {
@@ -286,29 +315,38 @@ impl<S: Store> Programme<S> {
         let s = self.config.pending.clone();
         let due = self.read(|tx| tx.due_privilege_requests(now, limit))?;
         for q in due {
+            let seen = privilege_step(q.created_at, q.expires_at, q.reminders_sent, q.next_step_at);
+            let plan = on_time(q.created_at, &seen, now, &s);
             self.change(|tx| {
-                let Some(expires) = q.expires_at else {
-                    let deadline =
-                        at(q.created_at, s.request_ttl_secs).max(at(now, s.least_notice_secs));
-                    tx.set_privilege_deadline(&q.privilege_request_id, deadline)?;
+                if plan.expire {
+                    if !tx.end_privilege_request(&q.privilege_request_id, now, "expired")? {
+                        return Ok(());
+                    }
+                    audit(tx, now, Some(&q.organisation_id), None, "privilege_request.expired", &q.privilege_request_id, q.privilege.as_str())?;
+                    emit(
+                        tx,
+                        now,
+                        "privilege_request.expired",
+                        Audience::Account(&q.account_id),
+                        json!({"privilege_request_id": q.privilege_request_id, "membership_id": q.membership_id,
+                               "organisation_id": q.organisation_id, "organisation_name": q.organisation_name,
+                               "privilege": q.privilege.as_str()}),
+                    )?;
                     work.privilege_requests += 1;
                     return Ok(());
-                };
-                debug_assert!(expires <= now);
-                if !tx.end_privilege_request(&q.privilege_request_id, now, "expired")? {
-                    return Ok(());
                 }
-                audit(tx, now, Some(&q.organisation_id), None, "privilege_request.expired", &q.privilege_request_id, q.privilege.as_str())?;
-                emit(
-                    tx,
-                    now,
-                    "privilege_request.expired",
-                    Audience::Account(&q.account_id),
-                    json!({"privilege_request_id": q.privilege_request_id, "membership_id": q.membership_id,
-                           "organisation_id": q.organisation_id, "organisation_name": q.organisation_name,
-                           "privilege": q.privilege.as_str()}),
-                )?;
-                work.privilege_requests += 1;
+                if !tx.advance_privilege_request(&q.privilege_request_id, &seen, &plan.to)? {
+                    return Ok(()); // granted, ended, or moved on by another run meanwhile
+                }
+                if q.expires_at.is_none() {
+                    work.privilege_requests += 1; // it got its deadline
+                }
+                if let Some(reminder) = plan.remind {
+                    let expires = plan.to.expires_at.unwrap_or(now);
+                    let asked = super::delegation::approvers_now(tx, &q.organisation_id, true)?;
+                    remind_of_privilege(tx, &q, reminder, expires, &asked, now)?;
+                    work.reminders += 1;
+                }
                 Ok(())
             })?;
         }
@@ -388,6 +426,47 @@ fn remind(
         None,
         "association_request.reminded",
         &row.request_id,
+        reminder.as_str(),
+    )
+}
+
+/// The reminder of a privilege request to its approvers (never the member who asked): an event
+/// each, and a line for each one's digest.
+fn remind_of_privilege(
+    tx: &mut dyn WriteTx,
+    q: &crate::store::DuePrivilegeRequest,
+    reminder: Reminder,
+    expires: Timestamp,
+    asked: &[Approver],
+    now: Timestamp,
+) -> Result<(), Error> {
+    let line = format!(
+        "{} asked for {} at {}: it expires on {}.",
+        q.member_name,
+        q.privilege.title(),
+        q.organisation_name,
+        in_words(expires)
+    );
+    for a in asked.iter().filter(|a| a.account_id != q.account_id) {
+        emit(
+            tx,
+            now,
+            "privilege_request.expiring",
+            Audience::Account(&a.account_id),
+            json!({"privilege_request_id": q.privilege_request_id, "membership_id": q.membership_id,
+                   "organisation_id": q.organisation_id, "organisation_name": q.organisation_name,
+                   "privilege": q.privilege.as_str(), "member_name": q.member_name,
+                   "expires_at": rfc3339(expires), "reminder": reminder.as_str()}),
+        )?;
+        tx.add_digest_line(&a.account_id, &line, now)?;
+    }
+    audit(
+        tx,
+        now,
+        Some(&q.organisation_id),
+        None,
+        "privilege_request.reminded",
+        &q.privilege_request_id,
         reminder.as_str(),
     )
 }

@@ -227,6 +227,12 @@ pub struct DuePrivilegeRequest {
     pub privilege: Privilege,
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
+    /// 0, 1 (the halfway reminder went out) or 2 (the one-day reminder went out).
+    pub reminders_sent: u8,
+    /// When the scheduler next has something to do with it (`None`: at its deadline).
+    pub next_step_at: Option<Timestamp>,
+    /// The member who asked, as their profile names them.
+    pub member_name: String,
 }
 
 /// One line waiting for an approver's next digest mail.
@@ -372,6 +378,8 @@ pub struct NewPrivilegeRequest<'a> {
     pub note: Option<&'a str>,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// The first reminder's time.
+    pub next_step_at: Option<Timestamp>,
 }
 
 pub struct AuditRecord<'a> {
@@ -438,7 +446,8 @@ pub trait ReadTx {
         organisation_id: &str,
         global_admins: bool,
     ) -> Result<Vec<Approver>, Error>;
-    /// Open privilege requests with no deadline yet or past it by `now`.
+    /// Open privilege requests with no deadline yet, or whose next step (a reminder, the deadline)
+    /// has come by `now`.
     fn due_privilege_requests(
         &mut self,
         now: Timestamp,
@@ -632,11 +641,15 @@ pub trait WriteTx: ReadTx {
         privilege: Privilege,
     ) -> Result<bool, Error>;
     fn insert_privilege_request(&mut self, request: &NewPrivilegeRequest<'_>) -> Result<(), Error>;
-    fn set_privilege_deadline(
+    /// Moves an open privilege request from the step it was read at (`seen`: its deadline and
+    /// reminders) to `to`: true when this call moved it, false when it ended or another run
+    /// moved it meanwhile.
+    fn advance_privilege_request(
         &mut self,
         privilege_request_id: &str,
-        expires_at: Timestamp,
-    ) -> Result<(), Error>;
+        seen: &PendingStep,
+        to: &PendingStep,
+    ) -> Result<bool, Error>;
     /// Ends an open privilege request: true when this call ended it.
     fn end_privilege_request(
         &mut self,

@@ -625,11 +625,12 @@ impl ReadTx for Tx<'_> {
         limit: u32,
     ) -> Result<Vec<DuePrivilegeRequest>, Error> {
         let mut stmt = self.0.prepare_cached(
-            "SELECT q.id, q.membership_id, m.account_id, m.organisation_id, o.name, q.privilege, q.created_at, q.expires_at
+            "SELECT q.id, q.membership_id, m.account_id, m.organisation_id, o.name, q.privilege, q.created_at, q.expires_at,
+                    q.reminders_sent, q.next_step_at, trim(m.first_name || ' ' || m.last_name)
              FROM privilege_requests q JOIN memberships m ON m.id = q.membership_id JOIN organisations o ON o.id = m.organisation_id
-             WHERE q.ended_at IS NULL AND (q.expires_at IS NULL OR q.expires_at <= ?1)
+             WHERE q.ended_at IS NULL AND (q.expires_at IS NULL OR coalesce(q.next_step_at, q.expires_at) <= ?1)
                AND NOT EXISTS (SELECT 1 FROM membership_privileges p WHERE p.membership_id = q.membership_id AND p.privilege = q.privilege)
-             ORDER BY q.expires_at, q.rowid LIMIT ?2",
+             ORDER BY coalesce(q.next_step_at, q.expires_at), q.rowid LIMIT ?2",
         )?;
         let rows = stmt
             .query_map(params![unix(now), limit], |r| {
@@ -643,6 +644,9 @@ impl ReadTx for Tx<'_> {
                         .unwrap_or(Privilege::ActionPack),
                     created_at: from_unix(r.get(6)?),
                     expires_at: r.get::<_, Option<i64>>(7)?.map(from_unix),
+                    reminders_sent: r.get::<_, i64>(8)?.clamp(0, 2) as u8,
+                    next_step_at: r.get::<_, Option<i64>>(9)?.map(from_unix),
+                    member_name: r.get(10)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -1457,18 +1461,30 @@ impl WriteTx for Tx<'_> {
 
     fn insert_privilege_request(&mut self, q: &NewPrivilegeRequest<'_>) -> Result<(), Error> {
         self.0.execute(
-            "INSERT INTO privilege_requests(id, membership_id, privilege, note, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![q.id, q.membership_id, q.privilege.as_str(), q.note, unix(q.created_at), unix(q.expires_at)],
+            "INSERT INTO privilege_requests(id, membership_id, privilege, note, created_at, expires_at, next_step_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![q.id, q.membership_id, q.privilege.as_str(), q.note, unix(q.created_at), unix(q.expires_at), q.next_step_at.map(unix)],
         )?;
         Ok(())
     }
 
-    fn set_privilege_deadline(&mut self, id: &str, expires_at: Timestamp) -> Result<(), Error> {
-        self.0.execute(
-            "UPDATE privilege_requests SET expires_at = ?1 WHERE id = ?2 AND ended_at IS NULL",
-            params![unix(expires_at), id],
-        )?;
-        Ok(())
+    fn advance_privilege_request(
+        &mut self,
+        id: &str,
+        seen: &PendingStep,
+        to: &PendingStep,
+    ) -> Result<bool, Error> {
+        Ok(self.0.execute(
+            "UPDATE privilege_requests SET expires_at = ?1, reminders_sent = ?2, next_step_at = ?3
+             WHERE id = ?4 AND ended_at IS NULL AND expires_at IS ?5 AND reminders_sent = ?6",
+            params![
+                to.expires_at.map(unix),
+                to.reminders_sent,
+                to.next_step_at.map(unix),
+                id,
+                seen.expires_at.map(unix),
+                seen.reminders_sent
+            ],
+        )? == 1)
     }
 
     fn end_privilege_request(

@@ -187,18 +187,119 @@ fn reminders_reach_each_approver_in_one_digest_a_day_and_a_bulk_decision_answers
     );
 }
 
-#[test]
-fn a_privilege_request_expires_and_ends_when_its_member_leaves() {
-    let mut w = world();
-    let contoso = w.contoso();
+/// A member of Contoso (Sam, joined through its pre-approved domain) and their membership id.
+fn contoso_member(w: &World) -> (membership::Caller, String) {
     let sam = w.new_account("sam@example.org", "Sam Taylor");
-    let req = w.request(&sam, &contoso, "sam@contoso.com").expect("sent");
+    let req = w
+        .request(&sam, &w.contoso(), "sam@contoso.com")
+        .expect("sent");
     assert_eq!(req.status, RequestStatus::Accepted);
     let token = w.token_for("sam@contoso.com");
     let member =
         w.p.verify(&sam, &token, w.now)
             .expect("verified")
             .membership_id;
+    (sam, member)
+}
+
+#[test]
+fn a_privilege_requests_approvers_are_reminded_once_each_and_it_expires_exactly_at_its_deadline() {
+    let mut w = world();
+    let (sam, member) = contoso_member(&w);
+    let asked =
+        w.p.request_privilege(&sam, &member, "action_pack", None, w.now)
+            .expect("asked");
+    let start = w.now;
+    let deadline = start + time::Duration::days(14);
+    assert_eq!(asked.expires_at, Some(deadline));
+
+    // Every hour for 14 days, and each moment twice: two reminders, nothing twice, no expiry.
+    let mut reminders = Vec::new();
+    while w.now < deadline - time::Duration::seconds(1) {
+        w.advance(3600);
+        w.now = w.now.min(deadline - time::Duration::seconds(1));
+        for _ in 0..2 {
+            let once = w.p.run_due_work(w.now, 50).expect("ran");
+            assert_eq!(
+                once.privilege_requests, 0,
+                "nothing expires before the deadline"
+            );
+            if once.reminders > 0 {
+                reminders.push((w.now - start).whole_hours());
+            }
+        }
+    }
+    assert_eq!(
+        reminders,
+        [7 * 24, 13 * 24],
+        "halfway and one day before, once each"
+    );
+    assert_eq!(
+        events_of(&w, "ppc@contoso.com", "privilege_request.expiring"),
+        2
+    );
+    assert_eq!(
+        events_of(&w, "sam@example.org", "privilege_request.expiring"),
+        0,
+        "the member who asked is not reminded of their own request"
+    );
+    let ppc = w.sign_in("ppc@contoso.com");
+    assert_eq!(
+        w.p.privilege_requests(&ppc, &w.contoso())
+            .expect("listed")
+            .len(),
+        1,
+        "one second before its deadline it still waits"
+    );
+
+    w.now = deadline;
+    assert_eq!(
+        w.p.run_due_work(w.now, 50).expect("ran").privilege_requests,
+        1
+    );
+    assert_eq!(
+        w.p.run_due_work(w.now, 50).expect("ran").privilege_requests,
+        0,
+        "once"
+    );
+    assert!(w
+        .p
+        .privilege_requests(&ppc, &w.contoso())
+        .expect("listed")
+        .is_empty());
+    assert_eq!(
+        events_of(&w, "sam@example.org", "privilege_request.expired"),
+        1
+    );
+}
+
+#[test]
+fn a_privilege_request_granted_before_its_reminder_is_never_reminded() {
+    let mut w = world();
+    let (sam, member) = contoso_member(&w);
+    w.p.request_privilege(&sam, &member, "action_pack", None, w.now)
+        .expect("asked");
+    let ppc = w.sign_in("ppc@contoso.com");
+    w.p.grant_privilege(&ppc, &member, "action_pack", w.now)
+        .expect("granted");
+    w.advance(15 * DAY);
+    let work = w.p.run_due_work(w.now, 50).expect("ran");
+    assert_eq!(
+        (work.reminders, work.privilege_requests),
+        (0, 0),
+        "{work:?}"
+    );
+    assert_eq!(
+        events_of(&w, "ppc@contoso.com", "privilege_request.expiring"),
+        0
+    );
+}
+
+#[test]
+fn a_privilege_request_expires_and_ends_when_its_member_leaves() {
+    let mut w = world();
+    let contoso = w.contoso();
+    let (sam, member) = contoso_member(&w);
     let asked =
         w.p.request_privilege(&sam, &member, "action_pack", None, w.now)
             .expect("asked");
