@@ -113,10 +113,39 @@ export async function act(button, fn, success) {
   }
 }
 
+// Dates and times in the person's language and region (the desktop's, which the shell hands the
+// page as window.__partnerdeskLocale) and in this computer's time zone.
+const locale = (() => {
+  try {
+    return Intl.getCanonicalLocales(window.__partnerdeskLocale || [])[0];
+  } catch (e) {
+    return undefined; // the WebView's own
+  }
+})();
+const dateTime = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' });
+const relative = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
+
+/** A moment, as a date and time: "3 Dec 2026, 14:05". */
 export function when(iso) {
   if (!iso) return '';
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+  return Number.isNaN(d.getTime()) ? iso : dateTime.format(d);
+}
+
+/**
+ * A moment in a list of things that happened: for the last week also how long ago, "2 hours ago
+ * (3 Dec 2026, 12:05)"; earlier, only the date and time.
+ */
+export function whenAgo(iso) {
+  const text = when(iso);
+  const d = new Date(iso);
+  const secs = (Date.now() - d.getTime()) / 1000;
+  if (!iso || Number.isNaN(secs) || secs < -60 || secs >= 7 * 86400) return text;
+  const [value, unit] = secs < 60 ? [0, 'second']
+    : secs < 3600 ? [Math.floor(secs / 60), 'minute']
+      : secs < 86400 ? [Math.floor(secs / 3600), 'hour']
+        : [Math.floor(secs / 86400), 'day'];
+  return `${relative.format(-value, unit)} (${text})`;
 }
 
 /** A table with a caption, header row and one row per item. */

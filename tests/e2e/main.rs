@@ -450,6 +450,17 @@ fn the_theme_and_the_zoom_apply_at_once_are_kept_and_every_screen_reflows_at_400
         },
         "System follows the desktop's light or dark setting"
     );
+    // Dates follow the desktop's language and region (scripts/e2e runs as en_AU).
+    let locale = partner_desk::appearance::desktop_locale(|name| std::env::var(name).ok());
+    assert_eq!(
+        s.script(
+            "return window.__partnerdeskLocale ?? null;",
+            serde_json::json!([])
+        )
+        .as_str(),
+        locale.as_deref(),
+        "the window is told the desktop's locale"
+    );
     s.click("#nav-settings");
     s.wait_for_view("settings");
     s.click("#theme-dark");

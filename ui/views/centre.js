@@ -2,7 +2,7 @@
 // Organisation Information → Manage Organisation Profile → Your Organisation email domains, the
 // policy tester, the requests queue, Invite multiple people, members and privileges, audit history.
 import * as api from '../api.js';
-import { h, field, checkbox, act, announce, table, when } from '../dom.js';
+import { h, field, checkbox, act, announce, table, when, whenAgo } from '../dom.js';
 import { STATUS_TEXT, privilegeTitle } from './home.js';
 
 const TABS = [
@@ -391,7 +391,7 @@ async function requestsTab(org, params, go, isAdmin) {
       selectable ? h('td', { class: 'pick' }, pick) : null,
       h('th', { scope: 'row' }, `${r.first_name} ${r.last_name}`),
       h('td', {}, r.organisation_email),
-      h('td', {}, when(r.created_at)),
+      h('td', {}, whenAgo(r.created_at)),
       h('td', {}, STATUS_TEXT[r.status] ?? r.status, r.decision_reason ? ` (${r.decision_reason})` : '',
         r.status === 'pending_approval' && r.expires_at ? h('span', { class: 'deadline', testid: 'queue-deadline' }, ` Expires ${when(r.expires_at)}.`) : null,
         decidedBy(r)),
@@ -489,7 +489,7 @@ async function privilegeRequestsTab(org, go) {
       h('th', { scope: 'row' }, nameOf(r.membership_id)),
       h('td', {}, privilegeTitle(r.privilege)),
       h('td', {}, r.note ?? ''),
-      h('td', {}, when(r.created_at)),
+      h('td', {}, whenAgo(r.created_at)),
       h('td', {}, grant));
   });
   return h('section', { 'aria-labelledby': 'privreq-heading' },
@@ -500,7 +500,7 @@ async function privilegeRequestsTab(org, go) {
 async function auditTab(org, params, go) {
   const page = await api.audit(org.organisation_id, params.cursor);
   const rows = page.items.map((e) => h('tr', { testid: 'audit-row' },
-    h('td', {}, when(e.at)), h('td', {}, e.action.replaceAll('_', ' ').replaceAll('.', ': ')), h('td', {}, e.subject), h('td', {}, e.detail)));
+    h('td', {}, whenAgo(e.at)), h('td', {}, e.action.replaceAll('_', ' ').replaceAll('.', ': ')), h('td', {}, e.subject), h('td', {}, e.detail)));
   return h('section', { 'aria-labelledby': 'audit-heading' },
     h('h2', { id: 'audit-heading' }, 'Audit history'),
     rows.length ? table('Changes to this organisation, newest first', ['When', 'What', 'Subject', 'Detail'], rows, { testid: 'audit' }) : h('p', {}, 'Nothing has changed yet.'),

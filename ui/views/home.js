@@ -1,6 +1,6 @@
 // Home: my organisations, and the state of each membership and request.
 import * as api from '../api.js';
-import { h, act, announce, table, when } from '../dom.js';
+import { h, act, announce, table, when, whenAgo } from '../dom.js';
 
 export const STATUS_TEXT = {
   pending_approval: "Sent to your organisation's program administrator",
@@ -88,7 +88,7 @@ export async function render(params, app) {
       { testid: 'request-row', dataset: { requestId: r.request_id, status: r.status, organisation: r.organisation_name } },
       h('th', { scope: 'row' }, r.organisation_name),
       h('td', {}, r.organisation_email),
-      h('td', {}, when(r.created_at)),
+      h('td', {}, whenAgo(r.created_at)),
       h(
         'td',
         { testid: 'request-status' },
@@ -120,7 +120,7 @@ export async function render(params, app) {
     return h('tr', { testid: 'handover-row', dataset: { handoverId: o.handover_id } },
       h('th', { scope: 'row' }, o.organisation_name),
       h('td', {}, `${o.from_name} offers you the Primary Program Contact role. You would approve requests, pre-approve email domains and grant privileges.`),
-      h('td', {}, when(o.created_at)),
+      h('td', {}, whenAgo(o.created_at)),
       h('td', { class: 'actions' }, accept, decline));
   });
   const delegations = (me.delegations ?? []).map((d) =>

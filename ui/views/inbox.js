@@ -4,7 +4,7 @@
 // a desktop notification offers. The shell keeps it (src-tauri/src/notifications.rs) and tells the
 // window when it changes (`partnerdesk-inbox`), so the list and the badge stay current.
 import * as api from '../api.js';
-import { h, act, busy, announce, showError, when } from '../dom.js';
+import { h, act, busy, announce, showError, whenAgo } from '../dom.js';
 
 /** What the follow is doing, in words. */
 function statusText(status) {
@@ -119,7 +119,7 @@ function entryNode(entry, app) {
     },
     h('h3', { id: titleId }, entry.read ? null : h('span', { class: 'visually-hidden' }, 'Unread: '), n.title),
     h('p', {}, n.body),
-    h('p', { class: 'meta' }, when(n.at)),
+    h('p', { class: 'meta' }, whenAgo(n.at)),
     entry.outcome ? h('p', { class: 'outcome-line', testid: 'inbox-outcome' }, entry.outcome) : null,
     entry.buttons.length ? actions : null,
   );

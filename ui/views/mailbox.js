@@ -1,7 +1,7 @@
 // The embedded backend's Mailbox: the mail sent to your account address and Organisation Emails,
 // each verification mail with a button that follows its link.
 import * as api from '../api.js';
-import { h, when } from '../dom.js';
+import { h, whenAgo } from '../dom.js';
 import { verifyAndContinue } from './verify.js';
 
 export async function render(params, app) {
@@ -25,7 +25,7 @@ export async function render(params, app) {
       'article',
       { class: 'mail', testid: 'mail', dataset: { mailId: m.mail_id, to: m.to }, 'aria-labelledby': `mail-${m.mail_id}-subject` },
       h('h2', { id: `mail-${m.mail_id}-subject`, testid: 'mail-subject' }, m.subject),
-      h('p', { class: 'meta' }, `To ${m.to} · ${when(m.sent_at)}`),
+      h('p', { class: 'meta' }, `To ${m.to} · ${whenAgo(m.sent_at)}`),
       h('pre', { class: 'mail-body', testid: 'mail-body' }, m.body),
       open,
     );
