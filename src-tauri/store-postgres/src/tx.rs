@@ -1390,11 +1390,30 @@ impl WriteTx for Tx<'_, '_> {
         organisation_id: &str,
         at: Timestamp,
     ) -> Result<(), Error> {
-        self.exec(
-            "UPDATE verification_tokens SET revoked_at = $1 WHERE account_id = $2 AND used_at IS NULL AND revoked_at IS NULL
-               AND request_id IN (SELECT id FROM association_requests WHERE organisation_id = $3)",
-            &[&unix(at), &account_id, &organisation_id],
+        // The person's own unused links first, then each one's request by its key: a leave reads
+        // only rows of its own, never a range of the organisation's requests, which every
+        // submit and decision of that organisation writes (under SERIALIZABLE such a read made
+        // concurrent leaves and decisions fail to serialise).
+        let unused = self.rows(
+            "SELECT token_hash, request_id FROM verification_tokens WHERE account_id = $1 AND used_at IS NULL AND revoked_at IS NULL",
+            &[&account_id],
         )?;
+        for token in unused {
+            let (hash, request_id): (Vec<u8>, String) = (get(&token, 0)?, get(&token, 1)?);
+            let org: Option<String> = self
+                .opt(
+                    "SELECT organisation_id FROM association_requests WHERE id = $1",
+                    &[&request_id],
+                )?
+                .map(|r| get(&r, 0))
+                .transpose()?;
+            if org.as_deref() == Some(organisation_id) {
+                self.exec(
+                    "UPDATE verification_tokens SET revoked_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL",
+                    &[&unix(at), &hash],
+                )?;
+            }
+        }
         Ok(())
     }
 
