@@ -406,19 +406,18 @@ fn remind(
         row.organisation_name,
         in_words(expires)
     );
-    for a in asked {
-        emit(
-            tx,
-            now,
-            "association_request.expiring",
-            Audience::Account(&a.account_id),
-            json!({"request_id": row.request_id, "organisation_id": row.organisation_id,
-                   "organisation_name": row.organisation_name, "first_name": row.first_name,
-                   "last_name": row.last_name, "organisation_email": row.organisation_email,
-                   "expires_at": rfc3339(expires), "reminder": reminder.as_str()}),
-        )?;
-        tx.add_digest_line(&a.account_id, &line, now)?;
-    }
+    let data = json!({"request_id": row.request_id, "organisation_id": row.organisation_id,
+                      "organisation_name": row.organisation_name, "first_name": row.first_name,
+                      "last_name": row.last_name, "organisation_email": row.organisation_email,
+                      "expires_at": rfc3339(expires), "reminder": reminder.as_str()});
+    tell(
+        tx,
+        asked.iter(),
+        "association_request.expiring",
+        &data,
+        &line,
+        now,
+    )?;
     audit(
         tx,
         now,
@@ -428,6 +427,28 @@ fn remind(
         &row.request_id,
         reminder.as_str(),
     )
+}
+
+/// The same news to each approver asked: an event each, and a line for each one's digest.
+fn tell<'a>(
+    tx: &mut dyn WriteTx,
+    asked: impl Iterator<Item = &'a Approver>,
+    kind: &str,
+    data: &serde_json::Value,
+    line: &str,
+    now: Timestamp,
+) -> Result<(), Error> {
+    for a in asked {
+        emit(
+            tx,
+            now,
+            kind,
+            Audience::Account(&a.account_id),
+            data.clone(),
+        )?;
+        tx.add_digest_line(&a.account_id, line, now)?;
+    }
+    Ok(())
 }
 
 /// The reminder of a privilege request to its approvers (never the member who asked): an event
@@ -447,19 +468,12 @@ fn remind_of_privilege(
         q.organisation_name,
         in_words(expires)
     );
-    for a in asked.iter().filter(|a| a.account_id != q.account_id) {
-        emit(
-            tx,
-            now,
-            "privilege_request.expiring",
-            Audience::Account(&a.account_id),
-            json!({"privilege_request_id": q.privilege_request_id, "membership_id": q.membership_id,
-                   "organisation_id": q.organisation_id, "organisation_name": q.organisation_name,
-                   "privilege": q.privilege.as_str(), "member_name": q.member_name,
-                   "expires_at": rfc3339(expires), "reminder": reminder.as_str()}),
-        )?;
-        tx.add_digest_line(&a.account_id, &line, now)?;
-    }
+    let data = json!({"privilege_request_id": q.privilege_request_id, "membership_id": q.membership_id,
+                      "organisation_id": q.organisation_id, "organisation_name": q.organisation_name,
+                      "privilege": q.privilege.as_str(), "member_name": q.member_name,
+                      "expires_at": rfc3339(expires), "reminder": reminder.as_str()});
+    let others = asked.iter().filter(|a| a.account_id != q.account_id);
+    tell(tx, others, "privilege_request.expiring", &data, &line, now)?;
     audit(
         tx,
         now,
@@ -490,19 +504,18 @@ fn escalate(
         row.organisation_name,
         in_words(expires)
     );
-    for a in &admins {
-        emit(
-            tx,
-            now,
-            "association_request.escalated",
-            Audience::Account(&a.account_id),
-            json!({"request_id": row.request_id, "organisation_id": row.organisation_id,
-                   "organisation_name": row.organisation_name, "first_name": row.first_name,
-                   "last_name": row.last_name, "organisation_email": row.organisation_email,
-                   "expires_at": rfc3339(expires)}),
-        )?;
-        tx.add_digest_line(&a.account_id, &line, now)?;
-    }
+    let data = json!({"request_id": row.request_id, "organisation_id": row.organisation_id,
+                      "organisation_name": row.organisation_name, "first_name": row.first_name,
+                      "last_name": row.last_name, "organisation_email": row.organisation_email,
+                      "expires_at": rfc3339(expires)});
+    tell(
+        tx,
+        admins.iter(),
+        "association_request.escalated",
+        &data,
+        &line,
+        now,
+    )?;
     let detail = match admins.len() {
         0 => "no Global Administrator to ask".to_owned(),
         n => format!("asked {n} Global Administrator(s)"),
