@@ -5,6 +5,7 @@
 //!
 //! Each journey launches the app on a fresh data folder, so the demo data is new every time; each
 //! step leaves a screenshot in `test-output/e2e/<journey>/`.
+mod accessibility;
 mod deeplink;
 mod notification_server;
 mod webdriver;
@@ -682,11 +683,10 @@ fn the_ppc_is_notified_of_a_request_and_approves_it_from_the_inbox() {
         ["approve", "Approve", "deny", "Deny", "default", "Open"]
     );
     s.wait_for_text("[data-testid=inbox-badge]", "1");
-    let name = s.script(
-        "return document.getElementById('nav-inbox').getAttribute('aria-label');",
-        serde_json::json!([]),
+    assert_eq!(
+        s.accessible_name("#nav-inbox"),
+        "Inbox 1 unread, 1 waiting for your decision"
     );
-    assert_eq!(name, "Inbox, 1 unread, 1 waiting for your decision");
     s.screenshot("badge");
 
     s.click("#nav-inbox");

@@ -211,6 +211,16 @@ impl Session {
         )
     }
 
+    /// Runs `script` (a function body whose last argument is a callback) in the page and returns
+    /// what it passes to the callback: for work that finishes later, such as a promise.
+    pub fn script_async(&self, script: &str, args: Value) -> Value {
+        self.must(
+            "POST",
+            "/execute/async",
+            Some(json!({"script": script, "args": args})),
+        )
+    }
+
     fn find_now(&self, css: &str) -> Option<Element> {
         let found = self
             .call(
@@ -344,6 +354,16 @@ impl Session {
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default()
+    }
+
+    /// The accessible name the browser computes for the element matching `css` (what a screen
+    /// reader says for it).
+    pub fn accessible_name(&self, css: &str) -> String {
+        let el = self.find(css);
+        self.must("GET", &format!("/element/{}/computedlabel", el.0), None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     pub fn text(&self, css: &str) -> String {
