@@ -109,8 +109,12 @@ export const app = {
     }
   },
 
-  /** Shows a screen. `keepMessages` keeps the status sentence from the step that led here. */
-  async go(name, params = {}, { keepMessages = false } = {}) {
+  /**
+   * Shows a screen. `keepMessages` keeps the status sentence from the step that led here. Focus
+   * goes to the screen's heading, or to the first of the `focus` selectors found in it (after a
+   * decision in a list: the next item, so the person keeps their place).
+   */
+  async go(name, params = {}, { keepMessages = false, focus = [] } = {}) {
     if (this.account && this.pendingLink && name === 'home') {
       [name, params] = ['verify', { link: this.pendingLink }];
       this.pendingLink = null;
@@ -138,9 +142,11 @@ export const app = {
     }
     target.dataset.view = view;
     const heading = target.querySelector('h1');
-    if (heading) {
-      heading.setAttribute('tabindex', '-1');
-      heading.focus();
+    if (heading) heading.setAttribute('tabindex', '-1');
+    const chosen = focus.map((css) => target.querySelector(css)).find(Boolean) ?? heading;
+    if (chosen) {
+      if (!chosen.matches('button, input, select, textarea, a[href]')) chosen.setAttribute('tabindex', '-1');
+      chosen.focus();
     }
   },
 };

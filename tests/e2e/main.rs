@@ -7,6 +7,7 @@
 //! step leaves a screenshot in `test-output/e2e/<journey>/`.
 mod accessibility;
 mod deeplink;
+mod keyboard;
 mod notification_server;
 mod webdriver;
 
@@ -537,30 +538,6 @@ fn assert_no_error_and_a_heading(s: &Session, screen: &str) {
     assert_eq!(alert, "", "{screen} showed an error");
     let h1 = s.text("#view h1");
     assert!(!h1.trim().is_empty(), "{screen} has a heading");
-}
-
-/// The sign-in form works from the keyboard alone: Tab between fields, Enter to submit.
-#[test]
-fn signing_in_works_with_the_keyboard_alone() {
-    let (mut s, _data) = launch("keyboard");
-    s.click("#signin-email");
-    s.keys(&format!("{STAFF}\u{E004}"));
-    let focused = s.script("return document.activeElement.id;", serde_json::json!([]));
-    assert_eq!(
-        focused, "signin-password",
-        "Tab moves from the email to the password"
-    );
-    s.keys(&format!("{DEMO_PASSWORD}\u{E007}"));
-    s.wait_for_view("home");
-    let focused = s.script(
-        "return document.activeElement.tagName;",
-        serde_json::json!([]),
-    );
-    assert_eq!(
-        focused, "H1",
-        "after signing in, focus moves to the new screen's heading"
-    );
-    s.screenshot("signed-in-by-keyboard");
 }
 
 /// Review privileges → request one → the PPC grants it → the member sees it; and the MCP ID.

@@ -335,6 +335,32 @@ impl Session {
         }
     }
 
+    /// Presses the keys of `text` (WebDriver key codes included) as a person at the keyboard would:
+    /// key actions, aimed at no element, so they go wherever the focus is. Shift, Control and Alt
+    /// stay down until the end of `text`.
+    pub fn press_keys(&self, text: &str) {
+        const MODIFIERS: [char; 3] = ['\u{E008}', '\u{E009}', '\u{E00A}'];
+        let mut actions = Vec::new();
+        let mut held = Vec::new();
+        for c in text.chars() {
+            let key = c.to_string();
+            actions.push(json!({"type": "keyDown", "value": key}));
+            if MODIFIERS.contains(&c) {
+                held.push(key);
+            } else {
+                actions.push(json!({"type": "keyUp", "value": key}));
+            }
+        }
+        for key in held.into_iter().rev() {
+            actions.push(json!({"type": "keyUp", "value": key}));
+        }
+        self.must(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        );
+    }
+
     /// Types `text` (WebDriver key codes included) into whatever has the focus.
     pub fn keys(&self, text: &str) {
         let active = self.must("GET", "/element/active", None);

@@ -29,7 +29,7 @@ export async function render(params, app) {
   const isAdmin = app.isAdminOf(org.organisation_id);
   const shown = isAdmin ? TABS : TABS.filter(([key]) => key === 'requests');
   const tab = shown.some(([key]) => key === params.tab) ? params.tab : shown[0][0];
-  const go = (next) => app.go('centre', { org_id: org.organisation_id, ...next });
+  const go = (next, opts) => app.go('centre', { org_id: org.organisation_id, ...next }, opts);
 
   const orgPicker = h(
     'select',
@@ -361,6 +361,18 @@ async function requestsTab(org, params, go, isAdmin) {
   const bulk = bulkBar(org, picks, go, status);
   // The selection column shows when something on the page can be decided.
   const selectable = items.some((r) => r.status === 'pending_approval');
+  // After a decision the person keeps their place: focus goes to the next request's Accept (the
+  // one before it at the end of the list), or to the list's heading when none is left; the
+  // sentence that says what happened is announced first, so moving focus has the last word.
+  const decided = async (r, message) => {
+    const at = items.indexOf(r);
+    const next = items.slice(at + 1).concat(items.slice(0, at).reverse()).find((x) => x.status === 'pending_approval');
+    announce(message);
+    await go({ tab: 'requests', status }, {
+      keepMessages: true,
+      focus: [next ? `[data-testid=queue-accept][data-request-id="${CSS.escape(next.request_id)}"]` : null, '#queue-heading'].filter(Boolean),
+    });
+  };
   const rows = items.map((r) => {
     const actions = h('div', { class: 'actions' });
     let pick = null;
@@ -371,19 +383,13 @@ async function requestsTab(org, params, go, isAdmin) {
       const accept = h('button', { type: 'button', class: 'primary', testid: 'queue-accept', dataset: { requestId: r.request_id } }, 'Accept');
       accept.addEventListener('click', async () => {
         const done = await act(accept, () => api.approve(r.request_id));
-        if (done) {
-          await go({ tab: 'requests', status });
-          announce(`The request from ${r.first_name} ${r.last_name} was accepted. A verification email went to ${r.organisation_email}.`);
-        }
+        if (done) await decided(r, `The request from ${r.first_name} ${r.last_name} was accepted. A verification email went to ${r.organisation_email}.`);
       });
       const reason = h('input', { type: 'text', id: `deny-reason-${r.request_id}`, testid: 'queue-deny-reason' });
       const deny = h('button', { type: 'button', testid: 'queue-deny', dataset: { requestId: r.request_id } }, 'Deny');
       deny.addEventListener('click', async () => {
         const done = await act(deny, () => api.deny(r.request_id, reason.value));
-        if (done) {
-          await go({ tab: 'requests', status });
-          announce(`The request from ${r.first_name} ${r.last_name} was denied. They will see your reason.`);
-        }
+        if (done) await decided(r, `The request from ${r.first_name} ${r.last_name} was denied. They will see your reason.`);
       });
       actions.append(accept, field(`Reason for denying ${r.first_name} ${r.last_name}`, reason), deny);
     }
