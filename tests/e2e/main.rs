@@ -1089,3 +1089,121 @@ fn the_ppc_names_a_delegate_who_approves_a_new_request_from_their_inbox() {
     s.wait_for_text("[data-testid=queue-decided-by]", "for Priya Patel");
     s.screenshot("decided-on-behalf");
 }
+
+/// Asks to join `organisation` as the signed-in person, with `address` as the Organisation Email.
+fn request_to_join(s: &mut Session, organisation: &str, address: &str) {
+    s.click("#nav-join");
+    s.wait_for_view("join");
+    s.type_into("#lookup-name", organisation);
+    s.click("#lookup-submit");
+    s.click_text("#lookup-results label", organisation);
+    s.type_into("#join-email", address);
+    s.wait_for_text("#join-preview", "program administrator");
+    s.click("#join-submit");
+    s.wait_for_text("#join-outcome", PENDING);
+}
+
+/// The text of each option of the select matching `css`.
+fn options(s: &Session, css: &str) -> Vec<String> {
+    let found = s.script(
+        "return [...document.querySelector(arguments[0]).options].map((o) => o.text);",
+        serde_json::json!([css]),
+    );
+    found
+        .as_array()
+        .expect("a list of options")
+        .iter()
+        .map(|o| o.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Waits until the focus is in the queue row of the request from `address`.
+fn wait_for_focus_on_request(s: &Session, address: &str, step: &str) {
+    let until = std::time::Instant::now() + webdriver::WAIT;
+    loop {
+        let focused = s.script(
+            "return document.activeElement.closest('[data-testid=queue-row]')?.dataset.email ?? document.activeElement.tagName;",
+            serde_json::json!([]),
+        );
+        if focused == address {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "after {step}, focus should be on the request from {address}; it is on {focused}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+}
+
+/// A PPC of seven organisations sees where requests wait: counts in the picker, one queue of them
+/// all (where the Membership Centre opens), a decision there keeps their place, and the Inbox's
+/// Open lands on the right organisation and request.
+#[test]
+fn a_ppc_of_several_organisations_sees_where_requests_wait_and_decides_them_in_one_queue() {
+    let (mut s, _data) = launch("several-organisations");
+    sign_in(&mut s, STAFF);
+    request_to_join(&mut s, "Fabrikam Consulting", "sam@sam-fabrikam.net");
+    request_to_join(&mut s, "Northwind Traders", "sam@sam-northwind.net");
+
+    switch_to(&mut s, "ppc@fabrikam.com");
+    open_membership_centre(&mut s);
+    s.wait_for_text(
+        "#queue-heading",
+        "Requests waiting in all your organisations",
+    );
+    let picker = options(&s, "#centre-org");
+    for expected in [
+        "All organisations (2 waiting)",
+        "Fabrikam Consulting (1 waiting)",
+        "Northwind Traders (1 waiting)",
+        "Tailspin Toys (none waiting)",
+    ] {
+        assert!(
+            picker.iter().any(|o| o == expected),
+            "the picker should offer {expected:?}; it offers {picker:?}"
+        );
+    }
+    let rows = s.text("[data-testid=queue]");
+    assert!(
+        rows.contains("Fabrikam Consulting") && rows.contains("Northwind Traders"),
+        "the combined queue names each request's organisation: {rows}"
+    );
+    s.screenshot("combined-queue");
+    let mut audit = accessibility::Audit::new();
+    audit.check(&mut s, "centre, every organisation's queue");
+    audit.finish();
+
+    // Accepting one from the combined queue keeps the person's place: the other is next.
+    s.click(
+        "[data-testid=queue-row][data-email=\"sam@sam-fabrikam.net\"] [data-testid=queue-accept]",
+    );
+    s.wait_for_text("#status", "The request from Sam Taylor was accepted.");
+    wait_for_focus_on_request(&s, "sam@sam-northwind.net", "accepting the other one");
+    let picker = options(&s, "#centre-org");
+    assert!(
+        picker.iter().any(|o| o == "All organisations (1 waiting)")
+            && picker
+                .iter()
+                .any(|o| o == "Fabrikam Consulting (none waiting)"),
+        "the counts follow the decision: {picker:?}"
+    );
+
+    // The Inbox's Open lands on Northwind's own queue, on that request.
+    s.click("#nav-inbox");
+    s.wait_for_view("inbox");
+    s.wait_for_text(
+        "[data-testid=inbox-entry][data-pending=true]",
+        "asks to associate with Northwind Traders",
+    );
+    s.click("[data-testid=inbox-entry][data-pending=true] [data-testid=inbox-open]");
+    s.wait_for_view("centre");
+    s.find("#centre-tab-requests[aria-current=page]");
+    let selected = s.script(
+        "const p = document.getElementById('centre-org'); return p.options[p.selectedIndex].text;",
+        serde_json::json!([]),
+    );
+    assert_eq!(selected, "Northwind Traders (1 waiting)");
+    wait_for_focus_on_request(&s, "sam@sam-northwind.net", "Open in the Inbox");
+    s.screenshot("opened-from-inbox");
+}

@@ -22,7 +22,15 @@ export async function render(params, app) {
   if (!admin.length) {
     return h('div', {}, h('h1', {}, 'Membership Centre'), h('p', {}, 'Only the Primary Program Contact or a Global Administrator of an organisation can open its Membership Centre.'));
   }
-  const orgId = params.org_id ?? admin[0].organisation.organisation_id;
+  // Several organisations: how many requests wait in each, in the picker, and one queue of them all
+  // (where the Membership Centre opens when something waits).
+  const waiting = admin.length > 1 ? await waitingCounts(admin) : null;
+  const anyWaiting = waiting && [...waiting.values()].some((w) => w && w.count > 0);
+  const orgId = params.org_id ?? (anyWaiting ? ALL : admin[0].organisation.organisation_id);
+  const picker = waiting ? orgPicker(admin, waiting, orgId, app) : null;
+  if (orgId === ALL && picker) {
+    return h('div', {}, h('h1', {}, 'Membership Centre'), field('Organisation', picker), await combinedQueue(admin, waiting, app));
+  }
   const membership = admin.find((m) => m.organisation.organisation_id === orgId) ?? admin[0];
   const org = membership.organisation;
   // A delegate decides requests while the delegation runs, and sees nothing else.
@@ -30,13 +38,6 @@ export async function render(params, app) {
   const shown = isAdmin ? TABS : TABS.filter(([key]) => key === 'requests');
   const tab = shown.some(([key]) => key === params.tab) ? params.tab : shown[0][0];
   const go = (next, opts) => app.go('centre', { org_id: org.organisation_id, ...next }, opts);
-
-  const orgPicker = h(
-    'select',
-    { id: 'centre-org', testid: 'centre-org' },
-    admin.map((m) => h('option', { value: m.organisation.organisation_id, selected: m.organisation.organisation_id === org.organisation_id }, m.organisation.name)),
-  );
-  orgPicker.addEventListener('change', () => app.go('centre', { org_id: orgPicker.value }));
 
   const tabs = h(
     'nav',
@@ -64,12 +65,105 @@ export async function render(params, app) {
     'div',
     {},
     h('h1', {}, 'Membership Centre'),
-    admin.length > 1 ? field('Organisation', orgPicker) : h('p', { class: 'lead' }, `${org.name} · partner ID ${org.partner_id}`),
+    picker ? field('Organisation', picker) : h('p', { class: 'lead' }, `${org.name} · partner ID ${org.partner_id}`),
     isAdmin ? null : h('p', { class: 'note', role: 'note', testid: 'centre-delegate-note' },
       `You decide ${org.name}\u2019s association requests as a delegate while its administrator is away.`),
     isAdmin ? await loneApproverWarning(org, go) : null,
     tabs,
     await sections[tab](),
+  );
+}
+
+/** The picker's value for the queue of every organisation at once. */
+const ALL = 'all';
+
+/** Requests waiting in each organisation: org id → { count, more } (null where the count failed). */
+async function waitingCounts(admin) {
+  const counts = await Promise.all(admin.map((m) =>
+    api.queue(m.organisation.organisation_id, 'pending_approval')
+      .then((page) => ({ count: page.items.length, more: !!page.next_cursor }))
+      .catch(() => null)));
+  return new Map(admin.map((m, i) => [m.organisation.organisation_id, counts[i]]));
+}
+
+/** "3 waiting", "20+ waiting", "none waiting". */
+function waitingText(w) {
+  if (!w) return 'count unavailable';
+  if (!w.count) return 'none waiting';
+  return `${w.count}${w.more ? '+' : ''} waiting`;
+}
+
+function orgPicker(admin, waiting, orgId, app) {
+  const total = [...waiting.values()].reduce((sum, w) => ({ count: sum.count + (w?.count ?? 0), more: sum.more || !!w?.more }), { count: 0, more: false });
+  const picker = h(
+    'select',
+    { id: 'centre-org', testid: 'centre-org' },
+    h('option', { value: ALL, selected: orgId === ALL }, `All organisations (${waitingText(total)})`),
+    admin.map((m) => h('option', { value: m.organisation.organisation_id, selected: m.organisation.organisation_id === orgId },
+      `${m.organisation.name} (${waitingText(waiting.get(m.organisation.organisation_id))})`)),
+  );
+  picker.addEventListener('change', () => app.go('centre', { org_id: picker.value }));
+  return picker;
+}
+
+/** Accept, a reason and Deny for one waiting request; `decided(message)` runs after either. */
+function decisionControls(r, decided) {
+  const actions = h('div', { class: 'actions' });
+  const accept = h('button', { type: 'button', class: 'primary', testid: 'queue-accept', dataset: { requestId: r.request_id } }, 'Accept');
+  accept.addEventListener('click', async () => {
+    const done = await act(accept, () => api.approve(r.request_id));
+    if (done) await decided(`The request from ${r.first_name} ${r.last_name} was accepted. A verification email went to ${r.organisation_email}.`);
+  });
+  const reason = h('input', { type: 'text', id: `deny-reason-${r.request_id}`, testid: 'queue-deny-reason' });
+  const deny = h('button', { type: 'button', testid: 'queue-deny', dataset: { requestId: r.request_id } }, 'Deny');
+  deny.addEventListener('click', async () => {
+    const done = await act(deny, () => api.deny(r.request_id, reason.value));
+    if (done) await decided(`The request from ${r.first_name} ${r.last_name} was denied. They will see your reason.`);
+  });
+  actions.append(accept, field(`Reason for denying ${r.first_name} ${r.last_name}`, reason), deny);
+  return actions;
+}
+
+/**
+ * After a decision the person keeps their place: focus goes to the next waiting request's Accept
+ * (the one before it at the end of the list), or to the list's heading when none is left. The
+ * sentence that says what happened is announced first, so moving focus has the last word.
+ */
+function keepPlace(items, r, message, reload) {
+  const at = items.indexOf(r);
+  const next = items.slice(at + 1).concat(items.slice(0, at).reverse()).find((x) => x.status === 'pending_approval');
+  announce(message);
+  return reload({
+    keepMessages: true,
+    focus: [next ? `[data-testid=queue-accept][data-request-id="${CSS.escape(next.request_id)}"]` : null, '#queue-heading'].filter(Boolean),
+  });
+}
+
+/** Every waiting request of every organisation the person decides for, soonest deadline first. */
+async function combinedQueue(admin, waiting, app) {
+  const pages = await Promise.all(admin.map((m) =>
+    api.queue(m.organisation.organisation_id, 'pending_approval').then((page) => ({ m, page })).catch(() => ({ m, page: null }))));
+  const items = pages.flatMap(({ m, page }) => (page?.items ?? []).map((r) => ({ ...r, org: m.organisation })))
+    .sort((a, b) => (a.expires_at ?? '').localeCompare(b.expires_at ?? ''));
+  const failed = pages.filter(({ page }) => !page).map(({ m }) => m.organisation.name);
+  const reload = (opts) => app.go('centre', { org_id: ALL }, opts);
+  const rows = items.map((r) => h('tr', { testid: 'queue-row', dataset: { requestId: r.request_id, email: r.organisation_email, status: r.status, organisationId: r.org.organisation_id } },
+    h('th', { scope: 'row' }, `${r.first_name} ${r.last_name}`),
+    h('td', {}, h('button', { type: 'button', class: 'link', testid: 'queue-open-org', on: { click: () => app.go('centre', { org_id: r.org.organisation_id, tab: 'requests' }) } }, r.org.name)),
+    h('td', {}, r.organisation_email),
+    h('td', {}, whenAgo(r.created_at)),
+    h('td', {}, r.expires_at ? h('span', { class: 'deadline', testid: 'queue-deadline' }, `Expires ${when(r.expires_at)}.`) : null),
+    h('td', {}, decisionControls(r, (message) => keepPlace(items, r, message, reload)))));
+  const more = admin.filter((m) => waiting.get(m.organisation.organisation_id)?.more).map((m) => m.organisation.name);
+  return h(
+    'section',
+    { 'aria-labelledby': 'queue-heading' },
+    h('h2', { id: 'queue-heading' }, 'Requests waiting in all your organisations'),
+    failed.length ? h('p', { class: 'note', role: 'note' }, `Requests of ${failed.join(', ')} could not be loaded. Choose the organisation above to try again.`) : null,
+    more.length ? h('p', { class: 'note', role: 'note', testid: 'queue-more-elsewhere' }, `This list shows the first 20 of ${more.join(', ')}. Choose the organisation above to see them all.`) : null,
+    rows.length
+      ? table('Requests waiting for a decision, soonest deadline first', ['Name', 'Organisation', 'Organisation Email', 'Sent', 'Deadline', 'Actions'], rows, { testid: 'queue' })
+      : h('p', { testid: 'queue-empty' }, 'No requests are waiting in any of your organisations.'),
   );
 }
 
@@ -361,37 +455,15 @@ async function requestsTab(org, params, go, isAdmin) {
   const bulk = bulkBar(org, picks, go, status);
   // The selection column shows when something on the page can be decided.
   const selectable = items.some((r) => r.status === 'pending_approval');
-  // After a decision the person keeps their place: focus goes to the next request's Accept (the
-  // one before it at the end of the list), or to the list's heading when none is left; the
-  // sentence that says what happened is announced first, so moving focus has the last word.
-  const decided = async (r, message) => {
-    const at = items.indexOf(r);
-    const next = items.slice(at + 1).concat(items.slice(0, at).reverse()).find((x) => x.status === 'pending_approval');
-    announce(message);
-    await go({ tab: 'requests', status }, {
-      keepMessages: true,
-      focus: [next ? `[data-testid=queue-accept][data-request-id="${CSS.escape(next.request_id)}"]` : null, '#queue-heading'].filter(Boolean),
-    });
-  };
+  const decided = (r) => (message) => keepPlace(items, r, message, (opts) => go({ tab: 'requests', status }, opts));
   const rows = items.map((r) => {
-    const actions = h('div', { class: 'actions' });
+    let actions = null;
     let pick = null;
     if (r.status === 'pending_approval') {
       pick = h('input', { type: 'checkbox', id: `queue-pick-${r.request_id}`, testid: 'queue-pick', 'aria-label': `Select the request from ${r.first_name} ${r.last_name}` });
       pick.addEventListener('change', () => bulk.update());
       picks.set(r.request_id, { box: pick, r });
-      const accept = h('button', { type: 'button', class: 'primary', testid: 'queue-accept', dataset: { requestId: r.request_id } }, 'Accept');
-      accept.addEventListener('click', async () => {
-        const done = await act(accept, () => api.approve(r.request_id));
-        if (done) await decided(r, `The request from ${r.first_name} ${r.last_name} was accepted. A verification email went to ${r.organisation_email}.`);
-      });
-      const reason = h('input', { type: 'text', id: `deny-reason-${r.request_id}`, testid: 'queue-deny-reason' });
-      const deny = h('button', { type: 'button', testid: 'queue-deny', dataset: { requestId: r.request_id } }, 'Deny');
-      deny.addEventListener('click', async () => {
-        const done = await act(deny, () => api.deny(r.request_id, reason.value));
-        if (done) await decided(r, `The request from ${r.first_name} ${r.last_name} was denied. They will see your reason.`);
-      });
-      actions.append(accept, field(`Reason for denying ${r.first_name} ${r.last_name}`, reason), deny);
+      actions = decisionControls(r, decided(r));
     }
     return h('tr', { testid: 'queue-row', dataset: { requestId: r.request_id, email: r.organisation_email, status: r.status } },
       selectable ? h('td', { class: 'pick' }, pick) : null,
