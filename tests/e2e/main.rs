@@ -275,6 +275,28 @@ fn a_denial_with_a_reason_is_shown_to_the_requester() {
 }
 
 /// The README's pictures of the main screens, at a small window size so the files stay small.
+/// Takes the step's screenshot in the light theme and in the dark one (`<step>-light`,
+/// `<step>-dark`), then puts the person's theme back.
+fn screenshot_in_both_themes(s: &mut Session, step: &str) {
+    let before = s.script(
+        "return document.documentElement.dataset.theme ?? null;",
+        serde_json::json!([]),
+    );
+    for theme in ["light", "dark"] {
+        s.script_async(
+            "const done = arguments[arguments.length - 1]; document.documentElement.dataset.theme = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done(null)));",
+            serde_json::json!([theme]),
+        );
+        s.screenshot(&format!("{step}-{theme}"));
+    }
+    s.script(
+        "const t = arguments[0]; if (t === null) delete document.documentElement.dataset.theme; else document.documentElement.dataset.theme = t; return null;",
+        serde_json::json!([before]),
+    );
+}
+
+/// The README's pictures (`scripts/e2e --readme-screenshots` copies them): Join with its preview,
+/// the PPC's Inbox and Membership Centre queue, each in light and dark, and Home in a small window.
 #[test]
 fn readme_screenshots_of_the_main_screens() {
     let (mut s, _data) = launch("readme");
@@ -286,21 +308,28 @@ fn readme_screenshots_of_the_main_screens() {
     s.type_into("#lookup-name", "Contoso");
     s.click("#lookup-submit");
     s.click_text("#lookup-results label", "Contoso Pty Ltd");
-    s.type_into("#join-first-name", "Sam");
-    s.type_into("#join-last-name", "Staff");
-    s.type_into("#join-email", "sam.staff@contoso.com");
-    s.wait_for_text("#join-preview", "accepted at once");
+    s.type_into("#join-job-title", "Consultant");
+    s.type_into("#join-email", "sam.taylor@staff-contoso.net");
+    s.wait_for_text("#join-preview", "program administrator");
     s.show("#join-preview");
-    s.screenshot("join-preview");
+    screenshot_in_both_themes(&mut s, "join-preview");
+    s.click("#join-submit");
+    s.wait_for_text("#join-outcome", PENDING);
 
     switch_to(&mut s, PPC);
-    open_membership_centre(&mut s);
-    s.click("#manage-profile");
+    s.click("#nav-inbox");
+    s.wait_for_view("inbox");
     s.wait_for_text(
-        "#manage-organisation-profile",
-        "Your Organisation email domains",
+        "[data-testid=inbox-entry][data-pending=true]",
+        "Sam Taylor asks to associate with Contoso Pty Ltd",
     );
-    s.screenshot("membership-centre");
+    s.show("#view h1");
+    screenshot_in_both_themes(&mut s, "inbox");
+    open_membership_centre(&mut s);
+    s.click("#centre-tab-requests");
+    s.wait_for_text("[data-testid=queue]", "sam.taylor@staff-contoso.net");
+    s.show("[data-testid=queue-row]");
+    screenshot_in_both_themes(&mut s, "membership-centre");
 
     s.set_window_size(800, 600);
     s.click("#nav-home");
