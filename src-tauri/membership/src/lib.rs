@@ -25,9 +25,9 @@ pub use error::{Error, ErrorKind};
 pub use mail::{Mail, MailError, Mailbox, Mailer};
 pub use model::*;
 pub use programme::{
-    Caller, Config, DueWork, ImportedOrganisation, PendingSettings, Programme, ProofSettings,
-    SessionTokens, ACCEPTED_MESSAGE, CURSOR_PATTERN, LOOKUP_MAX_CHARS, MAX_BULK_DECISIONS,
-    MAX_DELEGATION_DAYS, MAX_INVITATIONS, PENDING_MESSAGE,
+    Caller, Config, DueWork, ImportedOrganisation, MailRun, PendingSettings, Programme,
+    ProofSettings, SessionTokens, ACCEPTED_MESSAGE, CURSOR_PATTERN, LOOKUP_MAX_CHARS,
+    MAIL_ATTEMPTS, MAX_BULK_DECISIONS, MAX_DELEGATION_DAYS, MAX_INVITATIONS, PENDING_MESSAGE,
 };
 pub use secret::Secret;
 pub use store::sqlite::SqliteStore;

@@ -27,6 +27,15 @@ pub struct MailError {
 /// Delivers mail. Called after the change that caused the mail has been committed.
 pub trait Mailer: Send + Sync {
     fn send(&self, mail: &Mail) -> Result<(), MailError>;
+
+    /// Sends `mail` under `key`, the same on every attempt at one mail of the outbox, so a
+    /// receiver can tell a repeat (SMTP sets it as the Message-ID). By default just [`send`].
+    ///
+    /// [`send`]: Mailer::send
+    fn send_as(&self, key: &str, mail: &Mail) -> Result<(), MailError> {
+        let _ = key;
+        self.send(mail)
+    }
 }
 
 /// A mail kept in the embedded mailbox.

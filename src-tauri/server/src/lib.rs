@@ -71,21 +71,30 @@ pub async fn start(settings: &Settings) -> Result<Server, StartError> {
     };
     let s = settings.clone();
     let target = database.clone();
-    let programme = tokio::task::spawn_blocking(move || {
+    // A change that put mail in the outbox wakes the mail worker (scheduler.rs).
+    let mail_wake = Arc::new(tokio::sync::Notify::new());
+    let wake = mail_wake.clone();
+    let (programme, listener) = tokio::task::spawn_blocking(move || {
         let store = ServerStore::open(&target).map_err(|e| for_operator(&e))?;
+        // On PostgreSQL, writes on any instance wake this one's event streams.
+        let listener = match &store {
+            ServerStore::Postgres(pg) => Some(pg.listener()),
+            ServerStore::Sqlite(_) => None,
+        };
         let dns = membership::dns::Resolver::new(
             s.dns_resolver,
             std::time::Duration::from_millis(s.dns_timeout_ms.max(100)),
         )
         .map_err(|e| for_operator(&e))?;
         let p = membership::Programme::with_store(store, mailer, s.membership_config())
-            .with_dns(Arc::new(dns));
+            .with_dns(Arc::new(dns))
+            .with_mail_worker(Arc::new(move || wake.notify_one()));
         if s.seed_demo {
             let seeded = membership::seed::seed_demo(&p, membership::Timestamp::now_utc())
                 .map_err(|e| e.to_string())?;
             tracing::info!(seeded, "demo data");
         }
-        Ok::<_, String>(p)
+        Ok::<_, String>((p, listener))
     })
     .await
     .map_err(|e| db_error(e.to_string()))?
@@ -118,6 +127,19 @@ pub async fn start(settings: &Settings) -> Result<Server, StartError> {
         trust_forwarded_for: settings.trust_forwarded_for,
         slots: Arc::new(tokio::sync::Semaphore::new(state::operation_slots())),
     };
+    if let Some(listener) = listener {
+        let changes = state.changes.clone();
+        let shutdown = state.shutdown.clone();
+        std::thread::Builder::new()
+            .name("pg-listen".into())
+            .spawn(move || {
+                listener.run(&|| changes.send_modify(|n| *n = n.wrapping_add(1)), &|| {
+                    *shutdown.borrow()
+                })
+            })
+            .map_err(|e| db_error(e.to_string()))?;
+    }
+    scheduler::spawn_mail_worker(state.clone(), mail_wake);
     scheduler::spawn(
         state.clone(),
         std::time::Duration::from_millis(settings.domain_check_interval_ms.max(100)),

@@ -55,6 +55,18 @@ pub fn redact_url(url: &str) -> String {
 
 impl Mailer for SmtpMailer {
     fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        self.deliver(None, mail)
+    }
+
+    fn send_as(&self, key: &str, mail: &Mail) -> Result<(), MailError> {
+        self.deliver(Some(key), mail)
+    }
+}
+
+impl SmtpMailer {
+    /// Sends `mail`; with the outbox's `key`, as the Message-ID `<key@host of the sender>`, the
+    /// same on every attempt, so a repeat can be recognised.
+    fn deliver(&self, key: Option<&str>, mail: &Mail) -> Result<(), MailError> {
         let fail = |reason: String| MailError {
             to: mail.to.clone(),
             reason,
@@ -64,7 +76,9 @@ impl Mailer for SmtpMailer {
             .parse::<Address>()
             .map_err(|e| fail(e.to_string()))?;
         let subject = header_text(&mail.subject);
+        let message_id = key.map(|k| format!("<{k}@{}>", self.from.email.domain()));
         let message = Message::builder()
+            .message_id(message_id)
             .from(self.from.clone())
             .to(to)
             .subject(subject.clone())

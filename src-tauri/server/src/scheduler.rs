@@ -2,6 +2,9 @@
 //! requests' reminders, escalation and expiry, and the approvers' digest mails, every
 //! `--domain-check-interval-ms`, until shutdown. Each run claims what it does in the database,
 //! so several instances on one database never do the same step twice.
+//!
+//! The mail worker sends the outbox's mail as soon as a change has put some there (it is woken),
+//! and once a second otherwise, so mail never waits on the request that caused it.
 use std::time::Duration;
 
 use membership::Timestamp;
@@ -38,6 +41,52 @@ pub fn spawn(state: AppState, every: Duration) {
                     tracing::warn!(error = %crate::for_operator(&e), "scheduled work failed")
                 }
                 Err(_) => tracing::error!("scheduled work panicked"),
+            }
+        }
+    });
+}
+
+/// How many mails one delivery run takes on.
+const MAIL_BATCH: u32 = 20;
+
+/// How often the mail worker looks at the outbox without being woken (mail written by another
+/// instance, whose worker died before sending it, and retries that came due).
+const MAIL_IDLE: Duration = Duration::from_secs(1);
+
+pub fn spawn_mail_worker(state: AppState, wake: std::sync::Arc<tokio::sync::Notify>) {
+    let mut shutdown = state.shutdown.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(MAIL_IDLE) => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+            // A full batch means more may be waiting: go again at once.
+            loop {
+                let programme = state.programme.clone();
+                let run = move || programme.deliver_mail(Timestamp::now_utc(), MAIL_BATCH);
+                match tokio::task::spawn_blocking(run).await {
+                    Ok(Ok(run)) => {
+                        if !run.is_idle() {
+                            tracing::debug!(?run, "mail delivered");
+                        }
+                        if run.sent + run.retried + run.given_up < MAIL_BATCH as usize {
+                            break;
+                        }
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %crate::for_operator(&e), "mail delivery failed");
+                        break;
+                    }
+                    Err(_) => {
+                        tracing::error!("mail delivery panicked");
+                        break;
+                    }
+                }
             }
         }
     });

@@ -9,7 +9,8 @@
 //!   person never sees one; from the third try on it takes a store-wide advisory lock first, so
 //!   writes that keep colliding queue instead (see `SERIALISE_FROM_ATTEMPT`). The seam allows
 //!   the rerun (`membership::store::Store`).
-//! - Event ids become visible in commit order (see `emit_event` in `tx.rs`).
+//! - Event ids become visible in commit order (see `emit_event` in `tx.rs`), and each commit that
+//!   wrote one notifies every instance listening (`listen.rs`).
 //! - The audit log refuses updates, deletes and truncation in the database (triggers), and a
 //!   domain belongs to at most one organisation (its primary key), as on SQLite.
 //! - Migrations (`migrations/`) are append-only and run under an advisory lock (`migrate.rs`).
@@ -19,9 +20,12 @@
 //!   the port of SQLite's FTS5 tokenizer, so both stores find the same organisations.
 #![forbid(unsafe_code)]
 
+mod listen;
 mod migrate;
 mod pool;
 mod tx;
+
+pub use listen::{Listener, CHANNEL};
 
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
@@ -59,6 +63,11 @@ impl PgStore {
     pub fn connect(url: &str) -> Result<PgStore, Error> {
         let pool = Pool::connect(url, migrate::migrate)?;
         Ok(PgStore { pool })
+    }
+
+    /// A way to hear of new events written by any instance (see [`Listener`]).
+    pub fn listener(&self) -> Listener {
+        self.pool.listener()
     }
 
     /// Like [`Store::write`], also answering how many times the closure ran (1 when nothing

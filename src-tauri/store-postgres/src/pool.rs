@@ -57,8 +57,8 @@ impl ManageConnection for Manager {
     }
 }
 
-/// Always `Some` until dropped (see `Drop`).
-pub(crate) struct Pool(Option<r2d2::Pool<Manager>>);
+/// The pool (always `Some` until dropped, see `Drop`), and how to open a connection outside it.
+pub(crate) struct Pool(Option<r2d2::Pool<Manager>>, Config, MakeRustlsConnect);
 
 impl Pool {
     /// Parses `url`, connects once to run `prepare` (the migrations) and report a clear error
@@ -78,14 +78,22 @@ impl Pool {
         })?;
         prepare(&mut first)?;
         drop(first);
-        let manager = Manager(PostgresConnectionManager::new(config, tls));
+        let manager = Manager(PostgresConnectionManager::new(config.clone(), tls.clone()));
         let pool = r2d2::Pool::builder()
             .max_size(MAX_CONNECTIONS)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
             // Connections are opened in the background; a request waits at most the timeout.
             .build_unchecked(manager);
-        Ok(Pool(Some(pool)))
+        Ok(Pool(Some(pool), config, tls))
+    }
+
+    /// A listener for new events, on a connection of its own (LISTEN holds its connection).
+    pub(crate) fn listener(&self) -> crate::Listener {
+        crate::Listener {
+            config: self.1.clone(),
+            tls: self.2.clone(),
+        }
     }
 
     pub(crate) fn get(&self) -> Result<r2d2::PooledConnection<Manager>, Error> {

@@ -15,7 +15,7 @@ use membership::store::{
     DirectoryQuery, DomainProof, DomainRow, DuePrivilegeRequest, HandoverRow, Insert, Keyed,
     McpHolder, MembershipFacts, NewAccount, NewDelegation, NewEvent, NewGrant, NewHandover,
     NewInvitation, NewMembership, NewOrganisation, NewPrivilegeRequest, NewRequest, NewToken,
-    PendingRow, PendingStep, ProfileChanges, ReadTx, RequestContact, SessionByAccess,
+    OutboxMail, PendingRow, PendingStep, ProfileChanges, ReadTx, RequestContact, SessionByAccess,
     SessionHashes, TokenRecord, WriteTx,
 };
 use membership::{
@@ -1648,6 +1648,93 @@ impl WriteTx for Tx<'_, '_> {
         )? == 1)
     }
 
+    fn enqueue_mail(
+        &mut self,
+        mail: &membership::Mail,
+        token_hash: Option<&[u8]>,
+        at: Timestamp,
+    ) -> Result<(), Error> {
+        self.exec(
+            "INSERT INTO mail_outbox(created_at, to_addr, subject, body, link, token_hash, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $1)",
+            &[&unix(at), &mail.to, &mail.subject, &mail.body, &mail.link, &token_hash],
+        )?;
+        Ok(())
+    }
+
+    fn rekey_mail_token(
+        &mut self,
+        mail_id: i64,
+        old: &[u8],
+        new: &[u8],
+        now: Timestamp,
+    ) -> Result<bool, Error> {
+        let rekeyed = self.exec(
+            "UPDATE verification_tokens SET token_hash = $1 WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3",
+            &[&new, &old, &unix(now)],
+        )? == 1;
+        if rekeyed {
+            self.exec(
+                "UPDATE mail_outbox SET token_hash = $1 WHERE id = $2",
+                &[&new, &mail_id],
+            )?;
+        }
+        Ok(rekeyed)
+    }
+
+    fn lease_mail(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<OutboxMail>, Error> {
+        // SKIP LOCKED: a run on another instance leasing at the same moment takes other mail
+        // instead of waiting for (and then colliding with) this one.
+        let limit = i64::from(limit);
+        let rows = self.rows(
+            "UPDATE mail_outbox SET next_attempt_at = $1 WHERE id IN (
+                 SELECT id FROM mail_outbox WHERE next_attempt_at <= $2
+                 ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+             RETURNING id, created_at, attempts, to_addr, subject, body, link, token_hash",
+            &[&unix(lease_until), &unix(now), &limit],
+        )?;
+        let mut due: Vec<OutboxMail> = rows
+            .iter()
+            .map(|r| OutboxMail {
+                id: r.get(0),
+                created_at: from_unix(r.get(1)),
+                attempts: u32::try_from(r.get::<_, i32>(2)).unwrap_or(0),
+                mail: membership::Mail {
+                    to: r.get(3),
+                    subject: r.get(4),
+                    body: r.get(5),
+                    link: r.get(6),
+                },
+                token_hash: r.get(7),
+            })
+            .collect();
+        due.sort_by_key(|m| m.id);
+        Ok(due)
+    }
+
+    fn remove_mail(&mut self, id: i64) -> Result<(), Error> {
+        self.exec("DELETE FROM mail_outbox WHERE id = $1", &[&id])?;
+        Ok(())
+    }
+
+    fn retry_mail(
+        &mut self,
+        id: i64,
+        attempts: u32,
+        next_attempt_at: Timestamp,
+    ) -> Result<(), Error> {
+        let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
+        self.exec(
+            "UPDATE mail_outbox SET attempts = $1, next_attempt_at = $2 WHERE id = $3",
+            &[&attempts, &unix(next_attempt_at), &id],
+        )?;
+        Ok(())
+    }
+
     fn clear_digest_lines(&mut self, account_id: &str, up_to_seq: i64) -> Result<(), Error> {
         self.exec(
             "DELETE FROM digest_lines WHERE account_id = $1 AND seq <= $2",
@@ -1755,6 +1842,9 @@ impl WriteTx for Tx<'_, '_> {
             Audience::Account(a) => (Some(a), None),
             Audience::AdminsOf(o) => (None, Some(o)),
         };
+        // Delivered to every listening instance when this transaction commits (once, however
+        // many events it wrote).
+        self.exec("SELECT pg_notify($1, '')", &[&crate::CHANNEL])?;
         self.exec(
             "INSERT INTO events(at, kind, account_id, admins_of, data) VALUES ($1, $2, $3, $4, $5)",
             &[

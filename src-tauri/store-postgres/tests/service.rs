@@ -21,6 +21,8 @@ mod keys;
 mod lookup;
 #[path = "../../membership/tests/service/mcp_id.rs"]
 mod mcp_id;
+#[path = "../../membership/tests/service/outbox.rs"]
+mod outbox;
 #[path = "../../membership/tests/service/pending.rs"]
 mod pending;
 #[path = "../../membership/tests/service/proof.rs"]

@@ -14,6 +14,9 @@ pub struct SentMail {
     /// The name of every header line, in order (continuation lines unfolded), so a test can
     /// see that no typed text added a header.
     pub header_names: Vec<String>,
+    /// The Message-ID header (empty when there is none): the server's outbox sets the same one
+    /// on every attempt at one mail, so a repeat shows.
+    pub message_id: String,
 }
 
 #[derive(Default)]
@@ -173,6 +176,7 @@ fn parse(to: Vec<String>, data: &str) -> SentMail {
         subject: header("Subject"),
         body,
         header_names,
+        message_id: header("Message-ID"),
     }
 }
 

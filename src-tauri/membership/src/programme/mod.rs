@@ -8,6 +8,7 @@ mod delegation;
 mod feed;
 mod memberships;
 mod organisations;
+mod outbox;
 mod pending;
 mod proof;
 mod requests;
@@ -24,6 +25,7 @@ use crate::{Error, Timestamp};
 pub use accounts::SessionTokens;
 pub use delegation::MAX_DELEGATION_DAYS;
 pub use organisations::{ImportedOrganisation, LOOKUP_MAX_CHARS};
+pub use outbox::{MailRun, MAIL_ATTEMPTS};
 pub use pending::{DueWork, PendingSettings};
 pub use proof::ProofSettings;
 pub use requests::{MAX_BULK_DECISIONS, MAX_INVITATIONS};
@@ -79,6 +81,25 @@ impl Caller {
     }
 }
 
+/// A mail a change causes, as it goes into the outbox. A verification mail carries no token:
+/// its body and link hold [`TOKEN_SLOT`], and `token` names (by hash) the token row it is for.
+/// The mail worker mints the token when it sends the mail (`outbox.rs`), so a token is never
+/// kept in the clear, not even while its mail waits.
+pub(crate) struct Outgoing {
+    pub mail: Mail,
+    pub token: Option<Vec<u8>>,
+}
+
+impl From<Mail> for Outgoing {
+    fn from(mail: Mail) -> Self {
+        Self { mail, token: None }
+    }
+}
+
+/// Where a verification mail's token goes: control characters, which nothing people type may
+/// hold (the rules refuse them), so no typed text can stand in for it.
+pub(crate) const TOKEN_SLOT: &str = "\u{1}token\u{1}";
+
 /// The partner programme's membership rules over one store: by default the SQLite store.
 pub struct Programme<S: Store = SqliteStore> {
     store: S,
@@ -86,6 +107,9 @@ pub struct Programme<S: Store = SqliteStore> {
     config: Config,
     /// Where domain proof looks records up: nowhere until [`Programme::with_dns`].
     dns: Arc<dyn TxtLookup>,
+    /// Told when a change has put mail in the outbox (see [`Programme::with_mail_worker`]);
+    /// without one, the change sends its mail itself once it is committed.
+    mail_worker: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl Programme {
@@ -111,7 +135,17 @@ impl<S: Store> Programme<S> {
             mailer,
             config,
             dns: Arc::new(NoResolver),
+            mail_worker: None,
         }
+    }
+
+    /// Mail off the request path: a change keeps its mail in the outbox and calls `wake`, and a
+    /// worker sends it ([`Programme::deliver_mail`]), so a slow or failing mail relay never slows
+    /// or fails the change. Without a worker (the embedded backend, whose "relay" is a table on
+    /// this computer) each change delivers its own mail right after its commit.
+    pub fn with_mail_worker(mut self, wake: Arc<dyn Fn() + Send + Sync>) -> Self {
+        self.mail_worker = Some(wake);
+        self
     }
 
     /// The same rules, looking domain proof records up through `dns`.
@@ -129,25 +163,33 @@ impl<S: Store> Programme<S> {
         crate::store::keys::IdempotencyKeys { store: &self.store }
     }
 
-    /// Runs `f` as one transaction of the store, then hands the mail it produced to the mailer
-    /// once the change is committed (so no mail is sent for a change that did not happen). The
-    /// store may run `f` again (after a serialization failure): each run starts with an empty
-    /// outbox, and only the mail of the run that committed is sent.
+    /// Runs `f` as one transaction of the store; the mail it produced is kept in the outbox in
+    /// that same transaction (so no mail is sent for a change that did not happen, and none is
+    /// lost for one that did), then sent by the mail worker, or here once committed when there is
+    /// none. The store may run `f` again (after a serialization failure): each run starts with an
+    /// empty list, and only the mail of the run that committed is kept.
     fn write<T>(
         &self,
         now: Timestamp,
-        mut f: impl FnMut(&mut dyn WriteTx, &mut Vec<Mail>) -> Result<T, Error>,
+        mut f: impl FnMut(&mut dyn WriteTx, &mut Vec<Outgoing>) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let mut outbox = Vec::new();
         let value = self.store.write(&mut |tx| {
             outbox.clear();
-            f(tx, &mut outbox)
+            let value = f(tx, &mut outbox)?;
+            for out in &outbox {
+                tx.enqueue_mail(&out.mail, out.token.as_deref(), now)?;
+            }
+            Ok(value)
         })?;
-        for mail in &outbox {
-            if self.mailer.send(mail).is_err() {
-                // The change stands; the requester can ask for the mail again ("resend"). The
-                // failure is recorded without the mail's body, which may hold a token.
-                let _ = self.write_audit_only(&mail.to, now);
+        if !outbox.is_empty() {
+            match &self.mail_worker {
+                Some(wake) => wake(),
+                None => {
+                    // The change stands whatever happens to its mail: a failed attempt is tried
+                    // again by the scheduled work.
+                    let _ = self.deliver_mail(now, u32::try_from(outbox.len()).unwrap_or(u32::MAX));
+                }
             }
         }
         Ok(value)
@@ -159,19 +201,6 @@ impl<S: Store> Programme<S> {
         mut f: impl FnMut(&mut dyn WriteTx) -> Result<T, Error>,
     ) -> Result<T, Error> {
         self.store.write(&mut f)
-    }
-
-    fn write_audit_only(&self, to: &str, now: Timestamp) -> Result<(), Error> {
-        self.store.write(&mut |tx| {
-            tx.append_audit(&AuditRecord {
-                at: now,
-                organisation_id: None,
-                actor_account_id: None,
-                action: "mail.failed",
-                subject: to,
-                detail: "delivery failed; the sender may resend",
-            })
-        })
     }
 
     fn read<T>(&self, mut f: impl FnMut(&mut dyn ReadTx) -> Result<T, Error>) -> Result<T, Error> {

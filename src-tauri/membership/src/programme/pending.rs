@@ -221,6 +221,8 @@ pub struct DueWork {
     pub digests: usize,
     /// Delegations that started or ended.
     pub delegations: usize,
+    /// The outbox's mail that was due (first tries the mail worker missed, and retries).
+    pub mail: super::MailRun,
 }
 
 impl DueWork {
@@ -261,6 +263,7 @@ impl<S: Store> Programme<S> {
         self.run_pending_requests(now, limit, &mut work)?;
         self.run_privilege_requests(now, limit, &mut work)?;
         self.send_digests(now, limit, &mut work)?;
+        work.mail = self.deliver_mail(now, limit)?;
         Ok(work)
     }
 
@@ -381,7 +384,7 @@ impl<S: Store> Programme<S> {
                         account.display_name
                     ),
                     link: None,
-                });
+                }.into());
                 work.digests += 1;
                 Ok(())
             })?;
@@ -537,7 +540,7 @@ fn expired(
     tx: &mut dyn WriteTx,
     row: &PendingRow,
     now: Timestamp,
-    outbox: &mut Vec<Mail>,
+    outbox: &mut Vec<super::Outgoing>,
 ) -> Result<(), Error> {
     let data = json!({"request_id": row.request_id, "organisation_id": row.organisation_id,
                       "organisation_name": row.organisation_name, "first_name": row.first_name,
@@ -577,7 +580,7 @@ fn expired(
             row.first_name, row.organisation_name
         ),
         link: None,
-    });
+    }.into());
     Ok(())
 }
 

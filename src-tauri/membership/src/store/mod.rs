@@ -216,6 +216,18 @@ pub struct Approver {
     pub role: crate::model::ApproverRole,
 }
 
+/// A mail in the outbox, taken for one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMail {
+    pub id: i64,
+    pub created_at: Timestamp,
+    /// Attempts that failed before this one.
+    pub attempts: u32,
+    pub mail: crate::mail::Mail,
+    /// For a verification mail: the hash of its token row, whose token is minted as it is sent.
+    pub token_hash: Option<Vec<u8>>,
+}
+
 /// An open privilege request that is due: it has no deadline yet or has reached it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DuePrivilegeRequest {
@@ -699,6 +711,45 @@ pub trait WriteTx: ReadTx {
     ) -> Result<bool, Error>;
     /// Makes the membership a PPC of its organisation, or no longer one.
     fn set_ppc(&mut self, membership_id: &str, is_ppc: bool) -> Result<(), Error>;
+
+    // The mail outbox: mail a change causes is kept in the change's own transaction, and sent
+    // after it commits (`Programme::deliver_mail`), so no mail is lost when a process dies and
+    // none is sent for a change that did not happen.
+    /// Keeps `mail`, to be sent from `at`; a verification mail names its token row by hash.
+    fn enqueue_mail(
+        &mut self,
+        mail: &crate::mail::Mail,
+        token_hash: Option<&[u8]>,
+        at: Timestamp,
+    ) -> Result<(), Error>;
+    /// Gives the token row `old` of the outbox's mail `mail_id` a new token (by its hash `new`),
+    /// if the row can still be used at `now` (neither used, revoked nor expired): true when it
+    /// did, and the mail then names `new`.
+    fn rekey_mail_token(
+        &mut self,
+        mail_id: i64,
+        old: &[u8],
+        new: &[u8],
+        now: Timestamp,
+    ) -> Result<bool, Error>;
+    /// Takes up to `limit` mails due by `now`, oldest first, for one attempt each: each one's next
+    /// attempt moves to `lease_until`, so another run (on any instance) takes it again only if
+    /// this one died before it was done.
+    fn lease_mail(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<OutboxMail>, Error>;
+    /// Forgets a mail once it is sent (or given up on): its body may hold a token.
+    fn remove_mail(&mut self, id: i64) -> Result<(), Error>;
+    /// Records a failed attempt: `attempts` so far, the next one at `next_attempt_at`.
+    fn retry_mail(
+        &mut self,
+        id: i64,
+        attempts: u32,
+        next_attempt_at: Timestamp,
+    ) -> Result<(), Error>;
 
     // Audit history and events.
     /// Appends to the audit log, which is append-only.

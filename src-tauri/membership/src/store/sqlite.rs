@@ -13,7 +13,7 @@ use super::{
     DirectoryQuery, DomainProof, DomainRow, DuePrivilegeRequest, HandoverRow, Insert, Keyed,
     McpHolder, MembershipFacts, NewAccount, NewDelegation, NewEvent, NewGrant, NewHandover,
     NewInvitation, NewMembership, NewOrganisation, NewPrivilegeRequest, NewRequest, NewToken,
-    PendingRow, PendingStep, ProfileChanges, ReadTx, RequestContact, SessionByAccess,
+    OutboxMail, PendingRow, PendingStep, ProfileChanges, ReadTx, RequestContact, SessionByAccess,
     SessionHashes, Store, TokenRecord, WriteTx,
 };
 use crate::domain::Privilege;
@@ -1526,6 +1526,94 @@ impl WriteTx for Tx<'_> {
             "UPDATE approver_digests SET last_sent_at = ?1 WHERE account_id = ?2 AND (last_sent_at IS NULL OR last_sent_at <= ?3)",
             params![unix(at), account_id, unix(sent_before)],
         )? == 1)
+    }
+
+    fn enqueue_mail(
+        &mut self,
+        mail: &crate::mail::Mail,
+        token_hash: Option<&[u8]>,
+        at: Timestamp,
+    ) -> Result<(), Error> {
+        self.0.execute(
+            "INSERT INTO mail_outbox(created_at, to_addr, subject, body, link, token_hash, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?1)",
+            params![unix(at), mail.to, mail.subject, mail.body, mail.link, token_hash],
+        )?;
+        Ok(())
+    }
+
+    fn rekey_mail_token(
+        &mut self,
+        mail_id: i64,
+        old: &[u8],
+        new: &[u8],
+        now: Timestamp,
+    ) -> Result<bool, Error> {
+        let rekeyed = self.0.execute(
+            "UPDATE verification_tokens SET token_hash = ?1 WHERE token_hash = ?2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?3",
+            params![new, old, unix(now)],
+        )? == 1;
+        if rekeyed {
+            self.0.execute(
+                "UPDATE mail_outbox SET token_hash = ?1 WHERE id = ?2",
+                params![new, mail_id],
+            )?;
+        }
+        Ok(rekeyed)
+    }
+
+    fn lease_mail(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<OutboxMail>, Error> {
+        let due = {
+            let mut stmt = self.0.prepare_cached(
+                "SELECT id, created_at, attempts, to_addr, subject, body, link, token_hash FROM mail_outbox
+                 WHERE next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![unix(now), limit], |r| {
+                Ok(OutboxMail {
+                    id: r.get(0)?,
+                    created_at: from_unix(r.get(1)?),
+                    attempts: r.get(2)?,
+                    mail: crate::mail::Mail {
+                        to: r.get(3)?,
+                        subject: r.get(4)?,
+                        body: r.get(5)?,
+                        link: r.get(6)?,
+                    },
+                    token_hash: r.get(7)?,
+                })
+            })?;
+            rows.collect::<Result<Vec<_>, _>>()?
+        };
+        let mut lease = self
+            .0
+            .prepare_cached("UPDATE mail_outbox SET next_attempt_at = ?1 WHERE id = ?2")?;
+        for m in &due {
+            lease.execute(params![unix(lease_until), m.id])?;
+        }
+        Ok(due)
+    }
+
+    fn remove_mail(&mut self, id: i64) -> Result<(), Error> {
+        self.0
+            .execute("DELETE FROM mail_outbox WHERE id = ?1", params![id])?;
+        Ok(())
+    }
+
+    fn retry_mail(
+        &mut self,
+        id: i64,
+        attempts: u32,
+        next_attempt_at: Timestamp,
+    ) -> Result<(), Error> {
+        self.0.execute(
+            "UPDATE mail_outbox SET attempts = ?1, next_attempt_at = ?2 WHERE id = ?3",
+            params![attempts, unix(next_attempt_at), id],
+        )?;
+        Ok(())
     }
 
     fn clear_digest_lines(&mut self, account_id: &str, up_to_seq: i64) -> Result<(), Error> {

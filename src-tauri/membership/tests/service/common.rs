@@ -37,13 +37,22 @@ pub fn world_with_dns(dns: std::net::SocketAddr) -> World {
 }
 
 fn world_with(f: impl FnOnce(P) -> P) -> World {
+    world_of(None, f)
+}
+
+/// The demo world sending its mail through `relay` instead of the embedded mailbox.
+pub fn world_with_relay(relay: Arc<dyn membership::Mailer>, f: impl FnOnce(P) -> P) -> World {
+    world_of(Some(relay), f)
+}
+
+fn world_of(relay: Option<Arc<dyn membership::Mailer>>, f: impl FnOnce(P) -> P) -> World {
     let dir = tempfile::tempdir().expect("a temp dir");
     // The embedded backend's mailbox is a table of the desktop's SQLite file whatever the store.
     let mailbox =
         Arc::new(Mailbox::open(&dir.path().join("membership.sqlite3")).expect("mailbox opens"));
     let p = Programme::with_store(
         backend::fresh_store(dir.path()),
-        mailbox.clone(),
+        relay.unwrap_or_else(|| mailbox.clone()),
         Config::default(),
     );
     let p = f(p);

@@ -12,6 +12,7 @@ mod journey;
 mod keys;
 mod lookup;
 mod mcp_id;
+mod outbox;
 mod pending;
 mod proof;
 mod sessions;

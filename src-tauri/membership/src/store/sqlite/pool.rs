@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_pending_work.sql"),
     include_str!("../../migrations/0005_delegation_handover.sql"),
     include_str!("../../migrations/0006_privilege_reminders.sql"),
+    include_str!("../../migrations/0007_mail_outbox.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {
