@@ -1,5 +1,7 @@
-//! In-memory rate limits: one token bucket per (limit, key). Enough for one server process; a
-//! deployment with several processes would keep the buckets in a shared store instead.
+//! Rate limits: one token bucket per (limit, key). On SQLite (one process) the buckets live in
+//! memory; on PostgreSQL they live in the database (`PgStore::take_rate_token`), so every instance
+//! draws on the same allowance (`AppState::limit`), and these in-memory ones only stand in while
+//! the database cannot be reached.
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -41,6 +43,12 @@ impl RateLimits {
             per_minute,
             buckets: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The bucket's size and how many tokens come back a second.
+    pub fn spec(&self, limit: Limit) -> (f64, f64) {
+        let capacity = self.capacity(limit);
+        (capacity, capacity / 60.0)
     }
 
     fn capacity(&self, limit: Limit) -> f64 {

@@ -15,10 +15,14 @@ use crate::state::AppState;
 /// How many due items of each kind one run takes on.
 const BATCH: u32 = 50;
 
+/// How often the shared rate-limit buckets nobody uses any more are forgotten (PostgreSQL).
+const FORGET_BUCKETS_EVERY: Duration = Duration::from_secs(300);
+
 pub fn spawn(state: AppState, every: Duration) {
     let mut shutdown = state.shutdown.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
+        let mut buckets_forgotten = std::time::Instant::now();
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -29,7 +33,20 @@ pub fn spawn(state: AppState, every: Duration) {
                 break;
             }
             let programme = state.programme.clone();
-            let run = move || programme.run_due_work(Timestamp::now_utc(), BATCH);
+            let forget_buckets = buckets_forgotten.elapsed() >= FORGET_BUCKETS_EVERY;
+            if forget_buckets {
+                buckets_forgotten = std::time::Instant::now();
+            }
+            let run = move || {
+                if let (true, crate::store::ServerStore::Postgres(pg)) =
+                    (forget_buckets, programme.store())
+                {
+                    if let Err(e) = pg.forget_idle_rate_buckets() {
+                        tracing::warn!(error = %crate::for_operator(&e), "forgetting idle rate-limit buckets failed");
+                    }
+                }
+                programme.run_due_work(Timestamp::now_utc(), BATCH)
+            };
             match tokio::task::spawn_blocking(run).await {
                 Ok(Ok(work)) if work.is_idle() => {}
                 Ok(Ok(work)) => {

@@ -70,6 +70,34 @@ impl AppState {
         }
     }
 
+    /// Takes one token of `limit` for `key`, or refuses with when to try again. On PostgreSQL the
+    /// bucket is shared by every instance; should the database not answer, this instance's own
+    /// bucket decides meanwhile.
+    pub async fn limit(&self, limit: crate::ratelimit::Limit, key: &str) -> Result<(), ApiError> {
+        if let crate::store::ServerStore::Postgres(_) = self.programme.store() {
+            let programme = self.programme.clone();
+            let bucket = format!("{limit:?}:{key}");
+            let (capacity, per_sec) = self.limits.spec(limit);
+            let taken = tokio::task::spawn_blocking(move || match programme.store() {
+                crate::store::ServerStore::Postgres(pg) => {
+                    pg.take_rate_token(&bucket, capacity, per_sec)
+                }
+                crate::store::ServerStore::Sqlite(_) => Ok(Ok(())),
+            })
+            .await;
+            match taken {
+                Ok(Ok(Ok(()))) => return Ok(()),
+                Ok(Ok(Err(wait))) => return Err(ApiError::rate_limited(wait.as_secs() + 1)),
+                Ok(Err(e)) => tracing::warn!(
+                    error = %crate::for_operator(&e),
+                    "shared rate limit unavailable; this instance's own limit applies"
+                ),
+                Err(_) => tracing::error!("the shared rate limit panicked"),
+            }
+        }
+        self.limits.check(limit, key)
+    }
+
     /// Wakes the event streams.
     pub fn notify_change(&self) {
         self.changes.send_modify(|n| *n = n.wrapping_add(1));

@@ -123,6 +123,59 @@ impl PgStore {
     }
 }
 
+/// Takes one token from a shared bucket, in one statement: the bucket refills at its rate since
+/// it was last touched (by the database's clock, the same for every instance), up to its size.
+const TAKE_TOKEN: &str = "
+    INSERT INTO rate_buckets AS b (name, tokens, at_ms)
+    VALUES ($1, $2::float8 - 1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+    ON CONFLICT (name) DO UPDATE SET
+        tokens = least($2::float8, b.tokens + (excluded.at_ms - b.at_ms) * $3::float8 / 1000.0) - 1,
+        at_ms = excluded.at_ms
+    WHERE least($2::float8, b.tokens + (excluded.at_ms - b.at_ms) * $3::float8 / 1000.0) >= 1
+    RETURNING tokens";
+
+/// What a refused bucket holds now, for how long to wait.
+const BUCKET_NOW: &str = "
+    SELECT least($2::float8, tokens + ((extract(epoch FROM clock_timestamp()) * 1000)::bigint - at_ms) * $3::float8 / 1000.0)
+    FROM rate_buckets WHERE name = $1";
+
+impl PgStore {
+    /// Takes one token from the shared rate-limit bucket `name` (`capacity` tokens, `per_sec`
+    /// coming back a second), for every instance on this database at once: `Ok(Ok(()))` when
+    /// taken, `Ok(Err(wait))` when the bucket is empty (how long until a token is back).
+    pub fn take_rate_token(
+        &self,
+        name: &str,
+        capacity: f64,
+        per_sec: f64,
+    ) -> Result<Result<(), Duration>, Error> {
+        let mut conn = self.pool.get()?;
+        let (client, cache) = conn.parts();
+        let mut tx = client.transaction().map_err(driver_error)?;
+        let mut q = Tx::new(&mut tx, cache);
+        let taken = q.take_token(TAKE_TOKEN, BUCKET_NOW, name, capacity, per_sec);
+        if let Some(failure) = q.take_failure() {
+            return Err(failure.into_error());
+        }
+        let taken = taken?;
+        tx.commit().map_err(driver_error)?;
+        Ok(taken)
+    }
+
+    /// Forgets buckets nobody has drawn on for ten minutes (every bucket is full again within a
+    /// minute), so the table holds only the callers of the last minutes.
+    pub fn forget_idle_rate_buckets(&self) -> Result<u64, Error> {
+        let mut conn = self.pool.get()?;
+        let (client, _) = conn.parts();
+        client
+            .execute(
+                "DELETE FROM rate_buckets WHERE at_ms < (extract(epoch FROM clock_timestamp()) * 1000)::bigint - 600000",
+                &[],
+            )
+            .map_err(driver_error)
+    }
+}
+
 impl Store for PgStore {
     fn read<T>(&self, f: &mut dyn FnMut(&mut dyn ReadTx) -> Result<T, Error>) -> Result<T, Error> {
         let mut conn = self.pool.get()?;

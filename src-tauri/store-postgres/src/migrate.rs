@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_delegation_handover.sql"),
     include_str!("../migrations/0007_privilege_reminders.sql"),
     include_str!("../migrations/0008_mail_outbox.sql"),
+    include_str!("../migrations/0009_rate_limits.sql"),
 ];
 
 /// The advisory lock key of migrations (any fixed number; this one spells "pdmigrat").

@@ -58,7 +58,10 @@ impl ManageConnection for Manager {
 }
 
 /// The pool (always `Some` until dropped, see `Drop`), and how to open a connection outside it.
-pub(crate) struct Pool(Option<r2d2::Pool<Manager>>, Config, MakeRustlsConnect);
+pub(crate) struct Pool(
+    Option<r2d2::Pool<Manager>>,
+    Box<(Config, MakeRustlsConnect)>,
+);
 
 impl Pool {
     /// Parses `url`, connects once to run `prepare` (the migrations) and report a clear error
@@ -85,14 +88,14 @@ impl Pool {
             .connection_timeout(Duration::from_secs(10))
             // Connections are opened in the background; a request waits at most the timeout.
             .build_unchecked(manager);
-        Ok(Pool(Some(pool), config, tls))
+        Ok(Pool(Some(pool), Box::new((config, tls))))
     }
 
     /// A listener for new events, on a connection of its own (LISTEN holds its connection).
     pub(crate) fn listener(&self) -> crate::Listener {
         crate::Listener {
-            config: self.1.clone(),
-            tls: self.2.clone(),
+            config: self.1 .0.clone(),
+            tls: self.1 .1.clone(),
         }
     }
 

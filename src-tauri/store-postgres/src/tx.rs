@@ -44,6 +44,24 @@ pub(crate) struct Tx<'a, 'c> {
 }
 
 impl<'a, 'c> Tx<'a, 'c> {
+    /// One shared rate-limit bucket: `take` (see `TAKE_TOKEN` in lib.rs), then `now` when
+    /// refused, to say how long until a token is back.
+    pub(crate) fn take_token(
+        &mut self,
+        take: &str,
+        now: &str,
+        name: &str,
+        capacity: f64,
+        per_sec: f64,
+    ) -> Result<Result<(), std::time::Duration>, Error> {
+        if !self.rows(take, &[&name, &capacity, &per_sec])?.is_empty() {
+            return Ok(Ok(()));
+        }
+        let have: f64 = self.value(now, &[&name, &capacity, &per_sec])?;
+        let wait = ((1.0 - have) / per_sec.max(f64::MIN_POSITIVE)).max(0.0);
+        Ok(Err(std::time::Duration::from_secs_f64(wait.min(3600.0))))
+    }
+
     pub(crate) fn new(
         tx: &'a mut Transaction<'c>,
         statements: &'a mut HashMap<String, Statement>,

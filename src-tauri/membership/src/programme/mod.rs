@@ -154,6 +154,11 @@ impl<S: Store> Programme<S> {
         self
     }
 
+    /// The store the rules run over (the server asks its PostgreSQL store for shared rate limits).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }

@@ -20,7 +20,7 @@ pub async fn create_account(
     ClientIp(ip): ClientIp,
     Json(body): Json<NewAccount>,
 ) -> Result<(StatusCode, Json<CreatedAccount>), ApiError> {
-    s.limits.check(Limit::AccountsPerIp, &ip)?;
+    s.limit(Limit::AccountsPerIp, &ip).await?;
     let account_id = s
         .blocking(move |p, now| {
             p.create_account(&body.email, &body.display_name, &body.password, now)
@@ -39,9 +39,9 @@ pub async fn sign_in(
     ClientIp(ip): ClientIp,
     Json(body): Json<Credentials>,
 ) -> Result<Json<Session>, ApiError> {
-    s.limits.check(Limit::SignInPerIp, &ip)?;
-    s.limits
-        .check(Limit::SignInPerEmail, &body.email.trim().to_lowercase())?;
+    s.limit(Limit::SignInPerIp, &ip).await?;
+    s.limit(Limit::SignInPerEmail, &body.email.trim().to_lowercase())
+        .await?;
     let tokens = s
         .blocking(move |p, now| p.sign_in(&body.email, &body.password, now))
         .await?;
@@ -58,7 +58,7 @@ pub async fn refresh(
     ClientIp(ip): ClientIp,
     Json(body): Json<RefreshBody>,
 ) -> Result<Json<Session>, ApiError> {
-    s.limits.check(Limit::SignInPerIp, &ip)?;
+    s.limit(Limit::SignInPerIp, &ip).await?;
     let tokens = s
         .blocking(move |p, now| p.refresh(&body.refresh_token, now))
         .await?;

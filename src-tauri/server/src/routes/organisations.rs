@@ -48,7 +48,7 @@ pub async fn lookup(
     auth: Auth,
     Query(q): Query<LookupParams>,
 ) -> Result<Json<Page<OrganisationSummary>>, ApiError> {
-    s.limits.check(Limit::Lookup, auth.caller.account_id())?;
+    s.limit(Limit::Lookup, auth.caller.account_id()).await?;
     let query = LookupQuery {
         q: q.q,
         partner_id: q.partner_id,

@@ -20,8 +20,8 @@ pub async fn create(
     auth: Auth,
     Json(body): Json<NewAssociationRequest>,
 ) -> Result<(StatusCode, Json<RequestCreated>), ApiError> {
-    s.limits
-        .check(Limit::RequestCreation, auth.caller.account_id())?;
+    s.limit(Limit::RequestCreation, auth.caller.account_id())
+        .await?;
     let created = s
         .blocking(move |p, now| p.request_association(&auth.caller, &body, now))
         .await?;
@@ -90,8 +90,8 @@ pub async fn ask_again(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<RequestCreated>), ApiError> {
-    s.limits
-        .check(Limit::RequestCreation, auth.caller.account_id())?;
+    s.limit(Limit::RequestCreation, auth.caller.account_id())
+        .await?;
     let created = s
         .blocking(move |p, now| p.ask_again(&auth.caller, &id, now))
         .await?;
@@ -141,7 +141,7 @@ pub async fn resend(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    s.limits.check(Limit::Resend, auth.caller.account_id())?;
+    s.limit(Limit::Resend, auth.caller.account_id()).await?;
     s.blocking(move |p, now| p.resend_verification(&auth.caller, &id, now))
         .await?;
     Ok(StatusCode::ACCEPTED)
