@@ -76,7 +76,7 @@ impl PgStore {
         &self,
         f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<T, Error>,
     ) -> Result<(T, u32), Error> {
-        let mut conn = self.pool.get()?;
+        let mut conn = self.connection()?;
         let mut attempt = 1;
         loop {
             let (client, cache) = conn.parts();
@@ -100,20 +100,50 @@ impl PgStore {
                     (_, Some(failure)) => Err(failure),
                     (Err(e), None) => Err(Failure::Rule(e)),
                     (Ok(v), None) => {
-                        pg.commit().map_err(Failure::from_driver)?;
-                        Ok(v)
+                        // The transaction's id, to ask after it should the connection go in the
+                        // middle of the commit (NULL when it wrote nothing).
+                        let xid: Option<i64> = pg
+                            .query_one("SELECT txid_current_if_assigned()", &[])
+                            .map_err(Failure::from_driver)?
+                            .get(0);
+                        match pg.commit() {
+                            Ok(()) => Ok(Committed::Yes(v)),
+                            Err(e) if connection_lost(&e) => match xid {
+                                Some(xid) => Ok(Committed::Unknown(v, xid, describe(&e))),
+                                None => Ok(Committed::Yes(v)),
+                            },
+                            Err(e) => Err(Failure::from_driver(e)),
+                        }
                     }
                 }
             })();
             match run {
-                Ok(v) => return Ok((v, attempt)),
+                Ok(Committed::Yes(v)) => return Ok((v, attempt)),
+                // The connection went while committing: the database knows whether it did.
+                Ok(Committed::Unknown(v, xid, cause)) => match self.outcome_of(xid)? {
+                    Some(true) => return Ok((v, attempt)),
+                    Some(false) if attempt < MAX_ATTEMPTS => {
+                        conn = self.connection()?;
+                        attempt += 1;
+                    }
+                    _ => {
+                        return Err(Error::internal(format!(
+                            "the connection was lost while committing, and whether the change was saved is unknown: {cause}"
+                        )))
+                    }
+                },
+                Err(Failure::Lost(_)) if attempt < MAX_ATTEMPTS => {
+                    // Nothing was committed: make the run again on a new connection.
+                    conn = self.connection()?;
+                    attempt += 1;
+                }
                 Err(Failure::Retry(_)) if attempt < MAX_ATTEMPTS => {
                     pause(attempt);
                     attempt += 1;
                 }
-                Err(Failure::Retry(cause)) => {
+                Err(Failure::Retry(cause)) | Err(Failure::Lost(cause)) => {
                     return Err(Error::internal(format!(
-                        "gave up after {MAX_ATTEMPTS} serialization failures: {cause}"
+                        "gave up after {MAX_ATTEMPTS} attempts: {cause}"
                     )))
                 }
                 Err(Failure::Driver(e)) => return Err(e),
@@ -121,6 +151,51 @@ impl PgStore {
             }
         }
     }
+
+    /// A pooled connection; while the database is restarting, one as soon as it is back (for
+    /// [`RECONNECT_FOR`] at most).
+    fn connection(&self) -> Result<r2d2::PooledConnection<pool::Manager>, Error> {
+        let until = std::time::Instant::now() + RECONNECT_FOR;
+        loop {
+            match self.pool.get() {
+                Ok(conn) => return Ok(conn),
+                Err(e) if std::time::Instant::now() >= until => return Err(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(200)),
+            }
+        }
+    }
+
+    /// Whether the transaction `xid` committed (`Some(true)`), was rolled back (`Some(false)`), or
+    /// is too old for the database to say (`None`), asked once the database answers again.
+    fn outcome_of(&self, xid: i64) -> Result<Option<bool>, Error> {
+        let until = std::time::Instant::now() + RECONNECT_FOR;
+        loop {
+            let asked = self.connection().and_then(|mut conn| {
+                let (client, _) = conn.parts();
+                client
+                    .query_one("SELECT txid_status($1)", &[&xid])
+                    .map(|row| row.get::<_, Option<String>>(0))
+                    .map_err(driver_error)
+            });
+            match asked.as_ref().map(|s| s.as_deref()) {
+                Ok(Some("committed")) => return Ok(Some(true)),
+                Ok(Some("aborted")) => return Ok(Some(false)),
+                Ok(None) => return Ok(None),
+                // "in progress" (its backend has not noticed the connection is gone yet), or no
+                // answer yet: ask again.
+                _ if std::time::Instant::now() < until => {
+                    std::thread::sleep(Duration::from_millis(200))
+                }
+                _ => return asked.map(|_| None),
+            }
+        }
+    }
+}
+
+/// How a write's commit ended: done, or unknown because the connection went during it.
+enum Committed<T> {
+    Yes(T),
+    Unknown(T, i64, String),
 }
 
 /// Takes one token from a shared bucket, in one statement: the bucket refills at its rate since
@@ -178,22 +253,33 @@ impl PgStore {
 
 impl Store for PgStore {
     fn read<T>(&self, f: &mut dyn FnMut(&mut dyn ReadTx) -> Result<T, Error>) -> Result<T, Error> {
-        let mut conn = self.pool.get()?;
-        let (client, cache) = conn.parts();
-        let mut pg = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(driver_error)?;
-        let mut tx = Tx::new(&mut pg, cache);
-        let value = f(&mut tx);
-        if let Some(failure) = tx.take_failure() {
-            return Err(failure.into_error());
+        // A read whose connection went (the database restarted) is made again on a new one.
+        let mut attempt = 1;
+        loop {
+            let mut conn = self.connection()?;
+            let (client, cache) = conn.parts();
+            let run = (|| {
+                let mut pg = client
+                    .build_transaction()
+                    .isolation_level(IsolationLevel::RepeatableRead)
+                    .read_only(true)
+                    .start()
+                    .map_err(Failure::from_driver)?;
+                let mut tx = Tx::new(&mut pg, cache);
+                let value = f(&mut tx);
+                if let Some(failure) = tx.take_failure() {
+                    return Err(failure);
+                }
+                let value = value.map_err(Failure::Rule)?;
+                pg.commit().map_err(Failure::from_driver)?;
+                Ok(value)
+            })();
+            match run {
+                Ok(v) => return Ok(v),
+                Err(Failure::Lost(_)) if attempt < MAX_ATTEMPTS => attempt += 1,
+                Err(failure) => return Err(failure.into_error()),
+            }
         }
-        let value = value?;
-        pg.commit().map_err(driver_error)?;
-        Ok(value)
     }
 
     fn write<T>(
@@ -208,6 +294,9 @@ impl Store for PgStore {
 pub(crate) enum Failure {
     /// A serialization failure or deadlock: run it again. Holds the cause for the log.
     Retry(String),
+    /// The connection went away (the database restarted, or the network dropped) before the
+    /// commit: nothing was saved, so the run can be made again on a new connection.
+    Lost(String),
     /// Any other database failure, already an `internal` error.
     Driver(Error),
     /// The rule refused.
@@ -216,6 +305,9 @@ pub(crate) enum Failure {
 
 impl Failure {
     pub(crate) fn from_driver(e: postgres::Error) -> Failure {
+        if connection_lost(&e) {
+            return Failure::Lost(describe(&e));
+        }
         match e.code() {
             Some(c)
                 if *c == SqlState::T_R_SERIALIZATION_FAILURE
@@ -229,7 +321,7 @@ impl Failure {
 
     fn into_error(self) -> Error {
         match self {
-            Failure::Retry(cause) => Error::internal(cause),
+            Failure::Retry(cause) | Failure::Lost(cause) => Error::internal(cause),
             Failure::Driver(e) | Failure::Rule(e) => e,
         }
     }
@@ -275,6 +367,23 @@ pub(crate) fn describe(e: &postgres::Error) -> String {
 
 /// A short random pause before running a write again, longer after each failure (at most
 /// about 100 ms), so that two writers that keep colliding drift apart.
+/// Whether `e` means the connection is gone (closed, reset, refused) rather than a refusal by
+/// the database.
+fn connection_lost(e: &postgres::Error) -> bool {
+    e.is_closed()
+        || e.as_db_error().is_none()
+            && std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+        || e.as_db_error().is_some_and(|db| {
+            // The server is shutting down or starting up (a restart): this connection is done.
+            db.code() == &SqlState::ADMIN_SHUTDOWN
+                || db.code() == &SqlState::CRASH_SHUTDOWN
+                || db.code() == &SqlState::CANNOT_CONNECT_NOW
+        })
+}
+
+/// How long a write waits for the database to come back after losing its connection.
+const RECONNECT_FOR: Duration = Duration::from_secs(20);
+
 fn pause(attempt: u32) {
     let cap_ms = (2u64 << attempt.min(6)).min(100);
     let random = std::collections::hash_map::RandomState::new()

@@ -20,6 +20,7 @@
 //! cargo into the test's own target directory (see there).
 #![forbid(unsafe_code)]
 
+pub mod balancer;
 pub mod dns;
 pub mod postgres;
 mod smtp_sink;

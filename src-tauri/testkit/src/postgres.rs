@@ -164,6 +164,22 @@ impl Cluster {
             .collect()
     }
 
+    /// Restarts the cluster as a crash would leave it: `pg_ctl restart -m immediate` (no
+    /// checkpoint, every connection cut; on start the database recovers from its write-ahead log).
+    /// Returns once it accepts connections again, and how long it was away.
+    pub fn restart(&self) -> std::time::Duration {
+        let started = std::time::Instant::now();
+        let mut restart = self.pg_command("pg_ctl");
+        restart
+            .arg("-D")
+            .arg(self.root.join("data"))
+            .arg("-l")
+            .arg(self.root.join("server.log"))
+            .args(["-w", "-t", "60", "-m", "immediate", "restart"]);
+        run(&mut restart, "pg_ctl restart");
+        started.elapsed()
+    }
+
     /// The server's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.root.join("server.log")).unwrap_or_default()

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 pub use testkit::SmtpSink;
 
+pub mod faults;
+
 pub const DEMO_PASSWORD: &str = "partnerdesk-demo";
 
 /// Limits high enough that a test's own traffic from one address is never throttled; the rate
