@@ -37,6 +37,11 @@ fn instance(database: &str, sink: &SmtpSink, public_url: &str) -> Instance {
         ])
         .args(["--database", database, "--smtp", &sink.url()])
         .args(["--public-url", public_url])
+        // Warnings only, unless asked for more: the mail below is what a person watches here.
+        .env(
+            "PARTNER_DESK_LOG",
+            std::env::var("PARTNER_DESK_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
