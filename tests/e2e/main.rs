@@ -1236,3 +1236,69 @@ fn a_ppc_of_several_organisations_sees_where_requests_wait_and_decides_them_in_o
     wait_for_focus_on_request(&s, "sam@sam-northwind.net", "Open in the Inbox");
     s.screenshot("opened-from-inbox");
 }
+
+/// The whole guide with the app pointed at haproxy in front of two server instances on one
+/// PostgreSQL database (as `scripts/cluster` starts them): the request, the PPC's inbox (its event
+/// stream held on either instance), approval, the verification mail (sent once, by whichever
+/// instance's worker), verification and the profile.
+#[test]
+fn the_whole_guide_works_through_a_balancer_in_front_of_two_instances() {
+    let a = testkit::TestServer::start_on_postgres(&["--trust-forwarded-for"]);
+    let b = a.another_instance();
+    let balancer = testkit::balancer::Balancer::start(&[a.addr(), b.addr()]);
+    let (mut s, _data) = launch("cluster");
+    s.click("#nav-settings");
+    s.wait_for_view("settings");
+    s.click("#backend-remote");
+    s.type_into("#backend-url", &balancer.base());
+    s.click("#settings-save");
+    s.wait_for_text("#backend-reachability", "Connected");
+    s.click("#nav-signin");
+    sign_in(&mut s, STAFF);
+    request_to_join_contoso(
+        &mut s,
+        "sam.staff@staff-contoso.net",
+        "program administrator",
+    );
+    s.wait_for_text("#join-outcome", PENDING);
+
+    switch_to(&mut s, PPC);
+    s.click("#nav-inbox");
+    s.wait_for_view("inbox");
+    s.wait_for_text(
+        "[data-testid=inbox-entry][data-pending=true]",
+        "asks to associate with Contoso Pty Ltd",
+    );
+    s.screenshot("inbox-through-the-balancer");
+    s.click("[data-testid=inbox-entry][data-pending=true] [data-testid=inbox-approve]");
+    s.wait_for_text("#status", "was accepted");
+
+    switch_to(&mut s, STAFF);
+    let mail = a.mail.wait_for("sam.staff@staff-contoso.net", 1);
+    let body = &mail[0].body;
+    let marker = "partnerdesk://verify?token=";
+    let code: String = body[body.find(marker).expect("a verification link") + marker.len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    s.click("#nav-verify");
+    s.wait_for_view("verify");
+    s.type_into("#verify-input", &code);
+    s.click("#verify-submit");
+    s.wait_for_view("profile");
+    s.wait_for_text("h1", "Complete your individual profile");
+    s.type_into("#profile-phone", "+61 2 9000 0000");
+    s.type_into("#profile-preferred_language", "en-AU");
+    s.click("#profile-save");
+    s.wait_for_view("home");
+    s.wait_for_text(
+        "#status",
+        "Your individual profile is complete and your association is active.",
+    );
+    assert_active_member_of_contoso(&mut s);
+    assert_eq!(
+        a.mail.all().len(),
+        1,
+        "one verification mail, sent once by one of the two instances"
+    );
+}

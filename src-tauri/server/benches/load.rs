@@ -5,8 +5,10 @@
 //!
 //! Run: `cargo bench -p partner-desk-server --bench load`. `LOAD_SECONDS` (default 10) sets the
 //! time per scenario, `LOAD_CLIENTS` (default 32) the concurrency, `LOAD_ORGS` (default 100000)
-//! the directory size. `LOAD_STORES` (default `sqlite,postgres`) names the stores to run on, one
-//! after the other in the same run, so their figures stand side by side; PostgreSQL is a
+//! the directory size. `LOAD_STORES` (default `sqlite,postgres,postgres-balanced`) names the
+//! set-ups to run, one after the other in the same run, so their figures stand side by side:
+//! one server on SQLite, one on PostgreSQL, and `postgres-balanced`: haproxy (testkit's
+//! `Balancer`) in front of one instance, then in front of two on one database. PostgreSQL is a
 //! throwaway cluster started by the bench (testkit), on the same machine.
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -297,19 +299,40 @@ fn main() {
     let secs = if benching { env("LOAD_SECONDS", 10) } else { 1 };
     let n_clients = env("LOAD_CLIENTS", if benching { 32 } else { 4 }) as usize;
     let orgs = env("LOAD_ORGS", if benching { 100_000 } else { 1_000 }) as usize;
-    let stores = std::env::var("LOAD_STORES").unwrap_or_else(|_| "sqlite,postgres".into());
+    let stores =
+        std::env::var("LOAD_STORES").unwrap_or_else(|_| "sqlite,postgres,postgres-balanced".into());
     for store in stores.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let dir = tempfile::tempdir().unwrap();
-        let database = match store {
-            "sqlite" => dir.path().join("load.sqlite3").display().to_string(),
-            "postgres" => testkit::postgres::Cluster::shared().fresh_database(),
-            other => panic!("LOAD_STORES names {other:?}; use sqlite and/or postgres"),
-        };
-        load(store, &database, secs, n_clients, orgs);
+        let pg = || testkit::postgres::Cluster::shared().fresh_database();
+        match store {
+            "sqlite" => {
+                let database = dir.path().join("load.sqlite3").display().to_string();
+                load(store, &database, secs, n_clients, orgs, None);
+            }
+            "postgres" => load(store, &pg(), secs, n_clients, orgs, None),
+            "postgres-balanced" => {
+                for instances in [1, 2] {
+                    let name = format!("postgres, {instances} behind haproxy");
+                    load(&name, &pg(), secs, n_clients, orgs, Some(instances));
+                }
+            }
+            other => {
+                panic!("LOAD_STORES names {other:?}; use sqlite, postgres and/or postgres-balanced")
+            }
+        }
     }
 }
 
-fn load(store: &str, database: &str, secs: u64, n_clients: usize, orgs: usize) {
+/// Runs the scenarios on `database`: against one server, or with `balanced` instances behind
+/// haproxy.
+fn load(
+    store: &str,
+    database: &str,
+    secs: u64,
+    n_clients: usize,
+    orgs: usize,
+    balanced: Option<usize>,
+) {
     let target = if database.starts_with("postgres://") {
         Database::Postgres(database.to_owned())
     } else {
@@ -321,7 +344,20 @@ fn load(store: &str, database: &str, secs: u64, n_clients: usize, orgs: usize) {
         "{store}: prepared {orgs} organisations and {n_clients} members in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let server = start(database);
+    let servers: Vec<Server> = (0..balanced.unwrap_or(1))
+        .map(|_| start(database))
+        .collect();
+    let balancer = balanced.map(|_| {
+        let addrs: Vec<std::net::SocketAddr> = servers
+            .iter()
+            .map(|s| s.base.trim_start_matches("http://").parse().unwrap())
+            .collect();
+        testkit::balancer::Balancer::start(&addrs)
+    });
+    let base = balancer
+        .as_ref()
+        .map(|b| b.base())
+        .unwrap_or_else(|| servers[0].base.clone());
     // reqwest is built without its own TLS provider in this workspace; install the process-wide one.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -331,7 +367,7 @@ fn load(store: &str, database: &str, secs: u64, n_clients: usize, orgs: usize) {
     rt.block_on(async {
         let http = reqwest::Client::builder().pool_max_idle_per_host(n_clients).build().unwrap();
         // Directory organisations to submit requests to: one org per request.
-        let me_token = sign_in(&http, &server.base, "staff@example.net").await;
+        let me_token = sign_in(&http, &base, "staff@example.net").await;
         let mut org_ids = Vec::new();
         for word in ["ced", "nova", "summit", "river", "alp", "quartz", "zephyr", "harbor"] {
             let mut cursor: Option<String> = None;
@@ -341,7 +377,7 @@ fn load(store: &str, database: &str, secs: u64, n_clients: usize, orgs: usize) {
                     q.push(("cursor", c.clone()));
                 }
                 let v: Value = http
-                    .get(format!("{}/v1/organisations", server.base))
+                    .get(format!("{}/v1/organisations", base))
                     .query(&q)
                     .bearer_auth(&me_token)
                     .send()
@@ -362,11 +398,11 @@ fn load(store: &str, database: &str, secs: u64, n_clients: usize, orgs: usize) {
         let org_ids = Arc::new(org_ids);
         let mut clients = Vec::new();
         for (i, email) in emails.iter().enumerate() {
-            let token = sign_in(&http, &server.base, email).await;
-            let me: Value = http.get(format!("{}/v1/me", server.base)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+            let token = sign_in(&http, &base, email).await;
+            let me: Value = http.get(format!("{}/v1/me", base)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
             let membership = me["memberships"][0]["membership_id"].as_str().unwrap().to_owned();
             let profile: Value = http
-                .get(format!("{}/v1/memberships/{membership}/profile", server.base))
+                .get(format!("{}/v1/memberships/{membership}/profile", base))
                 .bearer_auth(&token)
                 .send()
                 .await
@@ -376,7 +412,7 @@ fn load(store: &str, database: &str, secs: u64, n_clients: usize, orgs: usize) {
                 .unwrap();
             clients.push(Client {
                 http: http.clone(),
-                base: server.base.clone(),
+                base: base.clone(),
                 token,
                 membership,
                 revision: profile["revision"].as_u64().unwrap(),
@@ -405,7 +441,8 @@ fn load(store: &str, database: &str, secs: u64, n_clients: usize, orgs: usize) {
             assert_eq!(f.errors, 0, "{name}: every request must succeed");
         }
     });
-    drop(server);
+    drop(balancer);
+    drop(servers);
 }
 
 async fn sign_in(http: &reqwest::Client, base: &str, email: &str) -> String {

@@ -196,18 +196,60 @@ impl TestServer {
         Self::launch(&[], Some(level))
     }
 
+    /// Starts the binary on a fresh database of the throwaway PostgreSQL cluster, whatever store
+    /// the run tests: for several instances on one database ([`TestServer::another_instance`]).
+    pub fn start_on_postgres(extra: &[&str]) -> Self {
+        Self::launch_on(
+            Some(postgres::Cluster::shared().fresh_database()),
+            SmtpSink::start(),
+            extra.iter().map(|s| (*s).to_owned()).collect(),
+            None,
+        )
+    }
+
+    /// A second instance on this one's database (PostgreSQL), with the same flags and the same
+    /// SMTP sink, on a port of its own.
+    pub fn another_instance(&self) -> Self {
+        assert!(
+            self.database.starts_with("postgres://"),
+            "several instances share a PostgreSQL database, not a SQLite file"
+        );
+        Self::launch_on(
+            Some(self.database.clone()),
+            self.mail.clone(),
+            self.extra.clone(),
+            self.log_level.as_deref(),
+        )
+    }
+
     fn launch(extra: &[&str], log_level: Option<&str>) -> Self {
+        Self::launch_on(
+            None,
+            SmtpSink::start(),
+            extra.iter().map(|s| (*s).to_owned()).collect(),
+            log_level,
+        )
+    }
+
+    fn launch_on(
+        database: Option<String>,
+        mail: SmtpSink,
+        extra: Vec<String>,
+        log_level: Option<&str>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("a temp dir");
-        let database = if on_postgres() {
-            postgres::Cluster::shared().fresh_database()
-        } else {
-            dir.path().join("server.sqlite3").display().to_string()
-        };
+        let database = database.unwrap_or_else(|| {
+            if on_postgres() {
+                postgres::Cluster::shared().fresh_database()
+            } else {
+                dir.path().join("server.sqlite3").display().to_string()
+            }
+        });
         let mut server = Self {
             base: String::new(),
-            mail: SmtpSink::start(),
+            mail,
             child: None,
-            extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+            extra,
             log_level: log_level.map(str::to_owned),
             database,
             dir,

@@ -1,7 +1,8 @@
 //! A local cluster anyone can start (`scripts/cluster`): a throwaway PostgreSQL cluster, two
 //! `partner-desk-server` instances on one database of it, haproxy in front of them and an SMTP
 //! sink that prints every mail here, all on loopback. Point the app at the address it prints
-//! (Settings → Server). Ctrl-C stops everything; the database goes with it.
+//! (Settings → Remote: your programme's membership server). Ctrl-C stops everything; the
+//! database goes with it.
 //!
 //! `--port PORT` picks the balancer's port (8080 by default). `--check` starts it all, signs the
 //! demo PPC in through the balancer, says whether that worked and stops (`scripts/test` runs it).
@@ -141,7 +142,9 @@ fn main() {
 
     println!();
     println!("Partner Desk cluster on loopback:");
-    println!("  point the app at   {base}   (Settings -> Connect to a membership server)");
+    println!(
+        "  point the app at   {base}   (Settings -> Remote: your programme's membership server)"
+    );
     println!(
         "  haproxy {listen} -> instances {} and {}; PostgreSQL 127.0.0.1:{} (database {})",
         a.addr,
