@@ -115,7 +115,12 @@ fn start(database: &str) -> Server {
         ])
         .env("PARTNER_DESK_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        // LOAD_SERVER_LOG=1 shows the servers' warnings (why a request failed).
+        .stderr(if std::env::var_os("LOAD_SERVER_LOG").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .spawn()
         .expect("the server binary starts");
     let mut line = String::new();
