@@ -257,13 +257,7 @@ fn the_conflict_resolver_passes_axe_core_in_both_themes() {
     let server = testkit::TestServer::start();
     let (mut s, _data) = launch("axe-conflict");
     let mut audit = Audit::new();
-    s.click("#nav-settings");
-    s.wait_for_view("settings");
-    s.click("#backend-remote");
-    s.type_into("#backend-url", server.base());
-    s.click("#settings-save");
-    s.wait_for_text("#backend-reachability", "Connected");
-    s.click("#nav-signin");
+    use_server(&mut s, server.base());
     sign_in(&mut s, PPC);
     let membership = s
         .script(

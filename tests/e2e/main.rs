@@ -79,6 +79,17 @@ fn sign_in(s: &mut Session, email: &str) {
     s.wait_for_text("#account-name", email);
 }
 
+/// Settings → Remote: the server at `base`; waits until it answers, then opens Sign in.
+fn use_server(s: &mut Session, base: &str) {
+    s.click("#nav-settings");
+    s.wait_for_view("settings");
+    s.click("#backend-remote");
+    s.type_into("#backend-url", base);
+    s.click("#settings-save");
+    s.wait_for_text("#backend-reachability", "Connected");
+    s.click("#nav-signin");
+}
+
 fn switch_to(s: &mut Session, email: &str) {
     s.click("#switch-account");
     s.wait_for_view("signin");
@@ -1247,13 +1258,7 @@ fn the_whole_guide_works_through_a_balancer_in_front_of_two_instances() {
     let b = a.another_instance();
     let balancer = testkit::balancer::Balancer::start(&[a.addr(), b.addr()]);
     let (mut s, _data) = launch("cluster");
-    s.click("#nav-settings");
-    s.wait_for_view("settings");
-    s.click("#backend-remote");
-    s.type_into("#backend-url", &balancer.base());
-    s.click("#settings-save");
-    s.wait_for_text("#backend-reachability", "Connected");
-    s.click("#nav-signin");
+    use_server(&mut s, &balancer.base());
     sign_in(&mut s, STAFF);
     request_to_join_contoso(
         &mut s,
