@@ -83,19 +83,32 @@ impl PgStore {
         let mut attempt = 1;
         loop {
             let (client, cache) = conn.parts();
+            // Alone: the exclusive lock is taken before the transaction begins, so its snapshot is
+            // taken once every other write has ended (a lock taken inside it would come after a
+            // snapshot older than the writes it waited for, which could still conflict with them).
+            let alone = attempt >= SERIALISE_FROM_ATTEMPT;
+            if alone {
+                if let Err(e) = client.execute("SELECT pg_advisory_lock($1)", &[&WRITE_LOCK]) {
+                    match Failure::from_driver(e) {
+                        Failure::Lost(_) if attempt < MAX_ATTEMPTS => {
+                            conn = self.connection()?;
+                            attempt += 1;
+                            continue;
+                        }
+                        failure => return Err(failure.into_error()),
+                    }
+                }
+            }
             let run = (|| {
                 let mut pg = client
                     .build_transaction()
                     .isolation_level(IsolationLevel::Serializable)
                     .start()
                     .map_err(Failure::from_driver)?;
-                let lock = if attempt >= SERIALISE_FROM_ATTEMPT {
-                    "SELECT pg_advisory_xact_lock($1)"
-                } else {
-                    "SELECT pg_advisory_xact_lock_shared($1)"
-                };
-                pg.execute(lock, &[&WRITE_LOCK])
-                    .map_err(Failure::from_driver)?;
+                if !alone {
+                    pg.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&WRITE_LOCK])
+                        .map_err(Failure::from_driver)?;
+                }
                 let mut tx = Tx::new(&mut pg, cache);
                 // The claim this write runs under is consumed in its own transaction.
                 let value = f(&mut tx).and_then(|v| consume_key_guard(&mut tx).map(|()| v));
@@ -123,6 +136,10 @@ impl PgStore {
                     }
                 }
             })();
+            if alone {
+                // Gone with the connection if that is what failed.
+                let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&WRITE_LOCK]);
+            }
             match run {
                 Ok(Committed::Yes(v)) => return Ok((v, attempt)),
                 // The connection went while committing: the database knows whether it did.

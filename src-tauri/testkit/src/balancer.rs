@@ -1,6 +1,6 @@
 //! A load balancer in front of server instances, for tests and the local cluster: Debian's
-//! `haproxy` on a random loopback port, round robin, health-checking each instance's `/healthz`
-//! every 500 ms, retrying a request on another instance only when it could not even connect
+//! `haproxy` on a random loopback port, round robin, checking every 500 ms that each instance
+//! still takes connections, retrying a request on another instance only when it could not even connect
 //! (nothing was sent, so nothing can happen twice), and holding event streams open.
 //!
 //! When haproxy is not installed this panics with what to install: a test that asked for it
@@ -42,12 +42,11 @@ frontend partner_desk
 
 backend instances
     balance roundrobin
-    # Every 500 ms; down after three failed checks in a row (a busy instance can be slow to answer
-    # one: taken out at once, both would be out under a burst of sign-ins), up after two good ones.
-    # A killed instance is noticed sooner still: connecting to it fails, and the request goes to
-    # the other one.
-    option httpchk GET /healthz
-    timeout check 2s
+    # A connection check every 500 ms: an instance is out after three refused connections in a row
+    # (it died), back after two accepted ones. Not /healthz: every instance shares the one
+    # database, so its answer says nothing that tells the instances apart, and under a burst of
+    # sign-ins a busy instance answers it late, which took both out at once. Until the check
+    # notices, a request sent to a dead instance fails to connect and goes to the other one.
     default-server inter 500ms fall 3 rise 2
 {servers}"
     )

@@ -674,10 +674,11 @@ pub fn fault_launch(dir: &std::path::Path, sink: &SmtpSink, database: Option<Str
     launch
 }
 
-/// After something comes back, how long its 5xx answers may still come (a balancer's health
-/// check notices an instance is back within a second; connections to a restarted database are
-/// opened again as they are needed).
-const SETTLE: Duration = Duration::from_secs(3);
+/// After something comes back, how long its 5xx answers may still come: the balancer notices
+/// a dead instance after three refused connections 500 ms apart (1.5 s, while requests it sends
+/// there fail to connect and go to the other one) and takes it back after two accepted ones
+/// (1 s); a restarted database's connections are opened again as they are needed.
+const SETTLE: Duration = Duration::from_secs(5);
 
 pub async fn run(topology: Topology, sink: SmtpSink) {
     let name = topology.name;
