@@ -1,7 +1,8 @@
 //! Mail off the request path: a change keeps its mail in the outbox in its own transaction; the
 //! mail worker sends each mail once, a failing relay never fails the change, a failed attempt is
 //! tried again with backoff and given up on after `MAIL_ATTEMPTS`, and a run that dies mid-send
-//! leaves its mail to the next run once its lease is over.
+//! leaves its mail to the next run once its lease is over, and a resend while the first mail
+//! still waits sends only the newer one.
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,6 +17,8 @@ use crate::common::*;
 struct Relay {
     /// (key, to) of every mail it took.
     took: Mutex<Vec<(String, String)>>,
+    /// The link of every mail it took that had one.
+    links: Mutex<Vec<String>>,
     refuse: AtomicUsize,
     die_once: AtomicBool,
 }
@@ -49,6 +52,7 @@ impl Mailer for Relay {
             .lock()
             .unwrap()
             .push((key.to_owned(), mail.to.clone()));
+        self.links.lock().unwrap().extend(mail.link.clone());
         Ok(())
     }
 }
@@ -200,4 +204,31 @@ fn a_run_that_dies_mid_send_leaves_its_mail_to_the_next_run_once_its_lease_is_ov
     w.advance(1);
     assert_eq!(w.p.deliver_mail(w.now, 10).unwrap().sent, 1);
     assert_eq!(relay.took().len(), 1, "the mail went once");
+}
+
+#[test]
+fn a_resend_while_the_first_mail_still_waits_sends_only_the_newer_mail_and_its_token_works() {
+    let relay = Arc::new(Relay::default());
+    let (mut w, _) = world_with_worker(relay.clone());
+    let contoso = w.contoso();
+    let who = w.new_account("early@example.net", "Early Resender");
+    let created = w
+        .request(&who, &contoso, "early@contoso.com")
+        .expect("the request");
+    w.advance(60);
+    w.p.resend_verification(&who, &created.request_id, w.now)
+        .expect("the resend after the cooldown");
+    let run = w.p.deliver_mail(w.now, 10).expect("a delivery run");
+    assert_eq!(
+        (run.sent, run.dropped),
+        (1, 1),
+        "the first mail, whose token the resend replaced, is not sent: {run:?}"
+    );
+    let links = relay.links.lock().unwrap().clone();
+    assert_eq!(links.len(), 1, "{links:?}");
+    let token = links[0]
+        .strip_prefix("partnerdesk://verify?token=")
+        .expect("a partnerdesk link");
+    w.p.verify(&who, &membership::Secret::new(token), w.now)
+        .expect("the token of the mail that went works");
 }

@@ -437,6 +437,12 @@ async fn resend_within_the_cooldown_is_429_with_retry_after() {
 async fn resend_after_the_cooldown_sends_a_new_code_and_kills_the_old_one() {
     let s = TestServer::start_with(&["--resend-cooldown-secs", "0"]);
     let (token, id) = accepted_request(&s, "ada.personal@example.org", "ada@contoso.com").await;
+    // The first mail has to have left: a resend while it still waits in the outbox replaces it,
+    // and only the newer one is sent (its token is the only one that works).
+    let mail = s.mail.clone();
+    tokio::task::spawn_blocking(move || mail.wait_for("ada@contoso.com", 1))
+        .await
+        .expect("mail");
     let (status, _) = s
         .call(
             Method::POST,
