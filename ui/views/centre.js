@@ -471,7 +471,8 @@ async function requestsTab(org, params, go, isAdmin) {
       h('td', {}, r.organisation_email),
       h('td', {}, whenAgo(r.created_at)),
       h('td', {}, STATUS_TEXT[r.status] ?? r.status, r.decision_reason ? ` (${r.decision_reason})` : '',
-        r.status === 'pending_approval' && r.expires_at ? h('span', { class: 'deadline', testid: 'queue-deadline' }, ` Expires ${when(r.expires_at)}.`) : null,
+        // "Waiting for approval. Expires …": a sentence of its own.
+        r.status === 'pending_approval' && r.expires_at ? ['.', h('span', { class: 'deadline', testid: 'queue-deadline' }, ` Expires ${when(r.expires_at)}.`)] : null,
         decidedBy(r)),
       h('td', {}, actions));
   });

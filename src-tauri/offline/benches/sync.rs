@@ -1,7 +1,8 @@
 //! 1,000 profile edits queued offline, then synced against the real server binary over loopback,
 //! beside the same number of plain `update_profile` calls in the same run (the floor: what the
-//! edits cost without an outbox). Prints the median of a few interleaved rounds of each and their
-//! ratio, then criterion's figures for both.
+//! edits cost without an outbox), and the same edits each synced as soon as it is saved (the
+//! outbox's cost per edit when nothing can go together). Prints the median of a few interleaved
+//! rounds of each and their ratios, then criterion's figures for the first two.
 //!
 //! Run: `cargo bench -p partner-desk-offline --bench sync` (`SYNC_BENCH_EDITS`, default 1000;
 //! `SYNC_BENCH_ROUNDS`, default 5). The server binary is built in release first if needed (see
@@ -82,6 +83,35 @@ impl Bench {
         took
     }
 
+    /// The same edits, each synced on its own as soon as it is saved (as when the person is
+    /// online): nothing to put together, so this is the outbox's cost per edit. Only the sync
+    /// runs are timed.
+    fn one_by_one(&self, round: usize) -> Duration {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(LocalStore::open(&dir.path().join("local.sqlite3")).expect("opens"));
+        let engine = SyncEngine::new(store.clone(), Scope::new("bench", self.account.clone()));
+        let now = Timestamp::now_utc();
+        engine
+            .refresh(&self.remote, &self.token, now)
+            .expect("refresh");
+        let mut took = Duration::ZERO;
+        for i in 0..self.edits {
+            let mut edit = ProfileEdit::new();
+            edit.set(Field::JobTitle, &format!("Online {round}-{i}"))
+                .expect("valid");
+            store
+                .save_edit(engine.scope(), &self.membership, &edit, now)
+                .expect("queued");
+            let started = Instant::now();
+            let report = engine
+                .run(&self.remote, &self.token, now, &mut |_| {})
+                .expect("sync");
+            took += started.elapsed();
+            assert_eq!((report.outcome, report.applied), (Outcome::Done, 1));
+        }
+        took
+    }
+
     /// The same number of edits sent directly, each on the revision the last one returned; with
     /// `keyed`, each under its own `Idempotency-Key` (the server's share of the exactly-once cost).
     fn plain_updates(&self, round: usize, keyed: bool) -> Duration {
@@ -123,13 +153,15 @@ fn median(mut v: Vec<Duration>) -> Duration {
 fn bench(c: &mut Criterion) {
     let b = Bench::start();
     let rounds = env("SYNC_BENCH_ROUNDS", 5).max(1);
-    let (mut sync, mut plain, mut keyed) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut sync, mut plain, mut keyed, mut alone) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         sync.push(b.offline_sync(round));
         plain.push(b.plain_updates(round, false));
         keyed.push(b.plain_updates(round, true));
+        alone.push(b.one_by_one(round));
     }
-    let (s, p, k) = (median(sync), median(plain), median(keyed));
+    let (s, p, k, a) = (median(sync), median(plain), median(keyed), median(alone));
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("{} edits, median of {rounds} interleaved rounds:", b.edits);
     println!(
@@ -148,9 +180,15 @@ fn bench(c: &mut Criterion) {
         ms(k) / b.edits as f64
     );
     println!(
-        "  ratio offline sync / plain {:.2}x (keyed / plain {:.2}x)",
+        "  one edit a run      {:8.1} ms  ({:.3} ms an edit)",
+        ms(a),
+        ms(a) / b.edits as f64
+    );
+    println!(
+        "  ratio offline sync / plain {:.2}x (keyed / plain {:.2}x, one edit a run / plain {:.2}x)",
         ms(s) / ms(p),
-        ms(k) / ms(p)
+        ms(k) / ms(p),
+        ms(a) / ms(p)
     );
 
     let mut g = c.benchmark_group(format!("sync_{}_edits", b.edits));

@@ -6,9 +6,11 @@
 //! outbox row are written together or not at all, and an acknowledgement removes the row, logs it
 //! and moves the cached profile on together.
 //!
-//! **Two edits of one field while offline:** each save is its own outbox row, replayed oldest
-//! first, so the server applies them in the order they were made and the latest value wins (its
-//! audit shows every save). A save that changes nothing makes no row.
+//! **Two edits of one field while offline:** each save is its own outbox row. The rows of one
+//! profile queued on the same revision go as one request (a batch, see
+//! [`LocalStore::batch_from`]) whose values are theirs laid over one another oldest first, so the
+//! latest value wins; the log of synced edits still lists every save. A save that changes
+//! nothing makes no row.
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -184,6 +186,62 @@ pub(crate) struct OutboxRow {
     pub patch: ProfileEdit,
 }
 
+/// The edits of one profile that go as one request: consecutive pending rows of one membership,
+/// all based on the same revision, their patches laid over one another in order. One row alone
+/// goes under its own key; several go under the batch key written on each of them before the
+/// request leaves, so a resend after a crash is the same request under the same key.
+#[derive(Debug, Clone)]
+pub(crate) struct Batch {
+    pub rows: Vec<OutboxRow>,
+    pub key: String,
+    pub membership_id: String,
+    pub base_revision: u64,
+    /// Each field's value before the first of the rows changed it.
+    pub base: ProfileEdit,
+    /// Each field's value after the last of the rows changed it.
+    pub patch: ProfileEdit,
+}
+
+impl Batch {
+    fn of(rows: Vec<OutboxRow>, key: String) -> Self {
+        let head = &rows[0];
+        let (membership_id, base_revision) = (head.membership_id.clone(), head.base_revision);
+        let mut base = ProfileEdit::new();
+        let mut patch = ProfileEdit::new();
+        for row in &rows {
+            for (field, value) in row.patch.iter() {
+                if base.get(field).is_none() {
+                    if let Some(before) = row.base.get(field) {
+                        base.insert_checked(field, before.to_owned());
+                    }
+                }
+                patch.insert_checked(field, value.to_owned());
+            }
+        }
+        Self {
+            rows,
+            key,
+            membership_id,
+            base_revision,
+            base,
+            patch,
+        }
+    }
+
+    pub fn head(&self) -> &OutboxRow {
+        &self.rows[0]
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The row the batch ends with.
+    pub fn last_seq(&self) -> i64 {
+        self.rows[self.rows.len() - 1].seq
+    }
+}
+
 /// What a merge onto the server's profile did to an outbox row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Rebased {
@@ -196,7 +254,8 @@ pub(crate) enum Rebased {
 }
 
 /// The schema, one entry per version (`PRAGMA user_version`); append only.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE memberships(
     backend TEXT NOT NULL,
     account TEXT NOT NULL,
@@ -267,7 +326,17 @@ CREATE TABLE modes(
     work_offline INTEGER NOT NULL,
     PRIMARY KEY (backend, account)
 ) STRICT, WITHOUT ROWID;
-"];
+",
+    r"
+-- The key of the one request a row is being sent in with the other edits of its profile queued
+-- on the same revision (see `LocalStore::batch_from`); NULL while it has not been put in one.
+ALTER TABLE outbox ADD COLUMN batch TEXT;
+CREATE INDEX outbox_by_batch ON outbox(batch) WHERE batch IS NOT NULL;
+",
+];
+
+/// At most this many edits of one profile go in one request (see `SyncEngine::with_batch_limit`).
+pub(crate) const MAX_BATCH: usize = 1_000;
 
 /// How long the log of synced edits is kept.
 const KEEP_SYNCED_SECS: i64 = 30 * 24 * 3600;
@@ -616,7 +685,15 @@ impl LocalStore {
             }
             tx.execute("DELETE FROM conflicts WHERE seq = ?1", [edit.0])?;
             if row.patch.is_empty() {
-                leave_outbox(tx, scope, &row, SyncedOutcome::Discarded, None, now)?;
+                leave_outbox(
+                    tx,
+                    scope,
+                    &row,
+                    &row.key,
+                    SyncedOutcome::Discarded,
+                    None,
+                    now,
+                )?;
             } else {
                 tx.execute(
                     "UPDATE outbox SET state = 'pending', message = NULL, patch = ?2,
@@ -643,9 +720,15 @@ impl LocalStore {
                 None => Err(Error::EditNotFound),
                 Some(EditState::Pending) => Err(Error::StillPending),
                 Some(_) => match load_row(tx, scope, edit.0) {
-                    Ok(Some((row, _))) => {
-                        leave_outbox(tx, scope, &row, SyncedOutcome::Discarded, None, now)
-                    }
+                    Ok(Some((row, _))) => leave_outbox(
+                        tx,
+                        scope,
+                        &row,
+                        &row.key,
+                        SyncedOutcome::Discarded,
+                        None,
+                        now,
+                    ),
                     // A damaged row has nothing to log; the person saw its raw text.
                     _ => {
                         tx.execute("DELETE FROM outbox WHERE seq = ?1", [edit.0])?;
@@ -806,34 +889,40 @@ impl LocalStore {
     pub(crate) fn acknowledge(
         &self,
         scope: &Scope,
-        row: &OutboxRow,
+        batch: &Batch,
         profile: &Profile,
         now: Timestamp,
     ) -> Result<(), Error> {
         self.write(|tx| {
-            let present: bool = tx.query_row(
-                "SELECT EXISTS(SELECT 1 FROM outbox WHERE seq = ?1)",
-                [row.seq],
-                |r| r.get(0),
-            )?;
-            if !present {
+            let mut left = 0;
+            for row in &batch.rows {
+                let present: bool = tx
+                    .prepare_cached("SELECT EXISTS(SELECT 1 FROM outbox WHERE seq = ?1)")?
+                    .query_row([row.seq], |r| r.get(0))?;
+                if present {
+                    // Logged under the key it went with: one key, one update on the server.
+                    leave_outbox(
+                        tx,
+                        scope,
+                        row,
+                        &batch.key,
+                        SyncedOutcome::Applied,
+                        Some(profile.revision),
+                        now,
+                    )?;
+                    left += 1;
+                }
+            }
+            if left == 0 {
                 return Ok(());
             }
-            leave_outbox(
-                tx,
-                scope,
-                row,
-                SyncedOutcome::Applied,
-                Some(profile.revision),
-                now,
-            )?;
-            confirm(tx, scope, &row.membership_id, profile, now)?;
-            let current = confirmed(tx, scope, &row.membership_id)?.ok_or(Error::NotCached)?;
+            confirm(tx, scope, &batch.membership_id, profile, now)?;
+            let current = confirmed(tx, scope, &batch.membership_id)?.ok_or(Error::NotCached)?;
             let next: Option<i64> = tx
                 .query_row(
                     "SELECT seq FROM outbox WHERE backend = ?1 AND account = ?2
                        AND membership_id = ?3 ORDER BY seq LIMIT 1",
-                    params![scope.backend, scope.account, row.membership_id],
+                    params![scope.backend, scope.account, batch.membership_id],
                     |r| r.get(0),
                 )
                 .optional()?;
@@ -849,18 +938,129 @@ impl LocalStore {
         })
     }
 
-    /// Merges `row` onto the server's `remote` profile (from a 412, or a newer cached one).
+    /// What goes next, starting with `head` (from [`LocalStore::next_pending`]): the batch `head`
+    /// was put in, as it was put together, when there is one; otherwise `head` with the
+    /// membership's next pending edits queued on the same revision, `limit` rows at most, their
+    /// batch key written on them before the request leaves. A `head` based on another revision
+    /// than `confirmed_revision` goes alone: it is merged before it is sent.
+    pub(crate) fn batch_from(
+        &self,
+        scope: &Scope,
+        head: &OutboxRow,
+        confirmed_revision: u64,
+        limit: usize,
+    ) -> Result<Batch, Error> {
+        self.write(|tx| {
+            let existing: Option<String> = tx
+                .prepare_cached("SELECT batch FROM outbox WHERE seq = ?1")?
+                .query_row([head.seq], |r| r.get(0))
+                .optional()?
+                .flatten();
+            if let Some(key) = existing {
+                let seqs: Vec<i64> = tx
+                    .prepare_cached(
+                        "SELECT seq FROM outbox WHERE batch = ?1 AND backend = ?2 AND account = ?3
+                           AND state = 'pending' ORDER BY seq",
+                    )?
+                    .query_map(params![key, scope.backend, scope.account], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                let mut rows = Vec::with_capacity(seqs.len());
+                for seq in seqs {
+                    // A row that no longer reads back is left for `next_pending` to set aside.
+                    if let Ok(Some((row, EditState::Pending))) = load_row(tx, scope, seq) {
+                        rows.push(row);
+                    }
+                }
+                if !rows.is_empty() {
+                    return Ok(Batch::of(rows, key));
+                }
+            }
+            let mut rows = vec![head.clone()];
+            if limit > 1 && head.base_revision == confirmed_revision {
+                let following: Vec<(i64, i64, String, Option<String>)> = tx
+                    .prepare_cached(
+                        "SELECT seq, base_revision, state, batch FROM outbox
+                         WHERE backend = ?1 AND account = ?2 AND membership_id = ?3 AND seq > ?4
+                         ORDER BY seq LIMIT ?5",
+                    )?
+                    .query_map(
+                        params![
+                            scope.backend,
+                            scope.account,
+                            head.membership_id,
+                            head.seq,
+                            (limit.min(MAX_BATCH) - 1) as i64
+                        ],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    )?
+                    .collect::<Result<_, _>>()?;
+                for (seq, base_revision, state, batch) in following {
+                    if state != "pending"
+                        || base_revision as u64 != head.base_revision
+                        || batch.is_some()
+                    {
+                        break;
+                    }
+                    // A row that does not read back ends the batch; `next_pending` sets it aside.
+                    match load_row(tx, scope, seq) {
+                        Ok(Some((row, EditState::Pending))) => rows.push(row),
+                        _ => break,
+                    }
+                }
+            }
+            if rows.len() == 1 {
+                return Ok(Batch::of(rows, head.key.clone()));
+            }
+            let key = new_key();
+            let mut mark = tx.prepare_cached("UPDATE outbox SET batch = ?1 WHERE seq = ?2")?;
+            for row in &rows {
+                mark.execute(params![key, row.seq])?;
+            }
+            Ok(Batch::of(rows, key))
+        })
+    }
+
+    /// Merges `batch` onto the server's `remote` profile (from a 412, or a newer cached one).
+    /// One row is merged as it is. Several leave the outbox together when the server has all
+    /// they change; otherwise the batch is undone and its first row merged alone, so the rest
+    /// follow one by one, each merged onto the profile the one before it made (merged
+    /// separately, a later row's base would be an earlier row's value the server never saw).
+    /// Answers the merge and how many rows it settled.
     pub(crate) fn rebase(
         &self,
         scope: &Scope,
-        row: &OutboxRow,
+        batch: &Batch,
         remote: &Profile,
         now: Timestamp,
-    ) -> Result<Rebased, Error> {
+    ) -> Result<(Rebased, usize), Error> {
         self.write(|tx| {
-            confirm(tx, scope, &row.membership_id, remote, now)?;
-            rebase(tx, scope, row, remote, now)
+            confirm(tx, scope, &batch.membership_id, remote, now)?;
+            if batch.len() > 1 {
+                let merged = merge_edit(&batch.base, &batch.patch, remote);
+                if merged.conflicts.is_empty() && merged.send.is_empty() {
+                    for row in &batch.rows {
+                        leave_outbox(
+                            tx,
+                            scope,
+                            row,
+                            &batch.key,
+                            SyncedOutcome::AlreadyThere,
+                            None,
+                            now,
+                        )?;
+                    }
+                    return Ok((Rebased::Dropped, batch.len()));
+                }
+                unbatch(tx, &batch.key)?;
+            }
+            Ok((rebase(tx, scope, batch.head(), remote, now)?, 1))
         })
+    }
+
+    /// The server refused `batch` as a whole (one of its values, or its key): its rows go one by
+    /// one from now on, so the refusal lands on the edit it belongs to. Nothing of it was applied.
+    pub(crate) fn unbatch(&self, batch: &Batch) -> Result<(), Error> {
+        self.write(|tx| unbatch(tx, &batch.key))
     }
 
     /// The membership ended or is not the person's: its pending edits are kept, with `message`.
@@ -872,7 +1072,7 @@ impl LocalStore {
     ) -> Result<usize, Error> {
         self.write(|tx| {
             Ok(tx.execute(
-                "UPDATE outbox SET state = 'orphaned', message = ?4
+                "UPDATE outbox SET state = 'orphaned', message = ?4, batch = NULL
                  WHERE backend = ?1 AND account = ?2 AND membership_id = ?3 AND state = 'pending'",
                 params![scope.backend, scope.account, membership, message],
             )?)
@@ -883,7 +1083,7 @@ impl LocalStore {
     pub(crate) fn reject(&self, row: &OutboxRow, message: &str) -> Result<(), Error> {
         self.write(|tx| {
             tx.execute(
-                "UPDATE outbox SET state = 'rejected', message = ?2 WHERE seq = ?1",
+                "UPDATE outbox SET state = 'rejected', message = ?2, batch = NULL WHERE seq = ?1",
                 params![row.seq, message],
             )?;
             Ok(())
@@ -1026,10 +1226,12 @@ fn load_row(
     )))
 }
 
+/// Logs `row` as gone, with the key it was sent under (its own, or its batch's).
 fn leave_outbox(
     tx: &Transaction<'_>,
     scope: &Scope,
     row: &OutboxRow,
+    key: &str,
     outcome: SyncedOutcome,
     revision: Option<u64>,
     now: Timestamp,
@@ -1050,7 +1252,7 @@ fn leave_outbox(
         scope.backend,
         scope.account,
         row.membership_id,
-        row.key,
+        key,
         to_json(&row.patch)?,
         outcome,
         revision.map(|r| r as i64),
@@ -1070,7 +1272,15 @@ fn rebase(
 ) -> Result<Rebased, Error> {
     let merged = merge_edit(&row.base, &row.patch, remote);
     if merged.conflicts.is_empty() && merged.send.is_empty() {
-        leave_outbox(tx, scope, row, SyncedOutcome::AlreadyThere, None, now)?;
+        leave_outbox(
+            tx,
+            scope,
+            row,
+            &row.key,
+            SyncedOutcome::AlreadyThere,
+            None,
+            now,
+        )?;
         return Ok(Rebased::Dropped);
     }
     let mut patch = merged.send.clone();
@@ -1084,7 +1294,7 @@ fn rebase(
     };
     tx.prepare_cached(
         "UPDATE outbox SET base_revision = ?2, base = ?3, patch = ?4, idempotency_key = ?5,
-                state = ?6 WHERE seq = ?1",
+                state = ?6, batch = NULL WHERE seq = ?1",
     )?
     .execute(params![
         row.seq,
@@ -1113,6 +1323,12 @@ fn rebase(
     } else {
         Rebased::Parked
     })
+}
+
+fn unbatch(tx: &Transaction<'_>, key: &str) -> Result<(), Error> {
+    tx.prepare_cached("UPDATE outbox SET batch = NULL WHERE batch = ?1")?
+        .execute([key])?;
+    Ok(())
 }
 
 fn parse_field(name: &str) -> Result<Field, Error> {

@@ -1,7 +1,11 @@
 //! Sends the outbox to the backend, oldest edit first, exactly once.
 //!
 //! Each edit goes as `PATCH …/profile` with `If-Match` = the revision it is based on and its own
-//! `Idempotency-Key` (kept in the outbox row, so a resend after a crash carries the same key):
+//! `Idempotency-Key` (kept in the outbox row, so a resend after a crash carries the same key).
+//! The edits of one profile queued on the same revision (typically everything done offline) go
+//! together, as one request: their values laid over one another oldest first, under a batch key
+//! written on each of their rows before it leaves, so a resend after a crash is the same request
+//! under the same key. What follows holds for a batch as for one edit:
 //!
 //! - the server applied it → the row leaves the outbox and the confirmed profile moves on, in one
 //!   local transaction;
@@ -22,7 +26,11 @@
 //!   finds every field already at the edit's value and drops the row.
 //!
 //! A merge changes the request (its revision, maybe its fields), so the row gets a new key in the
-//! same transaction; the old key's answer belonged to the old request.
+//! same transaction; the old key's answer belonged to the old request. A batch that meets a 412
+//! leaves the outbox at once when the server has every value of it; otherwise it is undone and
+//! its edits go one by one, each merged onto the profile the one before it made. A batch whose
+//! values the server refuses (400, 422) is undone too, so the refusal lands on the one edit it is
+//! about.
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,7 +38,7 @@ use client::Backend;
 use membership::{Error as BackendError, ErrorKind, Profile, Secret, Timestamp};
 use serde::Serialize;
 
-use crate::store::{Counts, LocalStore, Rebased, Scope};
+use crate::store::{Counts, LocalStore, Rebased, Scope, MAX_BATCH};
 use crate::Error;
 
 /// Supplies the access token, and renews it once when the backend refuses it (the shell's
@@ -133,6 +141,7 @@ pub struct SyncEngine {
     scope: Scope,
     connectivity: Mutex<Connectivity>,
     running: Mutex<()>,
+    batch_limit: usize,
 }
 
 impl SyncEngine {
@@ -142,7 +151,15 @@ impl SyncEngine {
             scope,
             connectivity: Mutex::new(Connectivity::Unknown),
             running: Mutex::new(()),
+            batch_limit: MAX_BATCH,
         }
+    }
+
+    /// At most `limit` edits of one profile in one request (at least 1; the default is
+    /// 1,000). Tests that need many requests set it low.
+    pub fn with_batch_limit(mut self, limit: usize) -> Self {
+        self.batch_limit = limit.clamp(1, MAX_BATCH);
+        self
     }
 
     pub fn scope(&self) -> &Scope {
@@ -279,39 +296,51 @@ impl SyncEngine {
             total = total.max(done);
             progress(Progress { done, total });
         };
+        // Rows of a batch the server refused go one by one, up to this one (see below).
+        let mut alone_through = i64::MIN;
         while let Some(row) = self.store.next_pending(&self.scope)? {
+            let confirmed = self.store.confirmed(&self.scope, &row.membership_id)?;
+            let batch = self.store.batch_from(
+                &self.scope,
+                &row,
+                confirmed.revision,
+                if row.seq <= alone_through {
+                    1
+                } else {
+                    self.batch_limit
+                },
+            )?;
             // A newer profile is known already (a refresh, or the answer for the previous edit):
             // merge first rather than collect a certain 412.
-            let confirmed = self.store.confirmed(&self.scope, &row.membership_id)?;
-            if row.base_revision != confirmed.revision {
-                match self.store.rebase(&self.scope, &row, &confirmed, now)? {
-                    Rebased::Ready => {}
-                    Rebased::Dropped => {
-                        report.already_there += 1;
-                        settled(progress);
+            if batch.base_revision != confirmed.revision {
+                match self.store.rebase(&self.scope, &batch, &confirmed, now)? {
+                    (Rebased::Ready, _) => {}
+                    (Rebased::Dropped, n) => {
+                        report.already_there += n;
+                        (0..n).for_each(|_| settled(progress));
                     }
-                    Rebased::Parked => {
+                    (Rebased::Parked, _) => {
                         report.conflicts += 1;
                         settled(progress);
                     }
                 }
                 continue;
             }
-            let patch = row.patch.to_patch();
+            let patch = batch.patch.to_patch();
             contacted = true;
             let answer = session.call(|t| {
                 backend.update_profile_keyed(
                     t,
-                    &row.membership_id,
-                    row.base_revision,
+                    &batch.membership_id,
+                    batch.base_revision,
                     &patch,
-                    &row.key,
+                    &batch.key,
                 )
             });
             let answer = match classify(answer) {
                 // The edit was applied, but the server stopped before it recorded the answer:
                 // what it holds now decides (the edit is found there, or merged onto it).
-                Answer::Lost => match session.call(|t| backend.profile(t, &row.membership_id)) {
+                Answer::Lost => match session.call(|t| backend.profile(t, &batch.membership_id)) {
                     Ok(current) => Answer::Stale(current),
                     Err(e) => classify(Err(e)),
                 },
@@ -320,9 +349,9 @@ impl SyncEngine {
             match answer {
                 Answer::Applied(profile) => {
                     self.set_connection(Connectivity::Online);
-                    self.store.acknowledge(&self.scope, &row, &profile, now)?;
-                    report.applied += 1;
-                    settled(progress);
+                    self.store.acknowledge(&self.scope, &batch, &profile, now)?;
+                    report.applied += batch.len();
+                    (0..batch.len()).for_each(|_| settled(progress));
                 }
                 Answer::Stale(current) => {
                     self.set_connection(Connectivity::Online);
@@ -338,23 +367,31 @@ impl SyncEngine {
                         report.message = Some("This profile keeps changing on the server while your changes are sent. They are kept here and will be sent again shortly.".into());
                         break;
                     }
-                    match self.store.rebase(&self.scope, &row, &current, now)? {
-                        Rebased::Ready => {}
-                        Rebased::Dropped => {
-                            report.already_there += 1;
-                            settled(progress);
+                    match self.store.rebase(&self.scope, &batch, &current, now)? {
+                        (Rebased::Ready, _) => {}
+                        (Rebased::Dropped, n) => {
+                            report.already_there += n;
+                            (0..n).for_each(|_| settled(progress));
                         }
-                        Rebased::Parked => {
+                        (Rebased::Parked, _) => {
                             report.conflicts += 1;
                             settled(progress);
                         }
                     }
                 }
+                // A value of one of several edits, or their key, was refused: nothing of them
+                // was applied. They go one by one, so the refusal lands on the edit it is about
+                // and the others still go.
+                Answer::Rejected(_) if batch.len() > 1 => {
+                    self.set_connection(Connectivity::Online);
+                    self.store.unbatch(&batch)?;
+                    alone_through = batch.last_seq();
+                }
                 Answer::Ended => {
                     self.set_connection(Connectivity::Online);
                     let n = self
                         .store
-                        .orphan(&self.scope, &row.membership_id, ORPHANED)?;
+                        .orphan(&self.scope, &batch.membership_id, ORPHANED)?;
                     report.kept += n;
                     report.message = Some(ORPHANED.into());
                     for _ in 0..n {
@@ -363,7 +400,7 @@ impl SyncEngine {
                 }
                 Answer::Rejected(message) => {
                     self.set_connection(Connectivity::Online);
-                    self.store.reject(&row, &message)?;
+                    self.store.reject(batch.head(), &message)?;
                     report.kept += 1;
                     report.message = Some(message);
                     settled(progress);

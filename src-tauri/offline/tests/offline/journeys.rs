@@ -92,8 +92,8 @@ fn edits_made_while_the_server_is_down_reach_it_when_it_is_back() {
     assert_eq!(after.phone.as_deref(), Some("+61 2 5550 0101"));
     assert_eq!(
         after.revision,
-        before.revision + 2,
-        "two saves, two updates"
+        before.revision + 1,
+        "two saves queued on one revision go as one update"
     );
     let other = subject.api().profile(&token, second).expect("profile");
     assert_eq!(other.last_name, "Offline");
@@ -598,4 +598,117 @@ fn an_expired_token_is_renewed_once_and_the_sync_goes_on() {
         .unwrap();
     assert_eq!(report.outcome, Outcome::SignedOut);
     assert_eq!(report.counts.pending, 1);
+}
+
+/// Edits of one profile queued on one revision go as one request, their values laid over one
+/// another oldest first. A batch whose answer was lost (the crash window between the server's
+/// commit and ours) is sent again as the same request under the same key: replayed by the
+/// server, or refused by `If-Match` and found already there on the embedded backend. Either way
+/// one update, and the log lists every edit under the batch's key.
+fn a_batch_whose_answer_was_lost_is_applied_once(subject: &Subject, replayed: bool) {
+    let token = subject.sign_in("ppc@contoso.com");
+    let m = memberships(subject, &token)[0].clone();
+    let api = subject.api();
+    let (_dir, path, store) = local_store();
+    let engine = engine_for(subject, &store, &token);
+    let scope = engine.scope().clone();
+    let before = api.profile(&token, &m).unwrap();
+    for pairs in [
+        &[(Field::JobTitle, "First title")][..],
+        &[(Field::Phone, "+61 2 5550 0199")],
+        &[(Field::JobTitle, "Last title")],
+    ] {
+        store.save_edit(&scope, &m, &edit(pairs), now()).unwrap();
+    }
+    // What a process that died after sending the batch had written and sent.
+    let key = "0b7f1c52-9d1e-4b8a-8f41-6a0d2c9e7b13";
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(
+        raw.execute("UPDATE outbox SET batch = ?1", [key]).unwrap(),
+        3
+    );
+    drop(raw);
+    let combined = edit(&[
+        (Field::JobTitle, "Last title"),
+        (Field::Phone, "+61 2 5550 0199"),
+    ]);
+    let first = api
+        .update_profile_keyed(&token, &m, before.revision, &combined.to_patch(), key)
+        .expect("applied");
+    assert_eq!(first.revision, before.revision + 1);
+
+    let report = engine.run(api, &token, now(), &mut quiet).unwrap();
+    assert_eq!(report.outcome, Outcome::Done, "{report:?}");
+    let after = api.profile(&token, &m).unwrap();
+    assert_eq!(after.revision, before.revision + 1, "applied once");
+    assert_eq!(after.job_title.as_deref(), Some("Last title"));
+    let log = store.synced(&scope, &m).unwrap();
+    assert_eq!(log.len(), 3, "every edit is in the log: {log:?}");
+    assert!(log.iter().all(|e| e.idempotency_key == key), "{log:?}");
+    let (applied, there) = if replayed { (3, 0) } else { (0, 3) };
+    assert_eq!((report.applied, report.already_there), (applied, there));
+    assert_eq!(engine.status().unwrap().unsynced, 0);
+    assert_eq!(store.profile(&scope, &m).unwrap().unwrap().profile, after);
+}
+
+#[test]
+fn a_batch_whose_answer_was_lost_is_applied_once_remote() {
+    a_batch_whose_answer_was_lost_is_applied_once(&Subject::remote(), true);
+}
+
+#[test]
+fn a_batch_whose_answer_was_lost_is_applied_once_embedded() {
+    a_batch_whose_answer_was_lost_is_applied_once(&Subject::embedded(), false);
+}
+
+/// A value the server refuses among queued edits (here one written into the file by hand, past
+/// the app's own checks): the batch is refused whole, nothing of it applied, and its edits then
+/// go one by one, so only the refused edit is kept for the person and the others reach the
+/// server in order.
+fn a_refused_value_in_a_batch_keeps_only_its_own_edit(subject: &Subject) {
+    let token = subject.sign_in("ppc@contoso.com");
+    let m = memberships(subject, &token)[0].clone();
+    let api = subject.api();
+    let (_dir, path, store) = local_store();
+    let engine = engine_for(subject, &store, &token);
+    let scope = engine.scope().clone();
+    let before = api.profile(&token, &m).unwrap();
+    store
+        .save_edit(&scope, &m, &edit(&[(Field::JobTitle, "Kept apart")]), now())
+        .unwrap();
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute(
+        "INSERT INTO outbox(backend, account, membership_id, idempotency_key, base_revision,
+                            base, patch, created_at)
+         VALUES (?1, ?2, ?3, 'hand-written', ?4, '{}', '{\"phone\":\"call me maybe\"}', 0)",
+        rusqlite::params![scope.backend, scope.account, m, before.revision as i64],
+    )
+    .unwrap();
+    drop(raw);
+    store
+        .save_edit(&scope, &m, &edit(&[(Field::LastName, "Apart")]), now())
+        .unwrap();
+
+    let report = engine.run(api, &token, now(), &mut quiet).unwrap();
+    assert_eq!(report.outcome, Outcome::Done, "{report:?}");
+    assert_eq!((report.applied, report.kept), (2, 1), "{report:?}");
+    let after = api.profile(&token, &m).unwrap();
+    assert_eq!(after.job_title.as_deref(), Some("Kept apart"));
+    assert_eq!(after.last_name, "Apart");
+    assert_eq!(after.phone, before.phone, "the refused value is not there");
+    assert_eq!(after.revision, before.revision + 2, "one by one");
+    let kept = store.edits(&scope).unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0].state, EditState::Rejected);
+    assert!(kept[0].text.contains("call me maybe"), "{}", kept[0].text);
+}
+
+#[test]
+fn a_refused_value_in_a_batch_keeps_only_its_own_edit_remote() {
+    a_refused_value_in_a_batch_keeps_only_its_own_edit(&Subject::remote());
+}
+
+#[test]
+fn a_refused_value_in_a_batch_keeps_only_its_own_edit_embedded() {
+    a_refused_value_in_a_batch_keeps_only_its_own_edit(&Subject::embedded());
 }

@@ -1088,9 +1088,10 @@ async fn follow(shared: Arc<Shared>) -> (Vec<i64>, u64) {
     let mut last: i64 = 0;
     // Once every client is done: read on until nothing new comes for two seconds.
     let mut quiet_since: Option<Instant> = None;
+    let clients_done =
+        || shared.staff_left.load(Ordering::SeqCst) == 0 && Instant::now() > shared.stop_at;
     loop {
-        let done = shared.staff_left.load(Ordering::SeqCst) == 0 && Instant::now() > shared.stop_at;
-        if done && quiet_since.is_some_and(|q| q.elapsed() > Duration::from_secs(2)) {
+        if clients_done() && quiet_since.is_some_and(|q| q.elapsed() > Duration::from_secs(2)) {
             return (seen, reconnects);
         }
         if Instant::now() > shared.hard_stop + Duration::from_secs(20) {
@@ -1144,9 +1145,7 @@ async fn follow(shared: Arc<Shared>) -> (Vec<i64>, u64) {
                 }
                 // Quiet: note since when, once the clients are done.
                 Err(_) => {
-                    let done = shared.staff_left.load(Ordering::SeqCst) == 0
-                        && Instant::now() > shared.stop_at;
-                    if done {
+                    if clients_done() {
                         let q = *quiet_since.get_or_insert_with(Instant::now);
                         if q.elapsed() > Duration::from_secs(2) {
                             return (seen, reconnects);
