@@ -5,7 +5,7 @@
 //! only when there is no keychain. Nothing here writes a token to a file or a log; the settings
 //! file remembers account email addresses only.
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, RwLock};
 
 use membership::{Account, ErrorKind, Programme, Secret, SessionTokens};
 use serde::Serialize;
@@ -56,9 +56,91 @@ struct Session {
     account: Account,
 }
 
-/// The shell's state, shared by every command (cheap to clone).
+/// The shell's state, shared by every command (cheap to clone). [`Shell::open`] answers at once
+/// and opens the backend and restores the session on a thread of its own, so the window paints
+/// its first screen meanwhile; whatever needs the state waits for it ([`Shell::core`]).
 #[derive(Clone)]
-pub struct Shell(pub(crate) Arc<Core>);
+pub struct Shell(Arc<Opening>);
+
+type WhenReady = Box<dyn FnOnce(&Arc<Core>) + Send>;
+
+/// The state once it is there, and what waits for it.
+struct Opening {
+    core: OnceLock<Arc<Core>>,
+    /// Work to run once the state is there (see [`Shell::when_ready`]).
+    waiting: Mutex<Vec<WhenReady>>,
+    opened: Condvar,
+}
+
+impl Shell {
+    fn pending() -> Self {
+        Self(Arc::new(Opening {
+            core: OnceLock::new(),
+            waiting: Mutex::new(Vec::new()),
+            opened: Condvar::new(),
+        }))
+    }
+
+    fn publish(&self, core: Core) {
+        let core = Arc::new(core);
+        let waiting = {
+            let mut waiting = lock(&self.0.waiting);
+            let _ = self.0.core.set(core.clone());
+            self.0.opened.notify_all();
+            std::mem::take(&mut *waiting)
+        };
+        for work in waiting {
+            work(&core);
+        }
+    }
+
+    /// The state, waiting until it is there (a few hundred milliseconds at most, at start-up):
+    /// call from a thread that may block.
+    pub fn core(&self) -> Arc<Core> {
+        let mut waiting = lock(&self.0.waiting);
+        loop {
+            if let Some(core) = self.0.core.get() {
+                return core.clone();
+            }
+            waiting = self
+                .0
+                .opened
+                .wait(waiting)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// [`Shell::core`] for async code: waits on the blocking pool, not on the async runtime.
+    pub async fn ready(&self) -> Result<Arc<Core>, UiError> {
+        if let Some(core) = self.0.core.get() {
+            return Ok(core.clone());
+        }
+        let shell = self.clone();
+        tauri::async_runtime::spawn_blocking(move || shell.core())
+            .await
+            .map_err(|_| UiError::internal())
+    }
+
+    /// The state if it is there already.
+    pub fn try_core(&self) -> Option<Arc<Core>> {
+        self.0.core.get().cloned()
+    }
+
+    /// Runs `work` once the state is there: now, or on the thread that opens it.
+    pub fn when_ready(&self, work: impl FnOnce(&Arc<Core>) + Send + 'static) {
+        let core = {
+            let mut waiting = lock(&self.0.waiting);
+            match self.0.core.get() {
+                Some(core) => core.clone(),
+                None => {
+                    waiting.push(Box::new(work));
+                    return;
+                }
+            }
+        };
+        work(&core);
+    }
+}
 
 pub struct Core {
     /// The backend in use; the settings screen can swap it. An error is what every command
@@ -124,16 +206,28 @@ impl Shell {
     ///
     /// Sessions go to the system keychain when it answers (else memory only, and the sign-in
     /// screen says why), and the last used account's session is restored from it.
+    ///
+    /// Answers at once: all of that happens on a thread of its own (see [`Shell::core`]).
     pub fn open(data_dir: &Path, config_dir: &Path) -> Self {
-        Self::open_with(data_dir, config_dir, KeyStore::choose())
+        let shell = Self::pending();
+        let (opening, data_dir, config_dir) =
+            (shell.clone(), data_dir.to_owned(), config_dir.to_owned());
+        let started = std::thread::Builder::new()
+            .name("shell-open".into())
+            .spawn(move || {
+                opening.publish(Core::open(&data_dir, &config_dir, KeyStore::choose()));
+            });
+        if let Err(e) = started {
+            panic!("the thread that opens Partner Desk's data could not start: {e}");
+        }
+        shell
     }
 
-    /// [`Shell::open`] with the given key store.
+    /// [`Shell::open`] with the given key store, on the caller's thread.
     pub fn open_with(data_dir: &Path, config_dir: &Path, keystore: KeyStore) -> Self {
-        let settings = Settings::load(&config_dir.join(SETTINGS_FILE));
-        crate::backend::use_dns_server(settings.dns_server());
-        let backend = open_backend(&settings, data_dir);
-        Self::with_backend(backend, data_dir, config_dir, keystore)
+        let shell = Self::pending();
+        shell.publish(Core::open(data_dir, config_dir, keystore));
+        shell
     }
 
     /// A shell over a backend opened by the caller (tests give the embedded one their own clock).
@@ -143,8 +237,28 @@ impl Shell {
         config_dir: &Path,
         keystore: KeyStore,
     ) -> Self {
+        let shell = Self::pending();
+        shell.publish(Core::with_backend(backend, data_dir, config_dir, keystore));
+        shell
+    }
+}
+
+impl Core {
+    fn open(data_dir: &Path, config_dir: &Path, keystore: KeyStore) -> Self {
+        let settings = Settings::load(&config_dir.join(SETTINGS_FILE));
+        crate::backend::use_dns_server(settings.dns_server());
+        let backend = open_backend(&settings, data_dir);
+        Self::with_backend(backend, data_dir, config_dir, keystore)
+    }
+
+    fn with_backend(
+        backend: Result<Backend, UiError>,
+        data_dir: &Path,
+        config_dir: &Path,
+        keystore: KeyStore,
+    ) -> Self {
         let settings_path = config_dir.join(SETTINGS_FILE);
-        let shell = Self(Arc::new(Core {
+        let core = Self {
             backend: RwLock::new(backend.map(Arc::new)),
             data_dir: data_dir.to_owned(),
             session: Mutex::new(None),
@@ -154,9 +268,9 @@ impl Shell {
             settings: Mutex::new(Settings::load(&settings_path)),
             settings_path,
             listeners: Mutex::new(Vec::new()),
-        }));
-        shell.0.restore_at_startup();
-        shell
+        };
+        core.restore_at_startup();
+        core
     }
 }
 
@@ -704,7 +818,7 @@ mod tests {
     fn an_expired_access_token_is_renewed_silently_and_the_new_pair_is_kept() {
         let dir = tempfile::tempdir().unwrap();
         let (shell, clock) = shell(dir.path());
-        let core = &shell.0;
+        let core = &shell.core();
         signed_in(core);
         let before = core.stored_tokens(PPC).unwrap();
         core.park_session();
@@ -723,7 +837,7 @@ mod tests {
     fn a_refused_refresh_deletes_the_entry_and_says_to_sign_in() {
         let dir = tempfile::tempdir().unwrap();
         let (shell, clock) = shell(dir.path());
-        let core = &shell.0;
+        let core = &shell.core();
         signed_in(core);
         core.park_session();
         later(&clock, Duration::days(31));
@@ -738,7 +852,7 @@ mod tests {
     fn a_refused_refresh_during_a_command_ends_the_session_with_a_notice() {
         let dir = tempfile::tempdir().unwrap();
         let (shell, clock) = shell(dir.path());
-        let core = &shell.0;
+        let core = &shell.core();
         signed_in(core);
         later(&clock, Duration::days(31));
         let e = me(core).unwrap_err();
@@ -754,7 +868,7 @@ mod tests {
     fn the_settings_file_remembers_addresses_only() {
         let dir = tempfile::tempdir().unwrap();
         let (shell, _) = shell(dir.path());
-        let core = &shell.0;
+        let core = &shell.core();
         signed_in(core);
         let kept = core.stored_tokens(PPC).unwrap();
         let file = std::fs::read_to_string(dir.path().join(SETTINGS_FILE)).unwrap();
@@ -768,7 +882,7 @@ mod tests {
     fn choosing_a_server_parks_the_session_and_keeps_entries_apart() {
         let dir = tempfile::tempdir().unwrap();
         let (shell, _) = shell(dir.path());
-        let core = &shell.0;
+        let core = &shell.core();
         signed_in(core);
         let mut settings = core.settings();
         settings.backend = BackendKind::Remote;
@@ -800,7 +914,7 @@ mod tests {
     fn an_address_that_cannot_be_used_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let (shell, _) = shell(dir.path());
-        let core = &shell.0;
+        let core = &shell.core();
         signed_in(core);
         let mut settings = core.settings();
         settings.backend = BackendKind::Remote;
@@ -816,7 +930,7 @@ mod tests {
     fn listeners_hear_every_change_of_who_is_signed_in() {
         let dir = tempfile::tempdir().unwrap();
         let (shell, _) = shell(dir.path());
-        let core = &shell.0;
+        let core = &shell.core();
         let heard = Arc::new(Mutex::new(Vec::new()));
         let log = heard.clone();
         core.on_session_change(move |change| {

@@ -461,5 +461,5 @@ pub fn follow<R: Runtime>(app: &AppHandle<R>) {
     if inner.following.swap(true, Ordering::SeqCst) {
         return;
     }
-    shell.0.follow_sessions(&inner, Inner::follow);
+    shell.when_ready(move |core| core.follow_sessions(&inner, Inner::follow));
 }

@@ -105,7 +105,8 @@ fn on_close<R: Runtime>(window: &tauri::Window<R>, event: &WindowEvent) {
     let app = window.app_handle();
     let signed_in = app
         .try_state::<Shell>()
-        .is_some_and(|shell| shell.0.account().is_some());
+        .and_then(|shell| shell.try_core())
+        .is_some_and(|core| core.account().is_some());
     if signed_in && app.try_state::<Tray<R>>().is_some() {
         api.prevent_close();
         let _ = window.hide();

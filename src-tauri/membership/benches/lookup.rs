@@ -2,8 +2,10 @@
 //! query written directly against SQLite on the same database (the floor).
 //!
 //! Run: `cargo bench -p partner-desk-membership --bench lookup`. Set `LOOKUP_BENCH_ORGS` for
-//! another directory size (default 1,000,000). The generated database is kept in
-//! `target/bench-data/` and reused by later runs.
+//! another directory size (default 1,000,000), or several separated by commas for the curve of
+//! cost against size (`10000,100000,1000000,10000000`: percentiles for each, then a table; no
+//! criterion runs). Each generated database is kept in `target/bench-data/` and reused by later
+//! runs.
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,15 +21,21 @@ impl Mailer for NoMail {
     }
 }
 
-fn orgs() -> usize {
-    std::env::var("LOOKUP_BENCH_ORGS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000)
+/// The directory sizes to measure, from `LOOKUP_BENCH_ORGS`.
+fn sizes() -> Vec<usize> {
+    let sizes: Vec<usize> = std::env::var("LOOKUP_BENCH_ORGS")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|v| v.trim().replace('_', "").parse().ok())
+        .collect();
+    if sizes.is_empty() {
+        vec![1_000_000]
+    } else {
+        sizes
+    }
 }
 
-fn database() -> (PathBuf, Programme, Caller) {
-    let n = orgs();
+fn database(n: usize) -> (PathBuf, Programme, Caller) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("lookup-{n}.sqlite3"));
@@ -97,8 +105,15 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// p50 and p99 of the service and of the floor, in milliseconds.
+#[derive(Clone, Copy)]
+struct Figures {
+    service: (f64, f64),
+    floor: (f64, f64),
+}
+
 /// p50 and p99 over every query, many rounds, for the service and the floor.
-fn print_percentiles(path: &PathBuf, p: &Programme, caller: &Caller) {
+fn print_percentiles(n: usize, path: &PathBuf, p: &Programme, caller: &Caller) -> Figures {
     let conn = rusqlite::Connection::open(path).unwrap();
     let qs = typical_lookups();
     let rounds = 300;
@@ -127,11 +142,7 @@ fn print_percentiles(path: &PathBuf, p: &Programme, caller: &Caller) {
         percentile(&flo, 0.5),
         percentile(&flo, 0.99),
     );
-    println!(
-        "lookup over {} organisations, {} queries each:",
-        orgs(),
-        svc.len()
-    );
+    println!("lookup over {n} organisations, {} queries each:", svc.len());
     println!(
         "  service  p50 = {:.3} ms  p99 = {:.3} ms",
         ms(s50),
@@ -147,11 +158,34 @@ fn print_percentiles(path: &PathBuf, p: &Programme, caller: &Caller) {
         ms(s50) / ms(f50),
         ms(s99) / ms(f99)
     );
+    Figures {
+        service: (ms(s50), ms(s99)),
+        floor: (ms(f50), ms(f99)),
+    }
 }
 
 fn bench(c: &mut Criterion) {
-    let (path, p, caller) = database();
-    print_percentiles(&path, &p, &caller);
+    let sizes = sizes();
+    if sizes.len() > 1 {
+        let curve: Vec<(usize, Figures)> = sizes
+            .iter()
+            .map(|&n| {
+                let (path, p, caller) = database(n);
+                (n, print_percentiles(n, &path, &p, &caller))
+            })
+            .collect();
+        println!("| organisations | service p50 | service p99 | floor p50 | floor p99 |");
+        println!("|---|---|---|---|---|");
+        for (n, f) in curve {
+            println!(
+                "| {n} | {:.3} ms | {:.3} ms | {:.3} ms | {:.3} ms |",
+                f.service.0, f.service.1, f.floor.0, f.floor.1
+            );
+        }
+        return;
+    }
+    let (path, p, caller) = database(sizes[0]);
+    print_percentiles(sizes[0], &path, &p, &caller);
     let conn = rusqlite::Connection::open(&path).unwrap();
     let mut g = c.benchmark_group("lookup");
     for (i, q) in typical_lookups().iter().enumerate() {

@@ -185,7 +185,7 @@ pub struct MeView {
 #[tauri::command(rename_all = "snake_case")]
 pub async fn me(shell: State<'_, Shell>, sync: State<'_, OfflineSync>) -> Result<MeView, UiError> {
     // No local store (nobody signed in, or it could not be opened): the backend's answer only.
-    let current = sync.current(&shell.0).ok();
+    let current = sync.current(shell.ready().await?.as_ref()).ok();
     blocking(&shell, move |core| {
         match core.with_access(|api, access| api.me(access)) {
             Ok(me) => {

@@ -48,7 +48,7 @@ pub async fn save_settings(
 ) -> Result<SettingsView, UiError> {
     let saved = blocking(&shell, move |core| core.save_settings(settings)).await?;
     notifications.apply_settings(saved.alerts);
-    Ok(view(&shell.0, saved))
+    Ok(view(shell.ready().await?.as_ref(), saved))
 }
 
 /// Whether the backend in use answers now.

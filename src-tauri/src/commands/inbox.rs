@@ -65,7 +65,7 @@ pub async fn inbox(
     notifications: State<'_, Notifications>,
     limit: Option<u32>,
 ) -> Result<InboxView, UiError> {
-    let current = notifications.current(&shell.0)?;
+    let current = notifications.current(shell.ready().await?.as_ref())?;
     blocking(&shell, move |_core| {
         let alerts = current.alerts;
         let stale = alerts.recheck_pending().err().map(|e| {
@@ -103,7 +103,7 @@ pub async fn inbox_act(
     id: i64,
     action: Action,
 ) -> Result<String, UiError> {
-    let alerts = notifications.current(&shell.0)?.alerts;
+    let alerts = notifications.current(shell.ready().await?.as_ref())?.alerts;
     blocking(&shell, move |_core| Ok(alerts.act(id, action)?)).await
 }
 
@@ -114,7 +114,7 @@ pub async fn inbox_mark_read(
     notifications: State<'_, Notifications>,
     id: i64,
 ) -> Result<Badge, UiError> {
-    let alerts = notifications.current(&shell.0)?.alerts;
+    let alerts = notifications.current(shell.ready().await?.as_ref())?.alerts;
     blocking(&shell, move |_core| {
         alerts.mark_read(id)?;
         Ok(alerts.badge()?)
@@ -128,7 +128,7 @@ pub async fn inbox_mark_all_read(
     shell: State<'_, Shell>,
     notifications: State<'_, Notifications>,
 ) -> Result<Badge, UiError> {
-    let alerts = notifications.current(&shell.0)?.alerts;
+    let alerts = notifications.current(shell.ready().await?.as_ref())?.alerts;
     blocking(&shell, move |_core| {
         alerts.mark_all_read()?;
         Ok(alerts.badge()?)

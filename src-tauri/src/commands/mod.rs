@@ -25,8 +25,8 @@ where
     T: Send + 'static,
     F: FnOnce(&Arc<Core>) -> Result<T, UiError> + Send + 'static,
 {
-    let core = shell.0.clone();
-    tauri::async_runtime::spawn_blocking(move || f(&core))
+    let shell = Shell::clone(shell);
+    tauri::async_runtime::spawn_blocking(move || f(&shell.core()))
         .await
         .map_err(|_| UiError::internal())?
 }

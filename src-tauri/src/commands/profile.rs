@@ -48,7 +48,7 @@ where
     T: Send + 'static,
     F: FnOnce(&Arc<Core>, &Current) -> Result<T, UiError> + Send + 'static,
 {
-    let current = sync.current(&shell.0)?;
+    let current = sync.current(shell.ready().await?.as_ref())?;
     blocking(shell, move |core| f(core, &current)).await
 }
 

@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0005_delegation_handover.sql"),
     include_str!("../../migrations/0006_privilege_reminders.sql"),
     include_str!("../../migrations/0007_mail_outbox.sql"),
+    include_str!("../../migrations/0008_longer_prefixes.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {
