@@ -313,17 +313,8 @@ impl SyncEngine {
             // A newer profile is known already (a refresh, or the answer for the previous edit):
             // merge first rather than collect a certain 412.
             if batch.base_revision != confirmed.revision {
-                match self.store.rebase(&self.scope, &batch, &confirmed, now)? {
-                    (Rebased::Ready, _) => {}
-                    (Rebased::Dropped, n) => {
-                        report.already_there += n;
-                        (0..n).for_each(|_| settled(progress));
-                    }
-                    (Rebased::Parked, _) => {
-                        report.conflicts += 1;
-                        settled(progress);
-                    }
-                }
+                let merge = self.store.rebase(&self.scope, &batch, &confirmed, now)?;
+                (0..merged(&mut report, merge)).for_each(|_| settled(progress));
                 continue;
             }
             let patch = batch.patch.to_patch();
@@ -367,17 +358,8 @@ impl SyncEngine {
                         report.message = Some("This profile keeps changing on the server while your changes are sent. They are kept here and will be sent again shortly.".into());
                         break;
                     }
-                    match self.store.rebase(&self.scope, &batch, &current, now)? {
-                        (Rebased::Ready, _) => {}
-                        (Rebased::Dropped, n) => {
-                            report.already_there += n;
-                            (0..n).for_each(|_| settled(progress));
-                        }
-                        (Rebased::Parked, _) => {
-                            report.conflicts += 1;
-                            settled(progress);
-                        }
-                    }
+                    let merge = self.store.rebase(&self.scope, &batch, &current, now)?;
+                    (0..merged(&mut report, merge)).for_each(|_| settled(progress));
                 }
                 // A value of one of several edits, or their key, was refused: nothing of them
                 // was applied. They go one by one, so the refusal lands on the edit it is about
@@ -428,6 +410,22 @@ impl SyncEngine {
         }
         report.counts = self.store.counts(&self.scope)?;
         Ok(report)
+    }
+}
+
+/// Counts a merge (what it did, and to how many edits) in `report`; answers how many edits it
+/// settled (left the outbox, or now wait for the person).
+fn merged(report: &mut Report, (rebased, n): (Rebased, usize)) -> usize {
+    match rebased {
+        Rebased::Ready => 0,
+        Rebased::Dropped => {
+            report.already_there += n;
+            n
+        }
+        Rebased::Parked => {
+            report.conflicts += 1;
+            1
+        }
     }
 }
 
