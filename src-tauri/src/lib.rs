@@ -28,7 +28,8 @@ pub use state::{DataDirs, Shell};
 pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, dirs: DataDirs) -> tauri::Builder<R> {
     let builder = builder.manage(startup::Startup::from_args(std::time::Instant::now()));
     let builder = match dirs {
-        // Known up front (tests, `--data-dir`): open now, so the state exists before any call.
+        // Known up front (tests, `--data-dir`): managed now, so the state exists before any call
+        // (the backend opens on the shell's own thread; calls wait for it).
         DataDirs::Fixed(dir) => builder.manage(Shell::open(&dir, &dir)),
         // The platform's folders are known once the app exists.
         DataDirs::App => builder.setup(|app| {
