@@ -215,12 +215,12 @@ fn a_process_killed_at_random_points_loses_no_acknowledged_edit_and_applies_none
         unacked_commits <= kills,
         "{unacked_commits} commits without ACK"
     );
-    println!(
+    crate::support::report(&format!(
         "crash loop (seed {seed}): kills={kills} acked={} synced={} (PATCH answered 200: {answered}, merged away as already there: {already_there} under {found_there} key(s), sent together with an earlier edit of the same profile: {batched}, committed without ACK: {unacked_commits}, unsynced after the last kill: {unsynced_after_kills}) server updates={increments} duplicates={duplicates} integrity=ok in {:.1} s",
         acked.len(),
         logged.len(),
         started.elapsed().as_secs_f64()
-    );
+    ));
 }
 
 /// The edit number in a worker value (`Crash 17`, `+61 0000000017`).

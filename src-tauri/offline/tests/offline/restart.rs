@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use offline::{Field, Outcome, SyncedOutcome};
 
-use crate::support::{edit, engine_for, local_store, memberships, now, quiet, Subject};
+use crate::support::{edit, engine_for, local_store, memberships, now, quiet, report, Subject};
 
 const EDITS: usize = 200;
 
@@ -139,7 +139,7 @@ fn a_server_killed_mid_sync_ends_up_with_every_edit_exactly_once() {
         logged += log.len();
     }
     assert_eq!(logged, EDITS);
-    println!(
+    report(&format!(
         "server killed after {killed_at} of {EDITS} acknowledged; {runs} run(s) after the restart; every edit applied once"
-    );
+    ));
 }
