@@ -51,8 +51,8 @@ impl Bench {
         }
     }
 
-    /// Queues the edits in a new local store (not timed), then times one sync of them all.
-    fn offline_sync(&self, round: usize) -> Duration {
+    /// A new local store with the profile fetched, and its engine (not timed).
+    fn fresh_engine(&self) -> (tempfile::TempDir, Arc<LocalStore>, SyncEngine, Timestamp) {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Arc::new(LocalStore::open(&dir.path().join("local.sqlite3")).expect("opens"));
         let engine = SyncEngine::new(store.clone(), Scope::new("bench", self.account.clone()));
@@ -63,6 +63,12 @@ impl Bench {
                 .expect("refresh"),
             Outcome::Done
         );
+        (dir, store, engine, now)
+    }
+
+    /// Queues the edits in a new local store (not timed), then times one sync of them all.
+    fn offline_sync(&self, round: usize) -> Duration {
+        let (_dir, store, engine, now) = self.fresh_engine();
         for i in 0..self.edits {
             let mut edit = ProfileEdit::new();
             edit.set(Field::JobTitle, &format!("Offline {round}-{i}"))
@@ -87,13 +93,7 @@ impl Bench {
     /// online): nothing to put together, so this is the outbox's cost per edit. Only the sync
     /// runs are timed.
     fn one_by_one(&self, round: usize) -> Duration {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Arc::new(LocalStore::open(&dir.path().join("local.sqlite3")).expect("opens"));
-        let engine = SyncEngine::new(store.clone(), Scope::new("bench", self.account.clone()));
-        let now = Timestamp::now_utc();
-        engine
-            .refresh(&self.remote, &self.token, now)
-            .expect("refresh");
+        let (_dir, store, engine, now) = self.fresh_engine();
         let mut took = Duration::ZERO;
         for i in 0..self.edits {
             let mut edit = ProfileEdit::new();

@@ -211,3 +211,22 @@ pub fn report(line: &str) {
     let _ = writeln!(err, "{line}");
     let _ = err.flush();
 }
+
+/// The server updates one membership's log of synced edits stands for: one per key (an edit's
+/// own, or the batch's it went in). Checks that edits which went together share the revision they
+/// made and that each request made a later revision than the one before.
+pub fn server_updates(log: &[offline::SyncedEdit]) -> u64 {
+    let applied: Vec<(&str, u64)> = log
+        .iter()
+        .filter_map(|e| Some((e.idempotency_key.as_str(), e.revision?)))
+        .collect();
+    assert!(
+        applied
+            .windows(2)
+            .all(|w| (w[0].0 == w[1].0 && w[0].1 == w[1].1) || w[0].1 < w[1].1),
+        "each request made its own revision: {applied:?}"
+    );
+    let keys: std::collections::BTreeSet<&str> =
+        log.iter().map(|e| e.idempotency_key.as_str()).collect();
+    keys.len() as u64
+}
