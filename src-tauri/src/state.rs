@@ -81,16 +81,25 @@ impl Shell {
         }))
     }
 
+    /// Runs the work waiting for the state, then makes the state visible, so a command never
+    /// sees it before what was set to follow it (the offline sync of whoever was restored, the
+    /// notifications) is in place.
     fn publish(&self, core: Core) {
         let core = Arc::new(core);
-        let waiting = {
-            let mut waiting = lock(&self.0.waiting);
-            let _ = self.0.core.set(core.clone());
-            self.0.opened.notify_all();
-            std::mem::take(&mut *waiting)
-        };
-        for work in waiting {
-            work(&core);
+        loop {
+            let waiting = {
+                let mut waiting = lock(&self.0.waiting);
+                if waiting.is_empty() {
+                    let _ = self.0.core.set(core.clone());
+                    self.0.opened.notify_all();
+                    return;
+                }
+                std::mem::take(&mut *waiting)
+            };
+            // Outside the lock: work queued meanwhile is taken on the next turn.
+            for work in waiting {
+                work(&core);
+            }
         }
     }
 
@@ -957,5 +966,49 @@ mod tests {
             ],
             "told once per change, nothing for a change that changes nothing"
         );
+    }
+
+    /// The keychain test that opens the app while its server is down once saw `me` refused:
+    /// a command got the state before the offline sync of the restored session was started.
+    #[test]
+    fn work_waiting_for_the_state_runs_before_any_caller_sees_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let opening = Shell::pending();
+        let seen_early = Arc::new(Mutex::new(Vec::new()));
+        for n in 0..3 {
+            let (shell, seen) = (opening.clone(), seen_early.clone());
+            opening.when_ready(move |_core| {
+                // Work queued while the queue runs is run before the state is shown too.
+                if n == 0 {
+                    let (inner, seen) = (shell.clone(), seen.clone());
+                    shell.when_ready(move |_| lock(&seen).push(inner.try_core().is_some()));
+                }
+                lock(&seen).push(shell.try_core().is_some());
+            });
+        }
+        let publisher = opening.clone();
+        let keystore = KeyStore::session_only(Unavailable("test".into()));
+        let path = dir.path().to_owned();
+        let opened = std::thread::spawn(move || {
+            publisher.publish(Core::with_backend(
+                Err(UiError::internal()),
+                &path,
+                &path,
+                keystore,
+            ))
+        });
+        let core = opening.core();
+        opened.join().unwrap();
+        assert!(Arc::ptr_eq(&core, &opening.try_core().unwrap()));
+        assert_eq!(
+            *lock(&seen_early),
+            [false, false, false, false],
+            "every waiting piece of work ran, each before the state was visible"
+        );
+        // Once it is there, new work runs at once.
+        let now = Arc::new(Mutex::new(false));
+        let ran = now.clone();
+        opening.when_ready(move |_| *lock(&ran) = true);
+        assert!(*lock(&now));
     }
 }
