@@ -121,7 +121,8 @@ export const saveSettings = (settings) => invoke('save_settings', { settings });
 export const setTheme = (theme) => invoke('set_theme', { theme });
 export const zoom = (step) => invoke('zoom', { step });
 export const backendStatus = () => invoke('backend_status');
-export const appReady = () => invoke('app_ready');
+/** `timeline`: the first screen's steps for the start-up benchmark (see app.js). */
+export const appReady = (timeline) => invoke('app_ready', { timeline });
 
 // Inbox: new requests and decisions, with the actions a desktop notification offers
 export const inbox = (limit) => invoke('inbox', { limit: limit ?? null });

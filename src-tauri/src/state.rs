@@ -202,7 +202,7 @@ pub struct RememberedAccount {
     pub saved_session: bool,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere never leaves these values half-written, so a poisoned lock is still usable.
     m.lock().unwrap_or_else(|e| e.into_inner())
 }

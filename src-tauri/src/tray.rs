@@ -5,13 +5,21 @@
 //! Closing the window while signed in hides it to the tray instead of quitting — but only when a
 //! tray icon could be made, so that closing never leaves an app running with nothing to reach it
 //! by. Signed out, closing quits as before.
+//!
+//! The icon is made once the first screen has painted ([`after_first_screen`]): loading the
+//! AppIndicator library and registering the icon on the session bus would otherwise run on the
+//! main thread before the window is made.
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
 use alerts::Badge;
 use tauri::menu::{Menu, MenuEvent, MenuItem};
 use tauri::plugin::{Builder, TauriPlugin};
 use tauri::tray::{TrayIcon, TrayIconBuilder};
 use tauri::{AppHandle, Manager, Runtime, WindowEvent};
 
-use crate::state::Shell;
+use crate::state::{lock, Shell};
 
 const SHOW: &str = "show";
 const QUIT: &str = "quit";
@@ -19,6 +27,18 @@ const NAME: &str = "Partner Desk";
 
 /// The tray icon, when one could be made (managed state).
 struct Tray<R: Runtime>(TrayIcon<R>);
+
+/// Whether the icon was asked for yet, and the badge to show (managed from the start, so a badge
+/// that comes before the icon is shown on it when it comes).
+#[derive(Default)]
+struct Later {
+    asked: AtomicBool,
+    badge: Mutex<Badge>,
+}
+
+/// If the page never says its first screen painted (a page that failed to load), the icon comes
+/// this long after start anyway.
+const AT_THE_LATEST: Duration = Duration::from_secs(3);
 
 /// The tooltip and title for `badge`: the title (beside the icon where the desktop shows one) is
 /// the bare count, the tooltip says what it counts.
@@ -36,13 +56,49 @@ pub fn words(badge: &Badge) -> (String, Option<String>) {
     }
 }
 
-/// Shows `badge` on the tray icon; nothing when there is none.
+/// Shows `badge` on the tray icon, now or when it is made.
 pub fn show_badge<R: Runtime>(app: &AppHandle<R>, badge: &Badge) {
+    let Some(later) = app.try_state::<Later>() else {
+        return;
+    };
+    // Held while the icon changes, so the icon ends on the newest badge.
+    let mut kept = lock(&later.badge);
+    *kept = *badge;
     if let Some(tray) = app.try_state::<Tray<R>>() {
-        let (tooltip, title) = words(badge);
-        let _ = tray.0.set_tooltip(Some(tooltip));
-        let _ = tray.0.set_title(title);
+        put(&tray.0, badge);
     }
+}
+
+fn put<R: Runtime>(tray: &TrayIcon<R>, badge: &Badge) {
+    let (tooltip, title) = words(badge);
+    let _ = tray.set_tooltip(Some(tooltip));
+    let _ = tray.set_title(title);
+}
+
+/// Makes the tray icon, once: the page calls `app_ready` when its first screen has painted, and
+/// the icon follows on the main thread.
+pub fn after_first_screen<R: Runtime>(app: &AppHandle<R>) {
+    let Some(later) = app.try_state::<Later>() else {
+        return;
+    };
+    if later.asked.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let handle = app.clone();
+    let _ = app.run_on_main_thread(move || {
+        // No tray (no StatusNotifier host, a refusing desktop) only means closing quits.
+        if !tray_possible() {
+            return;
+        }
+        let Ok(tray) = make(&handle) else {
+            return;
+        };
+        if let Some(later) = handle.try_state::<Later>() {
+            let badge = lock(&later.badge);
+            put(&tray, &badge);
+            handle.manage(Tray(tray));
+        }
+    });
 }
 
 /// Whether a tray icon can be made at all. On Linux it goes through the AppIndicator library
@@ -113,15 +169,21 @@ fn on_close<R: Runtime>(window: &tauri::Window<R>, event: &WindowEvent) {
     }
 }
 
-/// Makes the tray icon, when the desktop can show one, and hides the window to it on close.
+/// Makes the tray icon after the first screen, when the desktop can show one, and hides the window
+/// to it on close.
 pub fn init<R: Runtime>() -> TauriPlugin<R> {
     Builder::new("partnerdesk-tray")
         .setup(|app, _api| {
-            if tray_possible() {
-                // No tray (no StatusNotifier host, a refusing desktop) only means closing quits.
-                if let Ok(tray) = make(app) {
-                    app.manage(Tray(tray));
-                }
+            app.manage(Later::default());
+            let handle = app.clone();
+            let started = std::thread::Builder::new()
+                .name("tray-later".into())
+                .spawn(move || {
+                    std::thread::sleep(AT_THE_LATEST);
+                    after_first_screen(&handle);
+                });
+            if started.is_err() {
+                after_first_screen(app);
             }
             Ok(())
         })

@@ -4,10 +4,13 @@ import * as api from '../api.js';
 import { h, field, act, announce, showError } from '../dom.js';
 
 export async function render(params, app) {
-  const remembered = await api
-    .rememberedAccounts()
-    .catch(() => (params.recent ?? []).map((email) => ({ email, saved_session: false })));
-  const keychain = await api.keychainStatus().catch(() => null);
+  // Both asked at once: the screen waits for one round trip to the shell, not two.
+  const [remembered, keychain] = await Promise.all([
+    api
+      .rememberedAccounts()
+      .catch(() => (params.recent ?? []).map((email) => ({ email, saved_session: false }))),
+    api.keychainStatus().catch(() => null),
+  ]);
 
   const email = h('input', { type: 'email', id: 'signin-email', testid: 'signin-email', autocomplete: 'username', required: true });
   const password = h('input', { type: 'password', id: 'signin-password', testid: 'signin-password', autocomplete: 'current-password', required: true });

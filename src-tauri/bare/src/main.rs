@@ -5,6 +5,7 @@
 //! `--report-ready` prints it and keeps running. Other arguments (`--data-dir`) are ignored.
 #![forbid(unsafe_code)]
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -16,14 +17,20 @@ fn has(flag: &str) -> bool {
     std::env::args().skip(1).any(|a| a == flag)
 }
 
+/// `timeline`: the page's steps in milliseconds since the epoch, printed as Partner Desk prints its
+/// own, so the benchmark sees when each page began and ran.
 #[tauri::command]
-fn ready(app: tauri::AppHandle) {
+fn ready(app: tauri::AppHandle, timeline: Option<BTreeMap<String, f64>>) {
     if REPORTED.swap(true, Ordering::SeqCst) {
         return;
     }
     let exit = has("--exit-after-ready");
     if exit || has("--report-ready") {
         let ms = BEGAN.get().map_or(0, |t| t.elapsed().as_millis());
+        if let Some(timeline) = timeline {
+            let steps: Vec<String> = timeline.iter().map(|(k, v)| format!("{k:?}:{v}")).collect();
+            println!("page_epoch_ms={{{}}}", steps.join(","));
+        }
         println!("startup_ms={ms}");
         if exit {
             app.exit(0);

@@ -9,7 +9,8 @@
 //! set-ups to run, one after the other in the same run, so their figures stand side by side:
 //! one server on SQLite, one on PostgreSQL, and `postgres-balanced`: haproxy (testkit's
 //! `Balancer`) in front of one instance, then in front of two on one database. PostgreSQL is a
-//! throwaway cluster started by the bench (testkit), on the same machine.
+//! throwaway cluster started by the bench (testkit), on the same machine. `LOAD_PERF=DIR` records
+//! the servers with `perf` during each scenario (see [`Perf`]).
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -90,6 +91,52 @@ fn prepare(database: &Database, clients: usize, orgs: usize) -> Vec<String> {
 struct Server {
     child: Child,
     base: String,
+}
+
+/// `LOAD_PERF=DIR`: `perf record` of the servers during each scenario, one file each
+/// (`DIR/<store>-<scenario>.data`), for `perf report` to show where the time went. Needs a build
+/// with symbols: `CARGO_PROFILE_BENCH_STRIP=false CARGO_PROFILE_BENCH_DEBUG=line-tables-only`.
+struct Perf(Child);
+
+impl Perf {
+    fn record(store: &str, scenario: &str, pids: &[u32]) -> Option<Self> {
+        let dir = std::env::var_os("LOAD_PERF")?;
+        let name: String = format!("{store}-{scenario}")
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let out = std::path::Path::new(&dir).join(format!("{name}.data"));
+        let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
+        let child = Command::new("perf")
+            .args([
+                "record",
+                "-q",
+                "-g",
+                "-F",
+                "997",
+                "-p",
+                &pids.join(","),
+                "-o",
+            ])
+            .arg(&out)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("LOAD_PERF needs perf (Debian: linux-perf)");
+        // perf attaches in a moment; the scenario must not start before it does.
+        std::thread::sleep(Duration::from_millis(300));
+        eprintln!("perf: recording {scenario} into {}", out.display());
+        Some(Self(child))
+    }
+}
+
+impl Drop for Perf {
+    fn drop(&mut self) {
+        // SIGINT makes perf write its file and end.
+        let _ = Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
 }
 
 impl Drop for Server {
@@ -440,8 +487,11 @@ fn load(
             )
         };
         line("ceiling /healthz", &ceiling);
+        let pids: Vec<u32> = servers.iter().map(|s| s.child.id()).collect();
         for (name, s) in [("lookup", Scenario::Lookup), ("submit request", Scenario::Submit), ("profile update", Scenario::ProfileUpdate)] {
+            let recording = Perf::record(store, name, &pids);
             let f = run(&mut clients, s, secs).await;
+            drop(recording);
             line(name, &f);
             assert_eq!(f.errors, 0, "{name}: every request must succeed");
         }

@@ -71,44 +71,60 @@ impl AppState {
     }
 
     /// Takes one token of `limit` for `key`, or refuses with when to try again. On PostgreSQL the
-    /// bucket is shared by every instance; should the database not answer, this instance's own
-    /// bucket decides meanwhile.
+    /// bucket is shared by every instance (a round trip to the database, made on the blocking
+    /// pool); should the database not answer, this instance's own bucket decides meanwhile.
     pub async fn limit(&self, limit: crate::ratelimit::Limit, key: &str) -> Result<(), ApiError> {
-        if let crate::store::ServerStore::Postgres(_) = self.programme.store() {
-            let programme = self.programme.clone();
-            // The key (an address, an account, an email address) only as a digest: the table
-            // says how often someone asked, not who.
-            let bucket = {
-                use sha2::Digest as _;
-                let digest = sha2::Sha256::digest(format!("{limit:?}:{key}").as_bytes());
-                digest
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect::<String>()
-            };
-            let (capacity, per_sec) = self.limits.spec(limit);
-            let taken = tokio::task::spawn_blocking(move || match programme.store() {
-                crate::store::ServerStore::Postgres(pg) => {
-                    pg.take_rate_token(&bucket, capacity, per_sec)
-                }
-                crate::store::ServerStore::Sqlite(_) => Ok(Ok(())),
-            })
-            .await;
-            match taken {
-                Ok(Ok(Ok(()))) => return Ok(()),
-                Ok(Ok(Err(wait))) => return Err(ApiError::rate_limited(wait.as_secs() + 1)),
-                Ok(Err(e)) => tracing::warn!(
-                    error = %crate::for_operator(&e),
-                    "shared rate limit unavailable; this instance's own limit applies"
-                ),
-                Err(_) => tracing::error!("the shared rate limit panicked"),
+        if !matches!(self.programme.store(), ServerStore::Postgres(_)) {
+            return self.limits.check(limit, key);
+        }
+        let (programme, limits, owned) =
+            (self.programme.clone(), self.limits.clone(), key.to_owned());
+        match tokio::task::spawn_blocking(move || take_limit(&programme, &limits, limit, &owned))
+            .await
+        {
+            Ok(answer) => answer,
+            Err(_) => {
+                tracing::error!("the shared rate limit panicked");
+                self.limits.check(limit, key)
             }
         }
-        self.limits.check(limit, key)
     }
 
     /// Wakes the event streams.
     pub fn notify_change(&self) {
         self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
+}
+
+/// [`AppState::limit`] inside a membership operation, on the blocking pool already: the shared
+/// bucket on PostgreSQL (this instance's own while the database does not answer), the instance's
+/// own on SQLite.
+pub fn take_limit(
+    programme: &Rules,
+    limits: &RateLimits,
+    limit: crate::ratelimit::Limit,
+    key: &str,
+) -> Result<(), ApiError> {
+    if let ServerStore::Postgres(pg) = programme.store() {
+        // The key (an address, an account, an email address) only as a digest: the table says
+        // how often someone asked, not who.
+        let bucket = {
+            use sha2::Digest as _;
+            let digest = sha2::Sha256::digest(format!("{limit:?}:{key}").as_bytes());
+            digest
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        let (capacity, per_sec) = limits.spec(limit);
+        match pg.take_rate_token(&bucket, capacity, per_sec) {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(wait)) => return Err(ApiError::rate_limited(wait.as_secs() + 1)),
+            Err(e) => tracing::warn!(
+                error = %crate::for_operator(&e),
+                "shared rate limit unavailable; this instance's own limit applies"
+            ),
+        }
+    }
+    limits.check(limit, key)
 }

@@ -8,9 +8,9 @@ use membership::{
 
 use crate::dto::{InvitationBody, LookupParams, NewDomain, PageParams, PreviewBody, QueueParams};
 use crate::error::ApiError;
-use crate::extract::{Auth, Json, Path, Query};
+use crate::extract::{Auth, Bearer, Json, Path, Query};
 use crate::ratelimit::Limit;
-use crate::state::AppState;
+use crate::state::{take_limit, AppState};
 
 fn whole<T>(items: Vec<T>) -> Page<T> {
     Page {
@@ -45,10 +45,9 @@ pub async fn create(
     ))]
 pub async fn lookup(
     State(s): State<AppState>,
-    auth: Auth,
+    Bearer(token): Bearer,
     Query(q): Query<LookupParams>,
 ) -> Result<Json<Page<OrganisationSummary>>, ApiError> {
-    s.limit(Limit::Lookup, auth.caller.account_id()).await?;
     let query = LookupQuery {
         q: q.q,
         partner_id: q.partner_id,
@@ -59,10 +58,19 @@ pub async fn lookup(
             cursor: q.cursor,
         },
     };
-    Ok(Json(
-        s.blocking(move |p, _| p.lookup(&auth.caller, &query))
-            .await?,
-    ))
+    // Who asks, their rate limit and the lookup in one operation: the busiest route makes one
+    // trip to the blocking pool, not two (docs/BENCHMARKS.md).
+    let limits = s.limits.clone();
+    let found = s
+        .blocking(move |p, now| {
+            let caller = p.authenticate(&token, now)?;
+            if let Err(refused) = take_limit(p, &limits, Limit::Lookup, caller.account_id()) {
+                return Ok(Err(refused));
+            }
+            p.lookup(&caller, &query).map(Ok)
+        })
+        .await??;
+    Ok(Json(found))
 }
 
 #[utoipa::path(get, path = "/v1/organisations/{org}", operation_id = "get_organisation", tag = "organisations",
