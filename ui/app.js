@@ -263,16 +263,14 @@ async function start() {
 const firstScreen = { modules: modulesRan };
 
 /**
- * The first screen's steps in milliseconds since the epoch: the document fetched, the last module
- * or stylesheet fetched, every module run, who is signed in answered, the screen in place, painted.
+ * The first screen's steps in milliseconds since the epoch: the document fetched (when WebKit
+ * says), every module run, who is signed in answered, the screen in place, the first frame, painted.
  */
 function timeline() {
   const t0 = performance.timeOrigin;
   const steps = { origin: t0 };
   const nav = performance.getEntriesByType('navigation')[0];
-  if (nav) steps.document = t0 + nav.responseEnd;
-  const fetched = performance.getEntriesByType('resource').map((r) => r.responseEnd);
-  if (fetched.length) steps.resources = t0 + Math.max(...fetched);
+  if (nav?.responseEnd > 0) steps.document = t0 + nav.responseEnd;
   for (const [step, at] of Object.entries(firstScreen)) steps[step] = t0 + at;
   return steps;
 }

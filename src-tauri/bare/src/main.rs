@@ -28,8 +28,7 @@ fn ready(app: tauri::AppHandle, timeline: Option<BTreeMap<String, f64>>) {
     if exit || has("--report-ready") {
         let ms = BEGAN.get().map_or(0, |t| t.elapsed().as_millis());
         if let Some(timeline) = timeline {
-            let steps: Vec<String> = timeline.iter().map(|(k, v)| format!("{k:?}:{v}")).collect();
-            println!("page_epoch_ms={{{}}}", steps.join(","));
+            println!("page_epoch_ms={}", serde_json::json!(timeline));
         }
         println!("startup_ms={ms}");
         if exit {
